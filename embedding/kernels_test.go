@@ -1,0 +1,99 @@
+package embedding
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func randVec(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// close32 compares with a tolerance relative to the magnitude of the terms
+// summed (float32 has 24 bits of mantissa).
+func close32(t *testing.T, want float64, got float32, scale float64, msg string) {
+	t.Helper()
+	assert.InDelta(t, want, float64(got), 1e-5*scale+1e-6, msg)
+}
+
+func TestKernelsAgainstFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 3, 4, 7, 16, 33, 128} {
+		x, y := randVec(r, n), randVec(r, n)
+		var dot, scale float64
+		for i := range x {
+			dot += float64(x[i]) * float64(y[i])
+			scale += math.Abs(float64(x[i]) * float64(y[i]))
+		}
+		close32(t, dot, Dot(x, y), scale, "Dot")
+
+		dst := append([]float32(nil), y...)
+		Axpy(dst, 0.5, x)
+		for i := range dst {
+			close32(t, float64(y[i])+0.5*float64(x[i]), dst[i], 1, "Axpy")
+		}
+		dst = append([]float32(nil), y...)
+		Add(dst, x)
+		for i := range dst {
+			close32(t, float64(y[i])+float64(x[i]), dst[i], 1, "Add")
+		}
+
+		rows := n + 2
+		w := randVec(r, rows*n)
+		v := randVec(r, rows)
+		mv := make([]float32, rows)
+		MatVec(mv, w, x)
+		mtv := make([]float32, n)
+		MatTVec(mtv, w, v)
+		for i := 0; i < rows; i++ {
+			var s, sc float64
+			for j := 0; j < n; j++ {
+				s += float64(w[i*n+j]) * float64(x[j])
+				sc += math.Abs(float64(w[i*n+j]) * float64(x[j]))
+			}
+			close32(t, s, mv[i], sc, "MatVec")
+		}
+		for j := 0; j < n; j++ {
+			var s, sc float64
+			for i := 0; i < rows; i++ {
+				s += float64(w[i*n+j]) * float64(v[i])
+				sc += math.Abs(float64(w[i*n+j]) * float64(v[i]))
+			}
+			close32(t, s, mtv[j], sc, "MatTVec")
+		}
+	}
+}
+
+func TestKernelsPanicOnMismatch(t *testing.T) {
+	assert.Panics(t, func() { Dot(make([]float32, 3), make([]float32, 4)) })
+	assert.Panics(t, func() { Axpy(make([]float32, 3), 1, make([]float32, 4)) })
+	assert.Panics(t, func() { MatVec(make([]float32, 2), make([]float32, 5), make([]float32, 3)) })
+}
+
+func TestAdamMatchesTextbook(t *testing.T) {
+	// One parameter, three steps, against Kingma and Ba's algorithm 1 in
+	// float64 with explicit bias correction.
+	const lr, b1, b2, eps, wd = 0.01, 0.9, 0.999, 1e-8, 0.1
+	p, m, v := []float32{0.5}, []float32{0}, []float32{0}
+	pr, mr, vr := 0.5, 0.0, 0.0
+	for step, g := range []float64{0.3, -0.2, 0.05} {
+		AdamStep(step+1, lr, b1, b2, eps, wd).Update(p, m, v, []float32{float32(g)})
+		gg := g + wd*pr
+		mr = b1*mr + (1-b1)*gg
+		vr = b2*vr + (1-b2)*gg*gg
+		mhat := mr / (1 - math.Pow(b1, float64(step+1)))
+		vhat := vr / (1 - math.Pow(b2, float64(step+1)))
+		pr -= lr * mhat / (math.Sqrt(vhat) + eps)
+		assert.InDelta(t, pr, float64(p[0]), 1e-6, "step %d", step+1)
+	}
+	q := []float32{1}
+	SGDUpdate(q, []float32{2}, 0.1, 0.5)
+	assert.InDelta(t, 1-0.1*(2+0.5), float64(q[0]), 1e-7)
+}
