@@ -1,0 +1,200 @@
+package csvio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type row struct {
+	entity, addr string
+	line         int
+	extra        []string
+}
+
+func readAll(t *testing.T, r *Reader) []row {
+	t.Helper()
+	var out []row
+	for r.Next() {
+		rw := row{entity: string(r.Entity()), addr: r.Addr().String(), line: r.Line()}
+		for _, f := range r.Fields()[2:] {
+			rw.extra = append(rw.extra, string(f))
+		}
+		out = append(out, rw)
+	}
+	return out
+}
+
+func TestReaderTolerantForms(t *testing.T) {
+	in := "\xef\xbb\xbfalice, 10.0.0.1\r\n" + // BOM, space after comma, CRLF
+		"bob ,2001:DB8::1\n" + // space before comma, IPv6 upper case
+		"\n" + // blank line
+		"\"carol, the admin\",::ffff:1.2.3.4\n" + // quoted with comma, IPv4-mapped
+		"\"d\"\"q\"\"\", fe80::1%eth0\n" + // escaped quotes, zone
+		"eve,8.8.8.8" // no final newline
+	r := NewReader(strings.NewReader(in), Options{Name: "in.csv"})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, []row{
+		{entity: "alice", addr: "10.0.0.1", line: 1},
+		{entity: "bob", addr: "2001:db8::1", line: 2},
+		{entity: "carol, the admin", addr: "1.2.3.4", line: 4},
+		{entity: `d"q"`, addr: "fe80::1", line: 5},
+		{entity: "eve", addr: "8.8.8.8", line: 6},
+	}, got)
+	assert.Equal(t, 5, r.Rows())
+	assert.Equal(t, 1, r.BlankLines())
+}
+
+func TestReaderErrorsNameFileLineAndReason(t *testing.T) {
+	cases := []struct {
+		in     string
+		line   int
+		reason Reason
+		text   string
+	}{
+		{"a,1.2.3.4\nb\n", 2, FieldCount, "in.csv:2: wrong number of fields: got 1, want 2"},
+		{"a,1.2.3.4\nb,1.2.3.4,x\n", 2, FieldCount, "got 3, want 2"},
+		{"a,1.2.3.4\n , 1.2.3.4\n", 2, EmptyEntity, "in.csv:2: empty entity"},
+		{"a,1.2.3.4\nb,1.2.3\n", 2, BadAddress, `in.csv:2: unparsable IP address: "1.2.3"`},
+		{"a,1.2.3.4\nb,AWS Internal\n", 2, BadAddress, `"AWS Internal"`},
+		{"a,1.2.3.4\nb,\n", 2, BadAddress, `""`},
+		{"\"a,1.2.3.4\n", 1, BadQuote, "unterminated quoted field"},
+		{"\"a\"x,1.2.3.4\n", 1, BadQuote, "text after closing quote"},
+		{"entity,ip\na,1.2.3.4\n", 1, BadAddress, `"ip"`},
+	}
+	for _, c := range cases {
+		r := NewReader(strings.NewReader(c.in), Options{Name: "in.csv"})
+		readAll(t, r)
+		var pe *ParseError
+		require.True(t, errors.As(r.Err(), &pe), "%q: %v", c.in, r.Err())
+		assert.Equal(t, "in.csv", pe.File)
+		assert.Equal(t, c.line, pe.Line, c.in)
+		assert.Equal(t, c.reason, pe.Reason, c.in)
+		assert.Contains(t, pe.Error(), c.text)
+	}
+}
+
+func TestReaderHeaderOption(t *testing.T) {
+	r := NewReader(strings.NewReader("entity,ip\na,1.2.3.4\n"), Options{Header: true})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, []row{{entity: "a", addr: "1.2.3.4", line: 2}}, got)
+}
+
+func TestReaderExtraFields(t *testing.T) {
+	r := NewReader(strings.NewReader("a,1.2.3.4,f-1,HIGH\nb,::1\n"), Options{MaxFields: -1})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"f-1", "HIGH"}, got[0].extra)
+	assert.Nil(t, got[1].extra)
+	r = NewReader(strings.NewReader("a,1.2.3.4,1\n"), Options{MinFields: 3, MaxFields: 3})
+	readAll(t, r)
+	require.NoError(t, r.Err())
+	r = NewReader(strings.NewReader("a,1.2.3.4\n"), Options{MinFields: 3, MaxFields: -1})
+	readAll(t, r)
+	assert.ErrorContains(t, r.Err(), "got 2, want at least 3")
+}
+
+func TestReaderLenientCountsSkips(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("ok,1.1.1.1\n")
+	for i := 0; i < 8; i++ {
+		b.WriteString("bad,not-an-ip\n")
+	}
+	b.WriteString(",1.1.1.1\nx\nok,2.2.2.2\n")
+	r := NewReader(strings.NewReader(b.String()), Options{Name: "f.csv", Lenient: true})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	require.Len(t, got, 2)
+	s := r.Skipped()
+	assert.Equal(t, 10, s.Total())
+	assert.Equal(t, 8, s.ByReason[BadAddress].Count)
+	assert.Equal(t, []int{2, 3, 4, 5, 6}, s.ByReason[BadAddress].Lines, "first five line numbers")
+	assert.Equal(t, []int{10}, s.ByReason[EmptyEntity].Lines)
+	assert.Equal(t, []int{11}, s.ByReason[FieldCount].Lines)
+	assert.Equal(t, "f.csv: skipped 10 rows: 1 wrong number of fields (line 11); 1 empty entity (line 10); 8 unparsable IP address (lines 2, 3, 4, 5, 6, ...)", s.String())
+}
+
+func TestReaderLongLine(t *testing.T) {
+	long := strings.Repeat("x", 200<<10)
+	in := "a,1.1.1.1\n" + long + ",1.1.1.1\nb,2.2.2.2\n"
+	r := NewReader(strings.NewReader(in), Options{MaxLineBytes: 100 << 10, Lenient: true})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"a", "b"}, []string{got[0].entity, got[1].entity})
+	assert.Equal(t, 3, got[1].line, "line numbers keep counting past a long line")
+	assert.Equal(t, []int{2}, r.Skipped().ByReason[LineTooLong].Lines)
+
+	r = NewReader(strings.NewReader(in), Options{MaxLineBytes: 100 << 10})
+	readAll(t, r)
+	assert.ErrorContains(t, r.Err(), "line 2: line too long")
+
+	// A line longer than the read buffer but within the limit is fine.
+	mid := strings.Repeat("y", 100<<10)
+	r = NewReader(strings.NewReader(mid+",1.1.1.1\n"), Options{})
+	got = readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, mid, got[0].entity)
+}
+
+func TestOpenPlainAndGzip(t *testing.T) {
+	r, err := Open("testdata/two.csv", Options{})
+	require.NoError(t, err)
+	plain := readAll(t, r)
+	require.NoError(t, r.Err())
+	require.NoError(t, r.Close())
+	require.Len(t, plain, 2)
+
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("alice,10.0.0.1\nbob, 192.168.1.20\nbad\n"))
+	zw.Close()
+	// The name says .csv, the content is gzip: detected by content.
+	path := filepath.Join(t.TempDir(), "data.csv")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	r, err = Open(path, Options{})
+	require.NoError(t, err)
+	got := readAll(t, r)
+	assert.Equal(t, plain, got)
+	assert.ErrorContains(t, r.Err(), path+":3: wrong number of fields")
+	require.NoError(t, r.Close())
+
+	_, err = Open(filepath.Join(t.TempDir(), "missing.csv"), Options{})
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// A corrupt gzip header is an error naming the file.
+	require.NoError(t, os.WriteFile(path, []byte{0x1f, 0x8b, 0, 0}, 0o644))
+	_, err = Open(path, Options{})
+	assert.ErrorContains(t, err, path)
+}
+
+func TestParseAddrDoesNotAllocate(t *testing.T) {
+	b := []byte("192.168.10.20")
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := ParseAddr(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+func TestReaderSteadyStateDoesNotAllocate(t *testing.T) {
+	line := "user-1234, 10.20.30.40\n"
+	in := strings.Repeat(line, 5000)
+	r := NewReader(strings.NewReader(in), Options{})
+	r.Next()
+	allocs := testing.AllocsPerRun(1000, func() {
+		if !r.Next() {
+			t.Fatal("ran out")
+		}
+	})
+	assert.Zero(t, allocs)
+}
