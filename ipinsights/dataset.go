@@ -1,0 +1,84 @@
+package ipinsights
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/sampler"
+)
+
+// Dataset is a list of encoded (entity, IP) pairs, 24 bytes each in memory:
+// the 64-bit entity hash and the 16-byte address. It does not depend on
+// hyperparameters, so one Dataset can train several models.
+type Dataset struct {
+	tuples []sampler.Tuple
+}
+
+// NewDataset returns an empty Dataset.
+func NewDataset() *Dataset { return &Dataset{} }
+
+// Add appends a pair.
+func (d *Dataset) Add(entity string, ip netip.Addr) {
+	d.tuples = append(d.tuples, sampler.NewTuple(entity, ip))
+}
+
+// AddBytes appends a pair whose entity is given as bytes; it does not
+// retain b.
+func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
+	d.tuples = append(d.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(entity), Addr: embedding.AddrFrom(ip)})
+}
+
+// AddTuples appends encoded pairs.
+func (d *Dataset) AddTuples(ts ...sampler.Tuple) { d.tuples = append(d.tuples, ts...) }
+
+// Len returns the number of pairs.
+func (d *Dataset) Len() int { return len(d.tuples) }
+
+// Tuples returns the encoded pairs; the slice is shared with d.
+func (d *Dataset) Tuples() []sampler.Tuple { return d.tuples }
+
+// IPv6 returns the number of pairs whose address is IPv6.
+func (d *Dataset) IPv6() int {
+	n := 0
+	for _, t := range d.tuples {
+		if !t.Addr.Is4() {
+			n++
+		}
+	}
+	return n
+}
+
+// ReadDataset reads every row of r into a new Dataset. It stops at the
+// first malformed row (a *csvio.ParseError) unless r is lenient.
+func ReadDataset(r *csvio.Reader) (*Dataset, error) {
+	d := NewDataset()
+	for r.Next() {
+		d.AddBytes(r.Entity(), r.Addr())
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// LoadDataset reads a CSV file of entity,ip rows (gzip compressed or not)
+// into a Dataset. With opts.Lenient, malformed rows are skipped and the
+// returned report counts them; otherwise the first one is an error naming
+// the file and line.
+func LoadDataset(path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
+	r, err := csvio.Open(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	d, err := ReadDataset(r)
+	if err != nil {
+		return nil, r.Skipped(), err
+	}
+	if d.Len() == 0 {
+		return nil, r.Skipped(), fmt.Errorf("%s: no data rows", path)
+	}
+	return d, r.Skipped(), nil
+}

@@ -1,0 +1,274 @@
+package ipinsights
+
+import (
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/sampler"
+)
+
+// Result is the score of one (entity, IP) pair.
+type Result struct {
+	// DotProduct is SageMaker's dot_product: the dot product of the entity
+	// and IP embeddings, the log-odds that the pair is real rather than a
+	// random pairing. Higher means more normal; unbounded.
+	DotProduct float64
+	// EntitySeen reports whether the entity occurred in the training data.
+	// An unseen entity's vector is an untrained (or another entity's) hash
+	// bucket, so its score says nothing about the address: SageMaker scores
+	// such pairs silently; here the caller can tell.
+	EntitySeen bool
+}
+
+// Pair is an (entity, IP) pair to score.
+type Pair struct {
+	Entity string
+	IP     netip.Addr
+}
+
+// scratch holds the per-goroutine buffers of a forward pass.
+type scratch struct {
+	rows [embedding.MaxLevels]int32
+	x    []float32 // sum of prefix rows
+	h, t []float32 // hidden layer buffers
+	u    []float32 // W_last^T e when no cache row is available
+}
+
+func (m *Model) newScratch() *scratch {
+	d := m.dim
+	buf := make([]float32, 4*d)
+	return &scratch{x: buf[:d:d], h: buf[d : 2*d : 2*d], t: buf[2*d : 3*d : 3*d], u: buf[3*d:]}
+}
+
+var scratchPools sync.Map // dim -> *sync.Pool
+
+func (m *Model) getScratch() *scratch {
+	p, _ := scratchPools.LoadOrStore(m.dim, &sync.Pool{})
+	if s, ok := p.(*sync.Pool).Get().(*scratch); ok {
+		return s
+	}
+	return m.newScratch()
+}
+
+func (m *Model) putScratch(s *scratch) {
+	p, _ := scratchPools.Load(m.dim)
+	p.(*sync.Pool).Put(s)
+}
+
+// encodeInput sets s.x to the sum of the prefix rows of a.
+func (m *Model) encodeInput(s *scratch, a embedding.Addr) {
+	d := m.dim
+	n := m.enc.Encode(s.rows[:], a)
+	r := int(s.rows[0])
+	copy(s.x, m.ip[r*d:(r+1)*d])
+	for _, r := range s.rows[1:n] {
+		embedding.Add(s.x, m.ip[int(r)*d:(int(r)+1)*d])
+	}
+}
+
+// lastInput returns the input of the last dense layer for address a: the
+// prefix sum passed through every layer but the last (ReLU after each).
+func (m *Model) lastInput(s *scratch, a embedding.Addr) []float32 {
+	m.encodeInput(s, a)
+	h := s.x
+	for l := 0; l+1 < len(m.layers); l++ {
+		out := s.h
+		if l%2 == 1 {
+			out = s.t
+		}
+		denseReLU(out, m.layers[l], h)
+		h = out
+	}
+	return h
+}
+
+// denseReLU sets dst = max(0, W x + b).
+func denseReLU(dst []float32, ly layer, x []float32) {
+	embedding.MatVec(dst, ly.w, x)
+	for i, b := range ly.b {
+		if v := dst[i] + b; v > 0 {
+			dst[i] = v
+		} else {
+			dst[i] = 0
+		}
+	}
+}
+
+// projection returns u = W_last^T e and c = e.b_last for an entity row, so
+// that score = u.h + c where h is the input of the last layer (for a model
+// without dense layers u = e, c = 0). Rows are cached on first use.
+func (m *Model) projection(s *scratch, row int) ([]float32, float32) {
+	d := m.dim
+	e := m.entity[row*d : (row+1)*d]
+	if len(m.layers) == 0 {
+		return e, 0
+	}
+	m.projOnce.Do(m.initProjCache)
+	if m.proj == nil {
+		return projectInto(s.u, m.layers[len(m.layers)-1], e)
+	}
+	state := &m.projState[row]
+	cached := m.proj[row*(d+1) : (row+1)*(d+1)]
+	switch state.Load() {
+	case projDone:
+		return cached[:d], cached[d]
+	case projEmpty:
+		if state.CompareAndSwap(projEmpty, projBusy) {
+			u, c := projectInto(cached[:d], m.layers[len(m.layers)-1], e)
+			cached[d] = c
+			state.Store(projDone)
+			return u, c
+		}
+	}
+	return projectInto(s.u, m.layers[len(m.layers)-1], e)
+}
+
+func projectInto(dst []float32, last layer, e []float32) ([]float32, float32) {
+	embedding.MatTVec(dst, last.w, e)
+	return dst, embedding.Dot(e, last.b)
+}
+
+const (
+	projEmpty uint32 = iota
+	projBusy
+	projDone
+	// maxProjCache bounds the memory of the projection cache (floats).
+	maxProjCache = 1 << 28
+)
+
+func (m *Model) initProjCache() {
+	n := m.cfg.NumEntityVectors * (m.dim + 1)
+	if n > maxProjCache {
+		return
+	}
+	m.proj = make([]float32, n)
+	m.projState = make([]atomic.Uint32, m.cfg.NumEntityVectors)
+}
+
+// invalidate drops cached projections after the parameters changed.
+func (m *Model) invalidate() {
+	m.projOnce = sync.Once{}
+	m.proj = nil
+	m.projState = nil
+}
+
+func (m *Model) scoreTuple(s *scratch, t sampler.Tuple) Result {
+	row := embedding.Bucket(t.Entity, m.cfg.NumEntityVectors)
+	u, c := m.projection(s, row)
+	h := m.lastInput(s, t.Addr)
+	return Result{
+		DotProduct: float64(embedding.Dot(u, h) + c),
+		EntitySeen: m.seen.has(t.Entity),
+	}
+}
+
+// Score scores one pair.
+func (m *Model) Score(entity string, ip netip.Addr) Result {
+	s := m.getScratch()
+	r := m.scoreTuple(s, sampler.NewTuple(entity, ip))
+	m.putScratch(s)
+	return r
+}
+
+// ScoreBatch scores pairs into dst, which it grows when too short, and
+// returns it. Large batches are spread over GOMAXPROCS goroutines.
+func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
+	dst = growResults(dst, len(pairs))
+	m.parallel(len(pairs), func(s *scratch, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = m.scoreTuple(s, sampler.NewTuple(pairs[i].Entity, pairs[i].IP))
+		}
+	})
+	return dst
+}
+
+// ScoreTuples is ScoreBatch for encoded pairs (see sampler.NewTuple and
+// embedding.EntityHashBytes), for callers that parse input without
+// allocating strings. It does not allocate when dst is long enough and the
+// batch is small enough to score on one goroutine.
+func (m *Model) ScoreTuples(dst []Result, ts []sampler.Tuple) []Result {
+	dst = growResults(dst, len(ts))
+	m.parallel(len(ts), func(s *scratch, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = m.scoreTuple(s, ts[i])
+		}
+	})
+	return dst
+}
+
+// parallelMin is the batch size from which scoring is spread over goroutines.
+const parallelMin = 4096
+
+func (m *Model) parallel(n int, f func(s *scratch, lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if n < parallelMin || w == 1 {
+		s := m.getScratch()
+		f(s, 0, n)
+		m.putScratch(s)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + w - 1) / w
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := m.getScratch()
+			f(s, lo, hi)
+			m.putScratch(s)
+		}()
+	}
+	wg.Wait()
+}
+
+func growResults(dst []Result, n int) []Result {
+	if cap(dst) < n {
+		return make([]Result, n)
+	}
+	return dst[:n]
+}
+
+// ScoreVerbose scores one pair and also returns the entity embedding and
+// the IP embedding (the output of the IP encoder), as SageMaker's verbose
+// responses do. The slices are new. Their dot product equals the score up to
+// float32 rounding (the score is computed in a different order).
+func (m *Model) ScoreVerbose(entity string, ip netip.Addr) (Result, []float32, []float32) {
+	t := sampler.NewTuple(entity, ip)
+	e := append([]float32(nil), m.entityRow(t.Entity)...)
+	v := m.IPEmbedding(ip)
+	s := m.getScratch()
+	r := m.scoreTuple(s, t)
+	m.putScratch(s)
+	return r, e, v
+}
+
+// EntityEmbedding returns a copy of the embedding of entity.
+func (m *Model) EntityEmbedding(entity string) []float32 {
+	return append([]float32(nil), m.entityRow(embedding.EntityHash(entity))...)
+}
+
+// IPEmbedding returns the IP embedding of ip: the output of the encoder
+// (prefix sum, then the dense layers).
+func (m *Model) IPEmbedding(ip netip.Addr) []float32 {
+	s := m.getScratch()
+	defer m.putScratch(s)
+	h := m.lastInput(s, embedding.AddrFrom(ip))
+	out := make([]float32, m.dim)
+	if len(m.layers) == 0 {
+		copy(out, h)
+		return out
+	}
+	last := m.layers[len(m.layers)-1]
+	embedding.MatVec(out, last.w, h)
+	embedding.Add(out, last.b)
+	return out
+}
+
+// EntitySeen reports whether entity occurred in the training data.
+func (m *Model) EntitySeen(entity string) bool {
+	return m.seen.has(embedding.EntityHash(entity))
+}

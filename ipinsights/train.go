@@ -1,0 +1,670 @@
+package ipinsights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/sampler"
+)
+
+// TrainOptions holds the optional inputs of Train.
+type TrainOptions struct {
+	// Validation, when set, is scored at the end of every epoch: each pair
+	// against one random address for the same entity (R=1, S=0), and the
+	// discriminator AUC is reported through Progress.
+	Validation *Dataset
+	// Progress receives metrics during training; nil discards them.
+	Progress Progress
+}
+
+// ErrNoData is returned by Train for an empty training set.
+var ErrNoData = errors.New("ipinsights: no training data")
+
+// Train trains a model on data with the hyperparameters of cfg.
+//
+// Training is synchronous data-parallel: every mini-batch is split over
+// cfg.Workers goroutines, the gradients are reduced in a fixed order, and one
+// optimiser step follows. The result is bit-identical for a given seed and
+// data whatever the number of workers. Train stops early, returning the
+// context's error, when ctx is cancelled. data is not modified.
+func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
+	if opts == nil {
+		opts = &TrainOptions{}
+	}
+	if data == nil || data.Len() == 0 {
+		return nil, ErrNoData
+	}
+	m, err := newModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.initParams()
+	t := newTrainer(m, data.Len())
+	err = t.run(ctx, data.tuples, opts)
+	m.invalidate()
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// trainer holds the optimiser state and the per-batch buffers of training.
+// Every per-batch buffer is indexed by group (positive) or sample, never by
+// worker, so results do not depend on the number of workers; the only
+// per-worker state is scratch space.
+type trainer struct {
+	m       *Model
+	cfg     Config
+	d, L, K int
+	smp     sampler.Config
+	workers int
+
+	// Optimiser state: Adam moments (nil for sgd) and the step constants.
+	entM, entV, ipM, ipV []float32
+	lyM, lyV             []layer
+	step                 int
+	adam                 embedding.Adam
+	sgdLR, wd            float32
+
+	// The current batch.
+	batch    sampler.Batch
+	rng      sampler.RNG
+	groups   int
+	invBatch float32
+	eRows    []int32   // per group: entity row
+	ipRows   []int32   // per sample: MaxLevels prefix rows
+	nLv      []uint8   // per sample: rows used in ipRows
+	xs       []float32 // per sample: prefix sum x
+	acts     [][]float32
+	deltas   [][]float32
+	dXs      []float32 // per sample: gradient wrt x (only with 2+ layers)
+	us       []float32 // per group: W_last^T e (e itself without layers)
+	cs       []float32 // per group: e.b_last
+	gs       []float32 // per sample: dLoss/dscore
+	xbar     []float32 // per group: sum over samples of gs * (last layer input)
+	gsum     []float32 // per group: sum of gs
+	dE       []float32 // per group: gradient wrt the entity row
+	lossG    []float64 // per group: summed cross-entropy
+	corrG    []int32   // per group: correctly classified samples
+
+	// De-duplicated sparse rows of the batch, in order of first use, with
+	// the groups (entity) or samples (IP) that touch each, in batch order.
+	ent, ip sparseRows
+
+	// Per-worker scratch.
+	scr []workerScratch
+
+	// Worker pool.
+	phase   int
+	items   int
+	block   int
+	next    atomic.Int64
+	start   []chan struct{}
+	done    sync.WaitGroup
+	capture *gradCapture // tests: record gradients instead of applying them
+}
+
+type workerScratch struct {
+	grad []float32
+	dh   []float32
+	tmp  []float32
+}
+
+// sparseRows de-duplicates the rows of one embedding table touched by a
+// batch. slot has one entry per table row (-1 when unused in this batch).
+type sparseRows struct {
+	slot []int32
+	uniq []int32 // rows in order of first use
+	off  []int32 // list of uniq[j] is refs[off[j]:off[j+1]]
+	refs []int32 // group or sample indices
+	cnt  []int32
+	tmp  []int32 // (row) per reference, in batch order
+	who  []int32 // (group or sample) per reference
+}
+
+func newSparseRows(rows int) sparseRows {
+	s := sparseRows{slot: make([]int32, rows)}
+	for i := range s.slot {
+		s.slot[i] = -1
+	}
+	return s
+}
+
+func (s *sparseRows) reset() {
+	for _, r := range s.uniq {
+		s.slot[r] = -1
+	}
+	s.uniq, s.cnt, s.tmp, s.who = s.uniq[:0], s.cnt[:0], s.tmp[:0], s.who[:0]
+}
+
+// ref records that unit (a group or a sample) touches row.
+func (s *sparseRows) ref(row, unit int32) {
+	j := s.slot[row]
+	if j < 0 {
+		j = int32(len(s.uniq))
+		s.slot[row] = j
+		s.uniq = append(s.uniq, row)
+		s.cnt = append(s.cnt, 0)
+	}
+	s.cnt[j]++
+	s.tmp = append(s.tmp, j)
+	s.who = append(s.who, unit)
+}
+
+// build lays the references out row by row, keeping batch order in a row.
+func (s *sparseRows) build() {
+	n := len(s.uniq)
+	s.off = growInt32(s.off, n+1)
+	s.off[0] = 0
+	for j := 0; j < n; j++ {
+		s.off[j+1] = s.off[j] + s.cnt[j]
+	}
+	s.refs = growInt32(s.refs, len(s.tmp))
+	copy(s.cnt, s.off[:n]) // reuse cnt as the fill cursor
+	for k, j := range s.tmp {
+		s.refs[s.cnt[j]] = s.who[k]
+		s.cnt[j]++
+	}
+}
+
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func newTrainer(m *Model, n int) *trainer {
+	cfg := m.cfg
+	t := &trainer{
+		m:   m,
+		cfg: cfg,
+		d:   m.dim,
+		L:   len(m.layers),
+		smp: sampler.Config{
+			BatchSize: cfg.MiniBatchSize,
+			Random:    cfg.RandomNegativeSamplingRate,
+			Shuffled:  cfg.ShuffledNegativeSamplingRate,
+		},
+		workers: cfg.workers(),
+		wd:      float32(cfg.WeightDecay),
+		sgdLR:   float32(cfg.LearningRate),
+		ent:     newSparseRows(cfg.NumEntityVectors),
+		ip:      newSparseRows(m.enc.Rows()),
+	}
+	t.K = t.smp.GroupSize()
+	if cfg.Optimizer == "adam" {
+		t.entM = make([]float32, len(m.entity))
+		t.entV = make([]float32, len(m.entity))
+		t.ipM = make([]float32, len(m.ip))
+		t.ipV = make([]float32, len(m.ip))
+		for range m.layers {
+			t.lyM = append(t.lyM, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
+			t.lyV = append(t.lyV, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
+		}
+	}
+	p := min(t.smp.Positives(), n)
+	t.alloc(p)
+	t.scr = make([]workerScratch, t.workers)
+	for w := range t.scr {
+		t.scr[w] = workerScratch{grad: make([]float32, t.d), dh: make([]float32, t.d), tmp: make([]float32, t.d)}
+	}
+	return t
+}
+
+// alloc sizes the per-batch buffers for p positives.
+func (t *trainer) alloc(p int) {
+	d, k := t.d, t.K
+	s := p * k
+	t.eRows = make([]int32, p)
+	t.ipRows = make([]int32, s*embedding.MaxLevels)
+	t.nLv = make([]uint8, s)
+	t.xs = make([]float32, s*d)
+	t.us = make([]float32, p*d)
+	t.cs = make([]float32, p)
+	t.gs = make([]float32, s)
+	t.xbar = make([]float32, p*d)
+	t.gsum = make([]float32, p)
+	t.dE = make([]float32, p*d)
+	t.lossG = make([]float64, p)
+	t.corrG = make([]int32, p)
+	if t.L >= 2 {
+		t.dXs = make([]float32, s*d)
+		t.acts = make([][]float32, t.L-1)
+		t.deltas = make([][]float32, t.L-1)
+		for l := range t.acts {
+			t.acts[l] = make([]float32, s*d)
+			t.deltas[l] = make([]float32, s*d)
+		}
+	}
+}
+
+// The phases of one batch; each runs in parallel over its items.
+const (
+	phaseForward = iota // items: groups
+	phaseDense          // items: rows of the dense layers
+	phaseSparse         // items: touched entity rows, then touched IP rows
+)
+
+func (t *trainer) run(ctx context.Context, data []sampler.Tuple, opts *TrainOptions) error {
+	g, gctx := errgroup.WithContext(ctx)
+	quit := make(chan struct{})
+	t.start = make([]chan struct{}, t.workers)
+	for w := 1; w < t.workers; w++ {
+		t.start[w] = make(chan struct{})
+		g.Go(func() error {
+			for {
+				select {
+				case <-t.start[w]:
+					t.work(w)
+					t.done.Done()
+				case <-quit:
+					return nil
+				}
+			}
+		})
+	}
+	err := t.loop(gctx, data, opts)
+	close(quit)
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// parallel runs phase over n items on every worker and waits.
+func (t *trainer) parallel(phase, n, block int) {
+	if n == 0 {
+		return
+	}
+	t.phase, t.items, t.block = phase, n, block
+	t.next.Store(0)
+	helpers := min(t.workers, (n+block-1)/block) - 1
+	t.done.Add(helpers)
+	for w := 1; w <= helpers; w++ {
+		t.start[w] <- struct{}{}
+	}
+	t.work(0)
+	t.done.Wait()
+}
+
+func (t *trainer) work(w int) {
+	for {
+		lo := int(t.next.Add(int64(t.block))) - t.block
+		if lo >= t.items {
+			return
+		}
+		hi := min(lo+t.block, t.items)
+		for i := lo; i < hi; i++ {
+			switch t.phase {
+			case phaseForward:
+				t.forward(w, i)
+			case phaseDense:
+				t.denseRow(w, i)
+			case phaseSparse:
+				t.sparseRow(w, i)
+			}
+		}
+	}
+}
+
+func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOptions) error {
+	tuples := append([]sampler.Tuple(nil), data...)
+	p := t.smp.Positives()
+	batches := (len(tuples) + p - 1) / p
+	seed := t.cfg.Seed
+	began := time.Now()
+	var total int64
+
+	type span struct {
+		loss    float64
+		correct int64
+		samples int64
+		since   time.Time
+	}
+	var interval, epoch span
+
+	for ep := 1; ep <= t.cfg.Epochs; ep++ {
+		sampler.Shuffle(tuples, sampler.NewRNG(seed, sampler.Stream(0x73687566, uint64(ep)))) // "shuf"
+		epoch = span{since: time.Now()}
+		interval = span{since: epoch.since}
+		for b := 0; b < batches; b++ {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
+			}
+			pos := tuples[b*p : min((b+1)*p, len(tuples))]
+			t.rng.Seed(seed, sampler.Stream(uint64(ep), uint64(b)))
+			loss, correct, n := t.trainBatch(pos, tuples)
+			total += int64(n)
+			interval.loss += loss
+			interval.correct += int64(correct)
+			interval.samples += int64(n)
+			epoch.loss += loss
+			epoch.correct += int64(correct)
+			epoch.samples += int64(n)
+			if opts.Progress != nil && (b+1)%t.cfg.BatchMetricsPublishInterval == 0 && b+1 < batches {
+				now := time.Now()
+				opts.Progress.Record(Metrics{
+					Epoch: ep, Batch: b + 1, Batches: batches, Samples: total,
+					CrossEntropy:     interval.loss / float64(interval.samples),
+					Accuracy:         float64(interval.correct) / float64(interval.samples),
+					SamplesPerSecond: float64(interval.samples) / now.Sub(interval.since).Seconds(),
+					ValidationAUC:    math.NaN(),
+					Elapsed:          now.Sub(began),
+				})
+				interval = span{since: now}
+			}
+		}
+		if opts.Progress != nil {
+			now := time.Now()
+			mt := Metrics{
+				Epoch: ep, Batch: batches, Batches: batches, EpochEnd: true, Samples: total,
+				CrossEntropy:     epoch.loss / float64(epoch.samples),
+				Accuracy:         float64(epoch.correct) / float64(epoch.samples),
+				SamplesPerSecond: float64(epoch.samples) / now.Sub(epoch.since).Seconds(),
+				ValidationAUC:    math.NaN(),
+			}
+			if opts.Validation != nil && opts.Validation.Len() > 0 {
+				t.m.invalidate()
+				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation.tuples)
+			}
+			mt.Elapsed = time.Since(began)
+			opts.Progress.Record(mt)
+		}
+	}
+	t.m.seen = seenOf(data)
+	return nil
+}
+
+func seenOf(data []sampler.Tuple) seenSet {
+	s := newSeenSet(nil)
+	for _, tp := range data {
+		s.add(tp.Entity)
+	}
+	return s
+}
+
+// trainBatch runs one optimiser step on the positives pos and returns the
+// summed cross-entropy, the correctly classified samples and the samples.
+func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
+	t.prepare(pos, all)
+	t.parallel(phaseForward, t.groups, 4)
+	t.beginStep()
+	t.parallel(phaseDense, t.L*t.d, 8)
+	t.parallel(phaseSparse, len(t.ent.uniq)+len(t.ip.uniq), 16)
+	t.ent.reset()
+	t.ip.reset()
+	var loss float64
+	var correct int
+	for g := 0; g < t.groups; g++ {
+		loss += t.lossG[g]
+		correct += int(t.corrG[g])
+	}
+	return loss, correct, t.groups * t.K
+}
+
+// prepare builds the batch, encodes its rows and de-duplicates them.
+func (t *trainer) prepare(pos, all []sampler.Tuple) {
+	t.smp.Fill(&t.batch, pos, all, &t.rng)
+	t.groups = len(pos)
+	t.invBatch = 1 / float32(t.groups*t.K)
+	n := t.cfg.NumEntityVectors
+	for g, h := range t.batch.Entities {
+		r := int32(embedding.Bucket(h, n))
+		t.eRows[g] = r
+		t.ent.ref(r, int32(g))
+	}
+	const ml = embedding.MaxLevels
+	for i, a := range t.batch.Addrs {
+		rows := t.ipRows[i*ml : (i+1)*ml]
+		k := t.m.enc.Encode(rows, a)
+		t.nLv[i] = uint8(k)
+		for _, r := range rows[:k] {
+			t.ip.ref(r, int32(i))
+		}
+	}
+	t.ent.build()
+	t.ip.build()
+}
+
+func (t *trainer) beginStep() {
+	t.step++
+	if t.entM != nil {
+		t.adam = embedding.AdamStep(t.step, t.cfg.LearningRate, 0.9, 0.999, 1e-8, t.cfg.WeightDecay)
+	}
+}
+
+// forward computes the scores, loss and gradients of group g. It reads the
+// parameters and writes only group g's and its samples' slots.
+func (t *trainer) forward(w, g int) {
+	d, K, L := t.d, t.K, t.L
+	m := t.m
+	er := int(t.eRows[g])
+	e := m.entity[er*d : (er+1)*d]
+	u := t.us[g*d : (g+1)*d]
+	var c float32
+	if L == 0 {
+		copy(u, e)
+	} else {
+		last := m.layers[L-1]
+		embedding.MatTVec(u, last.w, e)
+		c = embedding.Dot(e, last.b)
+	}
+	t.cs[g] = c
+	xb := t.xbar[g*d : (g+1)*d]
+	clear(xb)
+	var gsum float32
+	var loss float64
+	var correct int32
+	const ml = embedding.MaxLevels
+	for k := 0; k < K; k++ {
+		i := g*K + k
+		x := t.xs[i*d : (i+1)*d]
+		rows := t.ipRows[i*ml : i*ml+int(t.nLv[i])]
+		r0 := int(rows[0])
+		copy(x, m.ip[r0*d:(r0+1)*d])
+		for _, r := range rows[1:] {
+			embedding.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
+		}
+		h := x
+		for l := 0; l+1 < L; l++ {
+			a := t.acts[l][i*d : (i+1)*d]
+			denseReLU(a, m.layers[l], h)
+			h = a
+		}
+		s := float64(embedding.Dot(u, h) + c)
+		label := 0.0
+		if k == 0 {
+			label = 1
+		}
+		p := sigmoid(s)
+		loss += logLoss(s, k == 0)
+		if (s > 0) == (k == 0) {
+			correct++
+		}
+		gi := float32(p-label) * t.invBatch
+		t.gs[i] = gi
+		embedding.Axpy(xb, gi, h)
+		gsum += gi
+	}
+	t.gsum[g] = gsum
+	t.lossG[g] = loss
+	t.corrG[g] = correct
+	dE := t.dE[g*d : (g+1)*d]
+	if L == 0 {
+		copy(dE, xb)
+	} else {
+		last := m.layers[L-1]
+		embedding.MatVec(dE, last.w, xb)
+		embedding.Axpy(dE, gsum, last.b)
+	}
+	if L >= 2 {
+		sc := &t.scr[w]
+		for k := 0; k < K; k++ {
+			i := g*K + k
+			dh := sc.dh
+			embedding.ScaleTo(dh, t.gs[i], u)
+			for l := L - 2; l >= 0; l-- {
+				a := t.acts[l][i*d : (i+1)*d]
+				dz := t.deltas[l][i*d : (i+1)*d]
+				for j := range dz {
+					if a[j] > 0 {
+						dz[j] = dh[j]
+					} else {
+						dz[j] = 0
+					}
+				}
+				out := sc.tmp
+				if l == 0 {
+					out = t.dXs[i*d : (i+1)*d]
+				}
+				embedding.MatTVec(out, m.layers[l].w, dz)
+				dh, sc.tmp = out, dh
+			}
+		}
+	}
+}
+
+// denseRow computes the gradient of row r of a dense layer (item = l*d + r)
+// and applies the optimiser to it. Every row sums over groups or samples in
+// batch order.
+func (t *trainer) denseRow(w, item int) {
+	d, L := t.d, t.L
+	l, r := item/d, item%d
+	m := t.m
+	gw := t.scr[w].grad
+	clear(gw)
+	var gb float32
+	if l == L-1 {
+		for g := 0; g < t.groups; g++ {
+			er := int(t.eRows[g])
+			a := m.entity[er*d+r]
+			embedding.Axpy(gw, a, t.xbar[g*d:(g+1)*d])
+			gb += t.gsum[g] * a
+		}
+	} else {
+		in := t.xs
+		if l > 0 {
+			in = t.acts[l-1]
+		}
+		n := t.groups * t.K
+		dz := t.deltas[l]
+		for i := 0; i < n; i++ {
+			if v := dz[i*d+r]; v != 0 {
+				embedding.Axpy(gw, v, in[i*d:(i+1)*d])
+				gb += v
+			}
+		}
+	}
+	ly := m.layers[l]
+	wrow := ly.w[r*d : (r+1)*d]
+	if t.capture != nil {
+		copy(t.capture.w[l][r*d:(r+1)*d], gw)
+		t.capture.b[l][r] = gb
+		return
+	}
+	if t.entM == nil {
+		embedding.SGDUpdate(wrow, gw, t.sgdLR, t.wd)
+		ly.b[r] -= t.sgdLR * gb
+		return
+	}
+	t.adam.Update(wrow, t.lyM[l].w[r*d:(r+1)*d], t.lyV[l].w[r*d:(r+1)*d], gw)
+	// Biases take no weight decay.
+	a := t.adam
+	mb := &t.lyM[l].b[r]
+	vb := &t.lyV[l].b[r]
+	*mb = a.Beta1**mb + (1-a.Beta1)*gb
+	*vb = a.Beta2**vb + (1-a.Beta2)*gb*gb
+	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
+}
+
+// sparseRow sums the gradient of one touched embedding row and applies the
+// optimiser to it.
+func (t *trainer) sparseRow(w, item int) {
+	d := t.d
+	gr := t.scr[w].grad
+	clear(gr)
+	var p, mm, vv []float32
+	var capt []float32
+	if item < len(t.ent.uniq) {
+		s := &t.ent
+		for _, g := range s.refs[s.off[item]:s.off[item+1]] {
+			embedding.Add(gr, t.dE[int(g)*d:(int(g)+1)*d])
+		}
+		r := int(s.uniq[item])
+		p = t.m.entity[r*d : (r+1)*d]
+		if t.entM != nil {
+			mm, vv = t.entM[r*d:(r+1)*d], t.entV[r*d:(r+1)*d]
+		}
+		if t.capture != nil {
+			capt = t.capture.entity[r*d : (r+1)*d]
+		}
+	} else {
+		j := item - len(t.ent.uniq)
+		s := &t.ip
+		for _, i := range s.refs[s.off[j]:s.off[j+1]] {
+			if t.L >= 2 {
+				embedding.Add(gr, t.dXs[int(i)*d:(int(i)+1)*d])
+			} else {
+				g := int(i) / t.K
+				embedding.Axpy(gr, t.gs[i], t.us[g*d:(g+1)*d])
+			}
+		}
+		r := int(s.uniq[j])
+		p = t.m.ip[r*d : (r+1)*d]
+		if t.ipM != nil {
+			mm, vv = t.ipM[r*d:(r+1)*d], t.ipV[r*d:(r+1)*d]
+		}
+		if t.capture != nil {
+			capt = t.capture.ip[r*d : (r+1)*d]
+		}
+	}
+	switch {
+	case capt != nil:
+		copy(capt, gr)
+	case mm == nil:
+		embedding.SGDUpdate(p, gr, t.sgdLR, t.wd)
+	default:
+		t.adam.Update(p, mm, vv, gr)
+	}
+}
+
+// gradCapture receives the gradients of one batch instead of the optimiser
+// (tests only). Weight decay is not included.
+type gradCapture struct {
+	entity, ip []float32
+	w, b       [][]float32
+}
+
+func sigmoid(s float64) float64 {
+	if s >= 0 {
+		return 1 / (1 + math.Exp(-s))
+	}
+	e := math.Exp(s)
+	return e / (1 + e)
+}
+
+// logLoss is the binary cross-entropy of score s (log-odds) for the label,
+// computed without overflow: softplus(-s) for a positive, softplus(s) for a
+// negative.
+func logLoss(s float64, positive bool) float64 {
+	if positive {
+		s = -s
+	}
+	return math.Max(s, 0) + math.Log1p(math.Exp(-math.Abs(s)))
+}
