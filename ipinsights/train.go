@@ -286,7 +286,7 @@ func (t *trainer) alloc(p int) {
 // The phases of one batch; each runs in parallel over its items.
 const (
 	phaseForward = iota // items: groups
-	phaseDense          // items: rows of the dense layers, then IP shards to de-duplicate
+	phaseDense          // items: IP shards to de-duplicate, then rows of the dense layers
 	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
 )
 
@@ -353,10 +353,10 @@ func (t *trainer) work(w int) {
 			case phaseForward:
 				t.forward(w, i)
 			case phaseDense:
-				if i < t.L*t.d {
-					t.denseRow(w, i)
+				if i < len(t.ipSh) {
+					t.dedupShard(i)
 				} else {
-					t.dedupShard(i - t.L*t.d)
+					t.denseRow(w, i-len(t.ipSh))
 				}
 			case phaseSparse:
 				t.sparseRow(w, i)
@@ -462,7 +462,7 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 func (t *trainer) runPhases() {
 	t.parallel(phaseForward, t.groups, 4)
 	t.beginStep()
-	t.parallel(phaseDense, t.L*t.d+len(t.ipSh), 8)
+	t.parallel(phaseDense, len(t.ipSh)+t.L*t.d, 2)
 	n := len(t.ent.uniq)
 	for k := range t.ipSh {
 		t.sparseAt[k] = n
