@@ -35,13 +35,14 @@ import (
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/synth"
 )
 
 func main() {
-	users := flag.Int("users", 10000, "users of the generated data (the tutorial has 10000)")
+	users := flag.Int("users", 10000, "users of the generated data (package synth; the tutorial has 10000)")
 	runs := flag.Int("runs", 3, "runs; the table shows each and their median")
 	epochs := flag.Int("epochs", 5, "epochs of the timed full training")
-	seed := flag.Uint64("seed", 1, "seed of the data generator and of training")
+	seed := flag.Uint64("seed", 1, "seed of the data generator (synth) and of training")
 	skipRates := flag.Bool("skip-rates", false, "skip the one-epoch rate runs (1 worker, 2 workers, 0 layers)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first full training to this file")
 	flag.Parse()
@@ -55,18 +56,22 @@ func main() {
 	defer os.RemoveAll(dir)
 	trainCSV := filepath.Join(dir, "train.csv")
 	began := time.Now()
-	data := generate(*users, *seed)
-	if err := writeCSV(trainCSV, data.train); err != nil {
+	data, err := synth.GenerateLogins(synth.LoginConfig{Users: *users, Seed: *seed})
+	if err != nil {
 		log.Fatal(err)
 	}
-	pairs := make([]ipinsights.Pair, len(data.attack))
-	tuples := make([]sampler.Tuple, len(data.attack))
-	for i, x := range data.attack {
-		pairs[i] = ipinsights.Pair{Entity: entityName(x.user), IP: addr(x.ip)}
-		tuples[i] = sampler.NewTuple(pairs[i].Entity, pairs[i].IP)
+	if err := writeCSV(trainCSV, data); err != nil {
+		log.Fatal(err)
 	}
-	labels := data.label
-	log.Printf("generated %d training rows, %d attack-test pairs in %v", len(data.train), len(pairs), time.Since(began).Round(time.Millisecond))
+	pairs := make([]ipinsights.Pair, len(data.Test))
+	tuples := make([]sampler.Tuple, len(data.Test))
+	labels := make([]bool, len(data.Test))
+	for i, x := range data.Test {
+		pairs[i] = ipinsights.Pair{Entity: x.Entity(), IP: x.Addr()}
+		tuples[i] = sampler.NewTuple(pairs[i].Entity, pairs[i].IP)
+		labels[i] = x.Anomalous()
+	}
+	log.Printf("generated %d training rows, %d attack-test pairs in %v", len(data.Train), len(pairs), time.Since(began).Round(time.Millisecond))
 	data = nil
 
 	var results []result
@@ -235,27 +240,12 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 	return res, nil
 }
 
-func writeCSV(path string, rows []row) error {
+func writeCSV(path string, data *synth.Logins) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 1<<20)
-	for _, x := range rows {
-		buf = append(buf, "user_"...)
-		buf = strconv.AppendInt(buf, int64(x.user), 10)
-		buf = append(buf, ',')
-		buf = addr(x.ip).AppendTo(buf)
-		buf = append(buf, '\n')
-		if len(buf) > 1<<20-64 {
-			if _, err := f.Write(buf); err != nil {
-				f.Close()
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if _, err := f.Write(buf); err != nil {
+	if err := data.WriteTrainCSV(f); err != nil {
 		f.Close()
 		return err
 	}
