@@ -12,8 +12,12 @@
 //
 // It prints one table: every run and the median of the runs.
 //
-//	go run ./benchmarks/perf            # 3 runs, about 10 minutes on 2 cores
-//	go run ./benchmarks/perf -runs 1 -users 2000
+// With -cli it also times `ipinsights score` on the training CSV (model load,
+// parsing, scoring and writing included).
+//
+//	go build -o /tmp/ipinsights ./cmd/ipinsights
+//	go run ./benchmarks/perf -cli /tmp/ipinsights   # 3 runs
+//	go run ./benchmarks/perf -runs 1 -users 2000     # a quick look
 package main
 
 import (
@@ -21,7 +25,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -33,6 +39,7 @@ import (
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
@@ -45,6 +52,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the data generator (synth) and of training")
 	skipRates := flag.Bool("skip-rates", false, "skip the one-epoch rate runs (1 worker, 2 workers, 0 layers)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first full training to this file")
+	cli := flag.String("cli", "", "an ipinsights binary: also time `ipinsights score` end to end on the training CSV")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("perf: ")
@@ -80,7 +88,7 @@ func main() {
 		if run == 1 {
 			prof = *cpuprofile
 		}
-		res, err := oneRun(trainCSV, pairs, tuples, labels, *epochs, *seed, !*skipRates, prof)
+		res, err := oneRun(trainCSV, pairs, tuples, labels, *epochs, *seed, !*skipRates, prof, *cli)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -90,14 +98,14 @@ func main() {
 	printTable(os.Stdout, results, *epochs)
 }
 
-// tutorial returns the tutorial's hyperparameters (DESIGN.md section 1).
-func tutorial(layers, workers, epochs int, seed uint64) ipinsights.Config {
-	cfg, err := ipinsights.ParseHyperparameters(map[string]string{
-		"num_entity_vectors": "20000", "vector_dim": "128", "epochs": strconv.Itoa(epochs),
-		"mini_batch_size": "1000", "random_negative_sampling_rate": "5",
-		"shuffled_negative_sampling_rate": "1", "learning_rate": "0.01",
-		"num_ip_encoder_layers": strconv.Itoa(layers), "seed": strconv.FormatUint(seed, 10),
-	})
+// config returns the tutorial's hyperparameters (DESIGN.md section 1, as
+// internal/tutorial has them) with the given depth, workers, epochs and seed.
+func config(layers, workers, epochs int, seed uint64) ipinsights.Config {
+	hp := maps.Clone(tutorial.Hyperparameters)
+	hp["epochs"] = strconv.Itoa(epochs)
+	hp["num_ip_encoder_layers"] = strconv.Itoa(layers)
+	hp["seed"] = strconv.FormatUint(seed, 10)
+	cfg, err := ipinsights.ParseHyperparameters(hp)
 	if err != nil {
 		panic(err)
 	}
@@ -122,6 +130,24 @@ type result struct {
 	ratio         float64 // rate2/rate1 of this run
 	haveRates     bool
 	samplesPerEpo int64
+	cliRate       float64 // rows/s of ipinsights score, 0 when not measured
+}
+
+// scoreCLI saves m and times `cli score` over the CSV file of n rows,
+// writing to /dev/null.
+func scoreCLI(cli string, m *ipinsights.Model, csvPath string, n int) (float64, error) {
+	model := filepath.Join(filepath.Dir(csvPath), "model.bin")
+	if err := m.SaveFile(model); err != nil {
+		return 0, err
+	}
+	defer os.Remove(model)
+	cmd := exec.Command(cli, "score", "--model", model, "--input", csvPath, "--output", os.DevNull)
+	cmd.Stderr = os.Stderr
+	t := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s score: %w", cli, err)
+	}
+	return float64(n) / time.Since(t).Seconds(), nil
 }
 
 type rateRecorder struct {
@@ -138,7 +164,7 @@ func (r *rateRecorder) Record(m ipinsights.Metrics) {
 	}
 }
 
-func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, rates bool, cpuprofile string) (result, error) {
+func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, rates bool, cpuprofile, cli string) (result, error) {
 	var res result
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -164,7 +190,7 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 	runtime.ReadMemStats(&ms0)
 	rec := &rateRecorder{}
 	t1 := time.Now()
-	m, err := ipinsights.Train(context.Background(), tutorial(1, 2, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec})
+	m, err := ipinsights.Train(context.Background(), config(1, 2, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec})
 	if err != nil {
 		return res, err
 	}
@@ -216,13 +242,18 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 	res.scoreRate = float64(np) / time.Since(t2).Seconds()
 	runtime.ReadMemStats(&ms1)
 	res.scoreAllocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(nb)
+	if cli != "" {
+		if res.cliRate, err = scoreCLI(cli, m, trainCSV, ds.Len()); err != nil {
+			return res, err
+		}
+	}
 	m = nil
 
 	if rates {
 		rate := func(layers, workers int) (float64, error) {
 			runtime.GC()
 			rec := &rateRecorder{}
-			_, err := ipinsights.Train(context.Background(), tutorial(layers, workers, 1, seed), ds, &ipinsights.TrainOptions{Progress: rec})
+			_, err := ipinsights.Train(context.Background(), config(layers, workers, 1, seed), ds, &ipinsights.TrainOptions{Progress: rec})
 			return rec.rate, err
 		}
 		if res.rate1, err = rate(1, 1); err != nil {
@@ -316,6 +347,9 @@ func printTable(out *os.File, rs []result, epochs int) {
 	line("allocations per batch, training", "%.3f", func(r result) float64 { return float64(r.trainAllocs) / float64(r.batches) })
 	line("scoring pairs/s (batches of 10000)", "%.0f", func(r result) float64 { return r.scoreRate })
 	line("allocations per scored batch", "%.1f", func(r result) float64 { return r.scoreAllocs })
+	if rs[0].cliRate > 0 {
+		line("ipinsights score rows/s (CSV in, CSV out)", "%.0f", func(r result) float64 { return r.cliRate })
+	}
 	line("attack-test AUC", "%.4f", func(r result) float64 { return r.auc })
 	line("precision at dot_product < 0", "%.4f", func(r result) float64 { return r.precision })
 	line("recall at dot_product < 0", "%.4f", func(r result) float64 { return r.recall })
