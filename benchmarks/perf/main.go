@@ -43,6 +43,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
+	"gonum.org/v1/gonum/stat"
 )
 
 func main() {
@@ -307,14 +308,12 @@ func peakRSS() int64 {
 	return -1
 }
 
+// median returns the median of xs (for an even count, the lower of the two
+// middle values).
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return stat.Quantile(0.5, stat.Empirical, s, nil)
 }
 
 func printTable(out *os.File, rs []result, epochs int) {
