@@ -460,7 +460,7 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 // layers' rows together with the de-duplication of the IP rows, then the
 // touched embedding rows.
 func (t *trainer) runPhases() {
-	t.parallel(phaseForward, t.groups, 4)
+	t.parallel(phaseForward, t.groups, 2)
 	t.beginStep()
 	t.parallel(phaseDense, len(t.ipSh)+t.L*t.d, 2)
 	n := len(t.ent.uniq)
@@ -469,7 +469,7 @@ func (t *trainer) runPhases() {
 		n += len(t.ipSh[k].uniq)
 	}
 	t.sparseAt[len(t.ipSh)] = n
-	t.parallel(phaseSparse, n, 16)
+	t.parallel(phaseSparse, n, 8)
 }
 
 // prepare builds the batch and de-duplicates its entity rows (releasing
