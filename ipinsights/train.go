@@ -473,8 +473,8 @@ func (t *trainer) runPhases() {
 }
 
 // prepare builds the batch and de-duplicates its entity rows (releasing
-// those of the previous batch). The IP rows
-// are encoded by the forward phase and de-duplicated by the dense phase.
+// those of the previous batch). The IP rows are encoded by the forward phase
+// and de-duplicated by the dense phase.
 func (t *trainer) prepare(pos, all []sampler.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
