@@ -52,6 +52,7 @@ func main() {
 	epochs := flag.Int("epochs", 5, "epochs of the timed full training")
 	seed := flag.Uint64("seed", 1, "seed of the data generator (synth) and of training")
 	skipRates := flag.Bool("skip-rates", false, "skip the rate runs (1 worker, 2 workers, 0 layers)")
+	full := flag.Bool("full", true, "run the full training, scoring and evaluation (-full=false: rates only)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first full training to this file")
 	cli := flag.String("cli", "", "an ipinsights binary: also time `ipinsights score` end to end on the training CSV")
 	flag.Parse()
@@ -89,7 +90,7 @@ func main() {
 		if run == 1 {
 			prof = *cpuprofile
 		}
-		res, err := oneRun(trainCSV, pairs, tuples, labels, *epochs, *seed, !*skipRates, prof, *cli)
+		res, err := oneRun(trainCSV, pairs, tuples, labels, *epochs, *seed, *full, !*skipRates, prof, *cli)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -151,21 +152,20 @@ func scoreCLI(cli string, m *ipinsights.Model, csvPath string, n int) (float64, 
 	return float64(n) / time.Since(t).Seconds(), nil
 }
 
+// rateRecorder counts the samples and batches of a training run.
 type rateRecorder struct {
 	samples int64
 	batches int64
-	rate    float64 // last epoch's samples/s
 }
 
 func (r *rateRecorder) Record(m ipinsights.Metrics) {
 	r.samples = m.Samples
 	if m.EpochEnd {
 		r.batches += int64(m.Batches)
-		r.rate = m.SamplesPerSecond
 	}
 }
 
-func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, rates bool, cpuprofile, cli string) (result, error) {
+func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, full, rates bool, cpuprofile, cli string) (result, error) {
 	var res result
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -177,78 +177,11 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 		return res, err
 	}
 	res.parseSeconds = time.Since(t0).Seconds()
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return res, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	if full {
+		if err := fullRun(&res, ds, t0, pairs, tuples, labels, epochs, seed, cpuprofile, cli, trainCSV); err != nil {
 			return res, err
 		}
 	}
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	rec := &rateRecorder{}
-	t1 := time.Now()
-	m, err := ipinsights.Train(context.Background(), config(1, 2, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec})
-	if err != nil {
-		return res, err
-	}
-	trainSeconds := time.Since(t1).Seconds()
-	res.fullSeconds = time.Since(t0).Seconds()
-	runtime.ReadMemStats(&ms1)
-	if cpuprofile != "" {
-		pprof.StopCPUProfile()
-	}
-	res.peakRSS = peakRSS()
-	res.trainAllocs = ms1.Mallocs - ms0.Mallocs
-	res.batches = rec.batches
-	res.fullRate = float64(rec.samples) / trainSeconds
-	res.samplesPerEpo = rec.samples / int64(epochs)
-
-	// Quality on the attack test: anomaly = dot product below 0.
-	scored := m.ScoreBatch(nil, pairs)
-	dots := make([]float64, len(scored))
-	for i, s := range scored {
-		dots[i] = s.DotProduct
-	}
-	ev, err := ipinsights.Evaluate(dots, labels, 0)
-	if err != nil {
-		return res, err
-	}
-	res.auc, res.precision, res.recall = ev.AUC, ev.Precision, ev.Recall
-
-	// Scoring throughput: batches of 10,000 encoded pairs, for at least 2 s
-	// after one warm-up pass (which fills the projection cache).
-	const batch = 10000
-	dst := make([]ipinsights.Result, batch)
-	scoreAll := func() int {
-		n := 0
-		for lo := 0; lo+batch <= len(tuples); lo += batch {
-			dst = m.ScoreTuples(dst, tuples[lo:lo+batch])
-			n++
-		}
-		return n
-	}
-	scoreAll()
-	var nb, np int
-	runtime.ReadMemStats(&ms0)
-	t2 := time.Now()
-	for time.Since(t2) < 2*time.Second {
-		k := scoreAll()
-		nb += k
-		np += k * batch
-	}
-	res.scoreRate = float64(np) / time.Since(t2).Seconds()
-	runtime.ReadMemStats(&ms1)
-	res.scoreAllocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(nb)
-	if cli != "" {
-		if res.cliRate, err = scoreCLI(cli, m, trainCSV, ds.Len()); err != nil {
-			return res, err
-		}
-	}
-	m = nil
 
 	if rates {
 		// Each rate is that of batches 1001..2000 (about a million
@@ -287,6 +220,83 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 		res.haveRates = true
 	}
 	return res, nil
+}
+
+// fullRun trains epochs epochs with 2 workers on ds (parsed from t0 on),
+// then scores the attack test with the model, recording into res.
+func fullRun(res *result, ds *ipinsights.Dataset, t0 time.Time, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, cpuprofile, cli, trainCSV string) error {
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	rec := &rateRecorder{}
+	t1 := time.Now()
+	m, err := ipinsights.Train(context.Background(), config(1, 2, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec})
+	if err != nil {
+		return err
+	}
+	trainSeconds := time.Since(t1).Seconds()
+	res.fullSeconds = time.Since(t0).Seconds()
+	runtime.ReadMemStats(&ms1)
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	res.peakRSS = peakRSS()
+	res.trainAllocs = ms1.Mallocs - ms0.Mallocs
+	res.batches = rec.batches
+	res.fullRate = float64(rec.samples) / trainSeconds
+	res.samplesPerEpo = rec.samples / int64(epochs)
+
+	// Quality on the attack test: anomaly = dot product below 0.
+	scored := m.ScoreBatch(nil, pairs)
+	dots := make([]float64, len(scored))
+	for i, s := range scored {
+		dots[i] = s.DotProduct
+	}
+	ev, err := ipinsights.Evaluate(dots, labels, 0)
+	if err != nil {
+		return err
+	}
+	res.auc, res.precision, res.recall = ev.AUC, ev.Precision, ev.Recall
+
+	// Scoring throughput: batches of 10,000 encoded pairs, for at least 2 s
+	// after one warm-up pass (which fills the projection cache).
+	const batch = 10000
+	dst := make([]ipinsights.Result, batch)
+	scoreAll := func() int {
+		n := 0
+		for lo := 0; lo+batch <= len(tuples); lo += batch {
+			dst = m.ScoreTuples(dst, tuples[lo:lo+batch])
+			n++
+		}
+		return n
+	}
+	scoreAll()
+	var nb, np int
+	runtime.ReadMemStats(&ms0)
+	t2 := time.Now()
+	for time.Since(t2) < 2*time.Second {
+		k := scoreAll()
+		nb += k
+		np += k * batch
+	}
+	res.scoreRate = float64(np) / time.Since(t2).Seconds()
+	runtime.ReadMemStats(&ms1)
+	res.scoreAllocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(nb)
+	if cli != "" {
+		if res.cliRate, err = scoreCLI(cli, m, trainCSV, ds.Len()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeCSV(path string, data *synth.Logins) error {
@@ -355,20 +365,25 @@ func printTable(out *os.File, rs []result, epochs int) {
 		line("2 workers / 1 worker (same run)", "%.2f", func(r result) float64 { return r.ratio })
 		line("train samples/s, 0 layers, 2 workers (1001-2000)", "%.0f", func(r result) float64 { return r.rate0 })
 	}
-	line(fmt.Sprintf("train samples/s, 2 workers (%d epochs)", epochs), "%.0f", func(r result) float64 { return r.fullRate })
-	line("  of which parsing (s)", "%.2f", func(r result) float64 { return r.parseSeconds })
-	line(fmt.Sprintf("%d epochs, parsing included (s)", epochs), "%.1f", func(r result) float64 { return r.fullSeconds })
-	line("peak RSS, parse + train (MiB)", "%.0f", func(r result) float64 { return float64(r.peakRSS) / (1 << 20) })
-	line("allocations, whole training", "%.0f", func(r result) float64 { return float64(r.trainAllocs) })
-	line("allocations per batch, training", "%.3f", func(r result) float64 { return float64(r.trainAllocs) / float64(r.batches) })
-	line("scoring pairs/s (batches of 10000)", "%.0f", func(r result) float64 { return r.scoreRate })
-	line("allocations per scored batch", "%.1f", func(r result) float64 { return r.scoreAllocs })
-	if rs[0].cliRate > 0 {
-		line("ipinsights score rows/s (CSV in, CSV out)", "%.0f", func(r result) float64 { return r.cliRate })
+	line("parsing the training CSV (s)", "%.2f", func(r result) float64 { return r.parseSeconds })
+	if rs[0].fullSeconds > 0 {
+		line(fmt.Sprintf("train samples/s, 2 workers (%d epochs)", epochs), "%.0f", func(r result) float64 { return r.fullRate })
+		line(fmt.Sprintf("%d epochs, parsing included (s)", epochs), "%.1f", func(r result) float64 { return r.fullSeconds })
+		line("peak RSS, parse + train (MiB)", "%.0f", func(r result) float64 { return float64(r.peakRSS) / (1 << 20) })
+		line("allocations, whole training", "%.0f", func(r result) float64 { return float64(r.trainAllocs) })
+		line("allocations per batch, training", "%.3f", func(r result) float64 { return float64(r.trainAllocs) / float64(r.batches) })
+		line("scoring pairs/s (batches of 10000)", "%.0f", func(r result) float64 { return r.scoreRate })
+		line("allocations per scored batch", "%.1f", func(r result) float64 { return r.scoreAllocs })
+		if rs[0].cliRate > 0 {
+			line("ipinsights score rows/s (CSV in, CSV out)", "%.0f", func(r result) float64 { return r.cliRate })
+		}
+		line("attack-test AUC", "%.4f", func(r result) float64 { return r.auc })
+		line("precision at dot_product < 0", "%.4f", func(r result) float64 { return r.precision })
+		line("recall at dot_product < 0", "%.4f", func(r result) float64 { return r.recall })
 	}
-	line("attack-test AUC", "%.4f", func(r result) float64 { return r.auc })
-	line("precision at dot_product < 0", "%.4f", func(r result) float64 { return r.precision })
-	line("recall at dot_product < 0", "%.4f", func(r result) float64 { return r.recall })
 	w.Flush()
-	fmt.Fprintf(out, "expanded samples per epoch: %d; GOMAXPROCS %d; %s\n", rs[0].samplesPerEpo, runtime.GOMAXPROCS(0), runtime.Version())
+	if rs[0].samplesPerEpo > 0 {
+		fmt.Fprintf(out, "expanded samples per epoch: %d; ", rs[0].samplesPerEpo)
+	}
+	fmt.Fprintf(out, "GOMAXPROCS %d; %s\n", runtime.GOMAXPROCS(0), runtime.Version())
 }
