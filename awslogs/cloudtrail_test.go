@@ -239,7 +239,7 @@ func TestCloudTrailBadFiles(t *testing.T) {
 		{"trailing garbage", `{"Records":[` + rec(1) + `]} x`, false, "invalid character", 2, 1},
 		{"Records not an array", `{"Records": {}}`, false, `"Records" is not an array`, 0, 0},
 		{"empty file", "", false, "empty input", 0, 0},
-		{"not JSON", "eventName,sourceIPAddress\n", false, "invalid character", 1, 0},
+		{"not JSON", "eventName,sourceIPAddress\n", false, "invalid character", 0, 0},
 		{"a digest file", `{"awsAccountId":"123456789012","digestStartTime":"2024-03-01T10:00:00Z","logFiles":[]}`, false, ErrNotCloudTrail.Error(), 0, 0},
 		{"a line cut short", rec(1) + "\n" + rec(2)[:40], false, "unexpected EOF", 2, 1},
 	}
