@@ -2,8 +2,11 @@ package awslogs
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +50,58 @@ func FuzzCloudTrailDecoder(f *testing.F) {
 			}
 		}
 		checkFileError(t, d.Err())
+		checkAgainstEncodingJSON(t, data, d.Err())
 	})
+}
+
+// checkAgainstEncodingJSON compares the hand-written parser's verdict on
+// syntax with encoding/json's: a single JSON value that json.Valid accepts
+// must not be a syntax error, and a log file or array the decoder read to
+// its end must be valid JSON.
+func checkAgainstEncodingJSON(t *testing.T, data []byte, err error) {
+	data = bytes.TrimPrefix(data, bom)
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		return // gzip
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	valid := json.Valid(data)
+	if valid && err != nil {
+		msg := err.Error()
+		for _, ok := range []string{ErrNotCloudTrail.Error(), "is not an array", "empty input", "max depth"} {
+			if strings.Contains(msg, ok) {
+				return
+			}
+		}
+		t.Fatalf("valid JSON, but %v", err)
+	}
+	if !valid && err == nil && len(trimmed) > 0 && (trimmed[0] == '[' || bytes.HasPrefix(bytes.TrimLeft(trimmed[1:], " \t\r\n"), []byte(`"Records"`))) {
+		t.Fatalf("invalid JSON read without error: %q", data)
+	}
+}
+
+// TestParserMatchesEncodingJSON decodes the fixture records with the
+// hand-written parser and with encoding/json (through the struct tags of
+// Record) and compares them.
+func TestParserMatchesEncodingJSON(t *testing.T) {
+	data, err := os.ReadFile("testdata/cloudtrail_identities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Records []Record }
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	d := NewCloudTrailDecoder(bytes.NewReader(data), "x")
+	i := 0
+	for d.Next() {
+		if !reflect.DeepEqual(file.Records[i], *d.Record()) {
+			t.Errorf("record %d: parser %+v, encoding/json %+v", i+1, *d.Record(), file.Records[i])
+		}
+		i++
+	}
+	if d.Err() != nil || i != len(file.Records) {
+		t.Fatalf("%d records, %v", i, d.Err())
+	}
 }
 
 // FuzzGuardDutyDecoder is FuzzCloudTrailDecoder for findings.
