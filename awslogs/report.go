@@ -159,17 +159,38 @@ func (r *Report) SkippedCount(reason Reason) int {
 // Failed reports whether any input failed.
 func (r *Report) Failed() bool { return len(r.Errors) > 0 }
 
-// String summarises the report in a few lines: counts, skips by reason
-// with their first locations, ignored files and errors.
-func (r *Report) String() string {
+// Summary is a one-line summary of the report: counts, and skips by
+// reason without locations.
+func (r *Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d inputs, %d records, %d tuples\n", r.Inputs, r.Records, r.Tuples)
+	fmt.Fprintf(&b, "%d inputs, %d records, %d tuples", r.Inputs, r.Records, r.Tuples)
+	for _, reason := range r.reasons() {
+		fmt.Fprintf(&b, "; %d %s", r.Skipped[reason].Count, reason)
+	}
+	if len(r.Ignored) > 0 {
+		fmt.Fprintf(&b, "; %d files ignored", len(r.Ignored))
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(&b, "; %d inputs failed", len(r.Errors))
+	}
+	return b.String()
+}
+
+func (r *Report) reasons() []Reason {
 	reasons := make([]Reason, 0, len(r.Skipped))
 	for reason := range r.Skipped {
 		reasons = append(reasons, reason)
 	}
 	sort.Slice(reasons, func(i, j int) bool { return reasons[i] < reasons[j] })
-	for _, reason := range reasons {
+	return reasons
+}
+
+// String summarises the report in a few lines: counts, skips by reason
+// with their first locations, ignored files and errors.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d inputs, %d records, %d tuples\n", r.Inputs, r.Records, r.Tuples)
+	for _, reason := range r.reasons() {
 		s := r.Skipped[reason]
 		kind := "skipped"
 		if reason.Filtered() {
