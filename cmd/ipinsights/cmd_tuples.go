@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -72,8 +70,8 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 	var f tuplesFlags
 	fs := newFlagSet(sub, e)
 	fs.StringVar(&f.principal, "principal", "identity", "principal key: "+strings.Join(awslogs.PrincipalKeyNames(), ", "))
-	fs.StringVar(&f.out, "out", "", "write rows to `FILE` instead of standard output")
-	fs.StringVar(&f.out, "output", "", "same as --out")
+	fs.StringVar(&f.out, "out", "-", "write rows to `FILE` (- for standard output)")
+	fs.StringVar(&f.out, "output", "-", "same as --out")
 	fs.IntVar(&f.workers, "workers", 0, "inputs decoded at once (0: one per CPU)")
 	fs.StringVar(&f.region, "region", "", "AWS region of the S3 client for s3:// inputs (default: the SDK's configuration)")
 	fs.StringVar(&f.endpoint, "s3-endpoint", "", "S3 endpoint `URL` (path-style), for S3-compatible stores")
@@ -111,15 +109,11 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	var w io.Writer = e.stdout
-	var file *os.File
-	if f.out != "" {
-		if file, err = os.Create(f.out); err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	w, err := createOutput(e, f.out)
+	if err != nil {
+		return err
 	}
+	defer w.Close()
 	var csv *awslogs.CSVWriter
 	var rep *awslogs.Report
 	if kind == "cloudtrail" {
@@ -132,8 +126,8 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 	if err == nil {
 		err = csv.Flush()
 	}
-	if err == nil && file != nil {
-		err = file.Close()
+	if err == nil {
+		err = w.Close()
 	}
 	for _, line := range strings.Split(strings.TrimSpace(rep.String()), "\n") {
 		fmt.Fprintf(e.stderr, "tuples %s: %s\n", kind, line)
