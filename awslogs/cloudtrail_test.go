@@ -2,7 +2,6 @@ package awslogs
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"net/netip"
@@ -130,11 +129,7 @@ func writeFile(t *testing.T, path string, data []byte, gz bool) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	if gz {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		zw.Write(data)
-		require.NoError(t, zw.Close())
-		data = b.Bytes()
+		data = gzipped(t, data)
 	}
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 }

@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/s3test"
 )
 
 const (
@@ -122,22 +115,16 @@ func TestTuplesErrors(t *testing.T) {
 }
 
 func TestTuplesFromS3(t *testing.T) {
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	defer srv.Close()
+	srv := s3test.New(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
-	ctx := context.Background()
-	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("trail")})
-	require.NoError(t, err)
+	srv.Bucket("trail")
 	data, err := os.ReadFile(ctFixture)
 	require.NoError(t, err)
-	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("trail"), Key: aws.String("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/01/a.json"), Body: bytes.NewReader(data)})
-	require.NoError(t, err)
+	srv.Put("trail", "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/01/a.json", data)
 
 	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", "--s3-endpoint", srv.URL, "s3://trail/AWSLogs/")
 	require.Equal(t, exitOK, code, stderr)
