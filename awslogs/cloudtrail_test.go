@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
 // want is the expected outcome of one record under one key rule: a
@@ -376,6 +378,16 @@ func TestRoleARNFromSession(t *testing.T) {
 	assert.Equal(t, "AROAX", KeyIdentity.Key(u), "no principalId: the session issuer's")
 }
 
+func TestControlCharactersInPrincipal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.json")
+	writeFile(t, path, []byte(`{"eventVersion":"1","userIdentity":{"type":"IAMUser","principalId":"AIDA\nX"},"sourceIPAddress":"192.0.2.1"}`), false)
+	var c collect
+	rep, err := ExtractCloudTrail(context.Background(), []string{path}, &c, nil)
+	require.NoError(t, err)
+	assert.Empty(t, c.tuples)
+	assert.Equal(t, 1, rep.SkippedCount(BadPrincipal))
+}
+
 func TestSourceClassification(t *testing.T) {
 	for s, want := range map[string]Reason{
 		"192.0.2.1": 0, "2001:db8::1": 0, "fe80::1%eth0": 0, "::ffff:10.0.0.1": 0,
@@ -386,4 +398,31 @@ func TestSourceClassification(t *testing.T) {
 		_, got := parseSource(s)
 		assert.Equal(t, want, got, s)
 	}
+}
+
+// TestCSVWriterQuotes checks that principals with commas, quotes or
+// surrounding spaces survive the trip through csvio, which score uses.
+// (Line breaks do not: extraction skips such principals as BadPrincipal.)
+func TestCSVWriterQuotes(t *testing.T) {
+	var b bytes.Buffer
+	w := NewFindingCSVWriter(&b, true)
+	principals := []string{"plain", "a,b", `say "hi"`, " padded ", "tab\there"}
+	for i, pr := range principals {
+		require.NoError(t, w.WriteTuple(&Tuple{Principal: pr, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), FindingID: "f", FindingType: "T:x/y", Severity: "5.0"}))
+	}
+	require.NoError(t, w.Flush())
+	r := csvio.NewReader(&b, csvio.Options{Header: true, MaxFields: 5, MinFields: 5})
+	i := 0
+	for r.Next() {
+		assert.Equal(t, principals[i], string(r.Entity()))
+		assert.Equal(t, "5.0", string(r.Fields()[4]))
+		i++
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, len(principals), i)
+
+	b.Reset()
+	w = NewFindingCSVWriter(&b, true)
+	require.NoError(t, w.Flush())
+	assert.Equal(t, FindingHeader+"\n", b.String(), "the header even without rows")
 }

@@ -310,6 +310,9 @@ func (x *extractor) cloudTrailTuple(rec *Record, t *Tuple) Reason {
 	if key == "" {
 		return NoPrincipal
 	}
+	if hasControl(key) {
+		return BadPrincipal
+	}
 	t.Principal, t.Addr, t.EventID = key, addr, rec.EventID
 	return 0
 }
@@ -324,6 +327,10 @@ func (x *extractor) findingTuples(f *Finding, loc Location, dst []Tuple, rep *Re
 	key := x.opts.Key.Key(&id)
 	if key == "" {
 		rep.skip(NoPrincipal, loc)
+		return dst
+	}
+	if hasControl(key) {
+		rep.skip(BadPrincipal, loc)
 		return dst
 	}
 	details, reason := f.remoteDetails()
@@ -348,6 +355,16 @@ func (x *extractor) findingTuples(f *Finding, loc Location, dst []Tuple, rep *Re
 		dst = append(dst, Tuple{Principal: key, Addr: a, FindingID: f.ID, FindingType: f.Type, Severity: f.Severity.String(), Source: loc})
 	}
 	return dst
+}
+
+// hasControl reports whether s has a control character.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // eventIDSet remembers eventIDs: as 16 bytes when they are UUIDs, as

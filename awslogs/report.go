@@ -30,6 +30,7 @@ const (
 	NoRemoteAddress                     // finding action without a remote IPv4 or IPv6 address
 	OtherAction                         // finding action other than AWS_API_CALL, NETWORK_CONNECTION, PORT_PROBE
 	NotAFinding                         // an EventBridge event whose detail-type is not "GuardDuty Finding"
+	BadPrincipal                        // the principal has control characters (a line break), which CSV rows cannot carry
 	numReasons
 )
 
@@ -50,6 +51,7 @@ var reasonNames = [numReasons]string{
 	NoRemoteAddress:   "no remote address",
 	OtherAction:       "action type without a remote address",
 	NotAFinding:       "not a GuardDuty finding event",
+	BadPrincipal:      "principal with control characters",
 }
 
 // String describes the reason in a few words.
