@@ -64,15 +64,20 @@ func (p *parser) ws() {
 	}
 }
 
-// peek skips white space and returns the next byte, or 0 when the data
-// ran out (p.err is then set).
+// peek skips white space and returns the next byte, or 0 with p.err set
+// when the data ran out or the byte is a NUL (never valid outside a
+// string).
 func (p *parser) peek() byte {
 	p.ws()
 	if p.i >= len(p.data) {
 		p.eof()
 		return 0
 	}
-	return p.data[p.i]
+	c := p.data[p.i]
+	if c == 0 {
+		p.fail("invalid character 0x00")
+	}
+	return c
 }
 
 // expect consumes c after white space.
