@@ -1,10 +1,13 @@
 package awslogs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -71,4 +74,37 @@ func BenchmarkCloudTrailGz(b *testing.B) {
 		records += rep.Records
 	}
 	b.ReportMetric(float64(records)/time.Since(start).Seconds(), "records/s")
+}
+
+// BenchmarkCloudTrailDecoder measures the record parser alone on an
+// uncompressed log file in memory (MB/s of JSON).
+func BenchmarkCloudTrailDecoder(b *testing.B) {
+	paths := benchLogs(b, 1, 5000)
+	zr, err := os.Open(paths[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := maybeGunzip(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := io.ReadAll(r)
+	zr.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := NewCloudTrailDecoder(bytes.NewReader(data), "x")
+		n := 0
+		for d.Next() {
+			n++
+		}
+		if d.Err() != nil || n != 5000 {
+			b.Fatal(d.Err(), n)
+		}
+	}
+	b.ReportMetric(float64(len(data))/5000, "B/record")
 }
