@@ -2,15 +2,25 @@ package server
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
+var bench128 = sync.OnceValues(func() (*ipinsights.Model, error) { return testmodel.Train(3, 128, 4000) })
+
 // benchInvocations measures the handler alone (no network): parsing,
-// scoring and encoding a CSV request of rows records.
+// scoring and encoding a request of rows records, with a vector_dim 128
+// model (SageMaker's tutorial size).
 func benchInvocations(b *testing.B, format csvio.Format, rows int) {
-	m, _, recs := models(b)
+	_, _, recs := models(b)
+	m, err := bench128()
+	if err != nil {
+		b.Fatal(err)
+	}
 	s, err := New(m, Options{})
 	if err != nil {
 		b.Fatal(err)
