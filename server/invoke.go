@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
@@ -25,9 +26,12 @@ type invocation struct {
 	out     []byte
 }
 
-// maxPooledBytes bounds the body and response buffers kept for reuse; a
-// rare huge request does not pin its buffers.
-const maxPooledBytes = 8 * MiB
+// maxPooledBytes and maxPooledRecords bound the buffers kept for reuse, so
+// that a rare huge request does not pin its memory.
+const (
+	maxPooledBytes   = 8 * MiB
+	maxPooledRecords = 1 << 16
+)
 
 // invoke scores a request: POST /invocations and
 // POST /endpoints/{name}/invocations.
@@ -41,7 +45,11 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error())
 		return
 	}
-	rf, err := csvio.ParseAccept(r.Header.Get("Accept"))
+	accept := r.Header.Get("Accept")
+	if vs := r.Header.Values("Accept"); len(vs) > 1 { // several Accept lines make one list
+		accept = strings.Join(vs, ",")
+	}
+	rf, err := csvio.ParseAccept(accept)
 	if err != nil {
 		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", err.Error())
 		return
@@ -64,7 +72,9 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 
 	inv := &st.inv
 	defer inv.trim()
-	inv.body, err = readBody(inv.body, http.MaxBytesReader(st, r.Body, limit), r.ContentLength, limit)
+	// The MaxBytesReader gets net/http's own ResponseWriter, which it tells
+	// to close the connection rather than drain an oversized body.
+	inv.body, err = readBody(inv.body, http.MaxBytesReader(st.w, r.Body, limit), r.ContentLength, limit)
 	st.bytesIn = len(inv.body)
 	if err != nil {
 		if isTooLarge(err) {
@@ -155,6 +165,9 @@ func (inv *invocation) trim() {
 	}
 	if cap(inv.out) > maxPooledBytes {
 		inv.out = nil
+	}
+	if cap(inv.tuples) > maxPooledRecords {
+		inv.tuples, inv.recs, inv.results, inv.preds = nil, nil, nil, nil
 	}
 	inv.dec.Reset(csvio.CSV, nil)
 }

@@ -530,3 +530,15 @@ func TestNoAllocationPerRow(t *testing.T) {
 	t.Logf("allocations per request: %v", allocs)
 	assert.Less(t, allocs[1000], allocs[1]+5, "a 1000-row request allocates about what a 1-row one does")
 }
+
+func TestSeveralAcceptLinesMakeOneList(t *testing.T) {
+	m, _, recs := models(t)
+	_, ts := newServer(t, m, Options{})
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Add("Accept", "application/xml")
+	req.Header.Add("Accept", "application/jsonlines")
+	status, ct, body := do(t, req)
+	require.Equal(t, 200, status, "%s", body)
+	assert.Equal(t, "application/jsonlines", ct)
+}
