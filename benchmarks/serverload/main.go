@@ -29,6 +29,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,7 @@ func main() {
 	conns := flag.Int("conns", 4, "concurrent connections in the throughput phase")
 	rate := flag.Int("rate", 1000, "requests per second in the latency phase")
 	format := flag.String("format", "text/csv", "request Content-Type: text/csv, application/json or application/jsonlines")
+	phases := flag.String("phases", "throughput,latency", "phases to run, comma-separated")
 	logRequests := flag.Bool("log", true, "in-process server: log every request as JSON (to io.Discard), as a deployment would")
 	flag.Parse()
 	f, err := csvio.ParseContentType(*format)
@@ -78,26 +80,40 @@ func main() {
 	gen := newGenerator(7)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
 
-	// Phase 1: throughput of large requests.
+	run := map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		run[strings.TrimSpace(p)] = true
+	}
+	if run["throughput"] {
+		throughputPhase(client, endpoint, f, gen, m != nil, *batchRows, *conns, *runs, *duration)
+	}
+	if run["latency"] {
+		latencyPhase(client, endpoint, f, gen, m != nil, *rate, *runs, *duration)
+	}
+}
+
+// throughputPhase sends large requests back to back from conns connections.
+func throughputPhase(client *http.Client, endpoint string, f csvio.Format, gen *generator, inProcess bool, batchRows, conns, runs int, duration time.Duration) {
+	var err error
 	bodies := make([][]byte, 16)
 	for i := range bodies {
-		if bodies[i], err = csvio.AppendRequest(nil, f, gen.records(*batchRows)); err != nil {
+		if bodies[i], err = csvio.AppendRequest(nil, f, gen.records(batchRows)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	if err := check(client, endpoint, f, bodies[0], *batchRows); err != nil {
+	if err := check(client, endpoint, f, bodies[0], batchRows); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("\nthroughput: %d-row %s requests, %d connections, %s per run\n", *batchRows, f, *conns, *duration)
+	fmt.Printf("\nthroughput: %d-row %s requests, %d connections, %s per run\n", batchRows, f, conns, duration)
 	var rowRates, cpuRates []float64
-	for r := 1; r <= *runs; r++ {
+	for r := 1; r <= runs; r++ {
 		cpu0 := cpuTime()
-		rows, reqs, errs, elapsed := throughput(client, endpoint, f, bodies, *batchRows, *conns, *duration)
+		rows, reqs, errs, elapsed := throughput(client, endpoint, f, bodies, batchRows, conns, duration)
 		cpu := cpuTime() - cpu0
 		rps := float64(rows) / elapsed.Seconds()
 		rowRates = append(rowRates, rps)
 		line := fmt.Sprintf("  run %d: %9.0f rows/s  (%d requests, %d errors)", r, rps, reqs, errs)
-		if m != nil && cpu > 0 {
+		if inProcess && cpu > 0 {
 			cpuRates = append(cpuRates, float64(rows)/cpu.Seconds())
 			line += fmt.Sprintf("; this process used %.2f CPU-s: %.0f rows per CPU-second, client included", cpu.Seconds(), float64(rows)/cpu.Seconds())
 		}
@@ -112,24 +128,28 @@ func main() {
 			median(cpuRates), runtime.GOMAXPROCS(0), median(cpuRates)*float64(runtime.GOMAXPROCS(0)))
 	}
 
-	// Phase 2: latency of single-row requests at a fixed rate.
+}
+
+// latencyPhase sends single-row requests at a fixed rate.
+func latencyPhase(client *http.Client, endpoint string, f csvio.Format, gen *generator, inProcess bool, rate, runs int, duration time.Duration) {
+	var err error
 	singles := make([][]byte, 1024)
 	for i := range singles {
 		if singles[i], err = csvio.AppendRequest(nil, f, gen.records(1)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	fmt.Printf("\nlatency: 1-row %s requests at %d requests/s, %s per run (from scheduled send to full response)\n", f, *rate, *duration)
+	fmt.Printf("\nlatency: 1-row %s requests at %d requests/s, %s per run (from scheduled send to full response)\n", f, rate, duration)
 	var p99s []float64
-	for r := 1; r <= *runs; r++ {
+	for r := 1; r <= runs; r++ {
 		cpu0 := cpuTime()
-		lat, errs := openLoop(client, endpoint, f, singles, *rate, *duration)
+		lat, errs := openLoop(client, endpoint, f, singles, rate, duration)
 		cpu := cpuTime() - cpu0
 		q := func(p float64) float64 { return quantile(lat, p) * 1e3 }
 		p99s = append(p99s, q(0.99))
 		line := fmt.Sprintf("  run %d: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms  (%d requests, %d errors)",
 			r, q(0.5), q(0.9), q(0.99), q(0.999), q(1), len(lat), errs)
-		if m != nil && len(lat) > 0 {
+		if inProcess && len(lat) > 0 {
 			line += fmt.Sprintf("; %.0f µs CPU per request, client included", cpu.Seconds()/float64(len(lat)+errs)*1e6)
 		}
 		fmt.Println(line)
