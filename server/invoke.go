@@ -45,6 +45,10 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error())
 		return
 	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		s.fail(st, http.StatusUnsupportedMediaType, "UnsupportedMediaType", fmt.Sprintf("Content-Encoding %q is not supported: send the body as is", ce))
+		return
+	}
 	accept := r.Header.Get("Accept")
 	if vs := r.Header.Values("Accept"); len(vs) > 1 { // several Accept lines make one list
 		accept = strings.Join(vs, ",")

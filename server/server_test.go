@@ -542,3 +542,14 @@ func TestSeveralAcceptLinesMakeOneList(t *testing.T) {
 	require.Equal(t, 200, status, "%s", body)
 	assert.Equal(t, "application/jsonlines", ct)
 }
+
+func TestEncodedBodiesAreRefused(t *testing.T) {
+	m, _, recs := models(t)
+	_, ts := newServer(t, m, Options{})
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Content-Encoding", "gzip")
+	status, _, body := do(t, req)
+	assert.Equal(t, http.StatusUnsupportedMediaType, status)
+	assert.Contains(t, string(body), `Content-Encoding \"gzip\" is not supported`)
+}
