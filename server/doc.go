@@ -18,8 +18,7 @@
 // ValidationError for a malformed body (the message names the record and
 // why), 413 beyond the payload limit (the body is never read past it), 415
 // for an unsupported Content-Type or a Content-Encoding, 406 for an
-// unsupported Accept, 405 for a
-// wrong method, 503 while no model is loaded.
+// unsupported Accept, 405 for a wrong method, 503 while no model is loaded.
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a
