@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/synth"
 )
 
 func init() {
@@ -21,26 +21,6 @@ ipinsights demo --users 10000   # the tutorial's full scale`,
 		run: runDemo,
 	})
 }
-
-// tutorialHyperparameters are the SageMaker tutorial's settings.
-var tutorialHyperparameters = map[string]string{
-	"num_entity_vectors":            "20000",
-	"vector_dim":                    "128",
-	"random_negative_sampling_rate": "5",
-	"mini_batch_size":               "1000",
-	"epochs":                        "5",
-	"learning_rate":                 "0.01",
-}
-
-// Published figures of the SageMaker tutorial (DESIGN.md section 1).
-const (
-	smPrecision  = 0.9513
-	smRecall     = 0.9845
-	smTrainAcc   = 0.987
-	smTrainCE    = 0.054
-	smValidAUC   = 0.99
-	smThroughput = 142000
-)
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	c := commands["demo"]
@@ -59,107 +39,51 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *users < 10 {
 		return usagef("--users must be at least 10")
 	}
-	hp := map[string]string{"seed": strconv.FormatUint(*seed, 10), "workers": strconv.Itoa(*workers)}
-	for k, v := range tutorialHyperparameters {
-		hp[k] = v
-	}
-	cfg, err := ipinsights.ParseHyperparameters(hp)
-	if err != nil {
-		return err
-	}
 	w := e.stdout
 	fmt.Fprintf(w, "IP Insights demo: the SageMaker tutorial's synthetic web logins, %s users (the tutorial has 10,000)\n", commas(*users))
-
-	start := time.Now()
-	l, err := synth.GenerateLogins(synth.LoginConfig{Users: *users, Seed: *seed})
-	if err != nil {
-		return err
-	}
-	train, valid := toDataset(l.Train), toDataset(l.Validation)
-	fmt.Fprintf(w, "generated %s login events in %s: %s training rows (7 days), %s validation rows (day 8), %s attack-test rows\n",
-		commas(l.Events), time.Since(start).Round(time.Millisecond), commas(len(l.Train)), commas(len(l.Validation)), commas(len(l.Test)))
-	fmt.Fprintf(w, "training with the tutorial's hyperparameters: %s\n\n", hpString(tutorialHyperparameters))
-
-	var last ipinsights.Metrics
-	var prog ipinsights.Progress = ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
-		if m.EpochEnd {
-			last = m
-		}
-	})
+	fmt.Fprintf(w, "training with the tutorial's hyperparameters: %s\n\n", hpString(tutorial.Hyperparameters))
+	opts := tutorial.Options{Users: *users, Seed: *seed, Workers: *workers}
 	if !*quiet {
-		pp := newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
-		prog = ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
-			if m.EpochEnd {
-				last = m
-			}
-			pp.Record(m)
-		})
+		epochs, _ := strconv.Atoi(tutorial.Hyperparameters["epochs"])
+		opts.Progress = newProgressPrinter(e.stderr, e.stderrIsTerminal, epochs)
 	}
-	trainStart := time.Now()
-	m, err := ipinsights.Train(ctx, cfg, train, &ipinsights.TrainOptions{Validation: valid, Progress: prog})
+	res, err := tutorial.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
-	trainTime := time.Since(trainStart)
 	if *modelPath != "" {
-		if err := m.SaveFile(*modelPath); err != nil {
+		if err := res.Model.SaveFile(*modelPath); err != nil {
 			return err
 		}
 	}
+	l, ev, last := res.Data, res.Eval, res.LastEpoch
+	fmt.Fprintf(w, "generated %s login events in %s: %s training rows (7 days), %s validation rows (day 8), %s attack-test rows\n",
+		commas(l.Events), res.GenTime.Round(time.Millisecond), commas(len(l.Train)), commas(len(l.Validation)), commas(len(l.Test)))
+	fmt.Fprintf(w, "trained %s expanded samples in %s; scored %s pairs in %s\n\n",
+		commas(int(last.Samples)), res.TrainTime.Round(100*time.Millisecond), commas(len(l.Test)), res.ScoreTime.Round(time.Millisecond))
 
-	pairs := make([]ipinsights.Pair, len(l.Test))
-	anomalous := make([]bool, len(l.Test))
-	for i, x := range l.Test {
-		pairs[i] = ipinsights.Pair{Entity: x.Entity(), IP: x.Addr()}
-		anomalous[i] = x.Anomalous()
-	}
-	scoreStart := time.Now()
-	res := m.ScoreBatch(nil, pairs)
-	scoreTime := time.Since(scoreStart)
-	dots := make([]float64, len(res))
-	for i, r := range res {
-		dots[i] = r.DotProduct
-	}
-	ev, err := ipinsights.Evaluate(dots, anomalous, 0)
-	if err != nil {
-		return err
-	}
-	samples := float64(last.Samples) / trainTime.Seconds()
-
-	fmt.Fprintf(w, "\ntrained %s expanded samples in %s; scored %s pairs in %s\n\n",
-		commas(int(last.Samples)), trainTime.Round(100*time.Millisecond), commas(len(pairs)), scoreTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "%-44s %12s %12s\n", "", "this run", "SageMaker")
-	row := func(name, ours, theirs string) { fmt.Fprintf(w, "%-44s %12s %12s\n", name, ours, theirs) }
 	f4 := func(v float64) string {
 		if math.IsNaN(v) {
 			return "n/a"
 		}
 		return fmt.Sprintf("%.4f", v)
 	}
+	row := func(name, ours, theirs string) { fmt.Fprintf(w, "%-44s %12s %12s\n", name, ours, theirs) }
+	row("", "this run", "SageMaker")
 	row("attack-test AUC", f4(ev.AUC), "-")
 	row(fmt.Sprintf("  best possible (travel share %.1f%%)", 100*l.TravelShare()), f4(l.Ceiling()), "")
-	row("precision, flagging dot_product < 0", f4(ev.Precision), f4(smPrecision))
-	row("recall, flagging dot_product < 0", f4(ev.Recall), f4(smRecall))
+	row("precision, flagging dot_product < 0", f4(ev.Precision), f4(tutorial.SageMakerPrecision))
+	row("recall, flagging dot_product < 0", f4(ev.Recall), f4(tutorial.SageMakerRecall))
 	row("false-positive rate, dot_product < 0", f4(ev.FPR), "-")
-	row("validation discriminator AUC (last epoch)", f4(last.ValidationAUC), fmt.Sprintf("~%.2f", smValidAUC))
-	row("train accuracy (last epoch)", f4(last.Accuracy), fmt.Sprintf("%.3f", smTrainAcc))
-	row("train cross-entropy (last epoch)", f4(last.CrossEntropy), fmt.Sprintf("%.3f", smTrainCE))
-	row("training throughput (expanded samples/s)", humanCount(samples), humanCount(smThroughput)+"*")
+	row("validation discriminator AUC (last epoch)", f4(last.ValidationAUC), fmt.Sprintf("~%.2f", tutorial.SageMakerValidAUC))
+	row("train accuracy (last epoch)", f4(last.Accuracy), fmt.Sprintf("%.3f", tutorial.SageMakerTrainAcc))
+	row("train cross-entropy (last epoch)", f4(last.CrossEntropy), fmt.Sprintf("%.3f", tutorial.SageMakerTrainCE))
+	row("training throughput (expanded samples/s)", humanCount(res.SamplesPerSecond()), humanCount(tutorial.SageMakerThroughput)+"*")
 	fmt.Fprintf(w, "\n* SageMaker: ml.m5.2xlarge (8 vCPU), published in the tutorial's training logs.\n")
 	if *users != 10000 {
 		fmt.Fprintf(w, "SageMaker's figures are for 10,000 users; run with --users 10000 for the same scale.\n")
 	}
 	return nil
-}
-
-func toDataset(ls []synth.Login) *ipinsights.Dataset {
-	d := ipinsights.NewDataset()
-	var b []byte
-	for _, x := range ls {
-		b = x.AppendEntity(b[:0])
-		d.AddBytes(b, x.Addr())
-	}
-	return d
 }
 
 func hpString(hp map[string]string) string {
