@@ -12,11 +12,9 @@ import (
 
 var bench128 = sync.OnceValues(func() (*ipinsights.Model, error) { return testmodel.Train(3, 128, 4000) })
 
-// benchInvocations measures the handler alone (no network): parsing,
-// scoring and encoding a request of rows records, with a vector_dim 128
-// model (SageMaker's tutorial size).
-func benchInvocations(b *testing.B, format csvio.Format, rows int) {
-	_, _, recs := models(b)
+// benchServer returns a Server of a vector_dim 128 model (SageMaker's
+// tutorial size).
+func benchServer(b *testing.B) *Server {
 	m, err := bench128()
 	if err != nil {
 		b.Fatal(err)
@@ -25,6 +23,14 @@ func benchInvocations(b *testing.B, format csvio.Format, rows int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+// benchInvocations measures the handler alone (no network): parsing,
+// scoring and encoding a request of rows records.
+func benchInvocations(b *testing.B, format csvio.Format, rows int) {
+	_, _, recs := models(b)
+	s := benchServer(b)
 	in := make([]csvio.Record, rows)
 	for i := range in {
 		in[i] = csvio.Record{Entity: fmt.Sprintf("user-%03d", i%150), IP: recs[i%3].IP}

@@ -11,15 +11,7 @@ import (
 // BenchmarkLoopbackSingleRow measures one-row requests over loopback,
 // client included, one at a time.
 func BenchmarkLoopbackSingleRow(b *testing.B) {
-	m, err := bench128()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := New(m, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
+	ts := httptest.NewServer(benchServer(b))
 	defer ts.Close()
 	body := []byte("user-001,10.1.2.3\n")
 	c := ts.Client()

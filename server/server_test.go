@@ -531,25 +531,28 @@ func TestNoAllocationPerRow(t *testing.T) {
 	assert.Less(t, allocs[1000], allocs[1]+5, "a 1000-row request allocates about what a 1-row one does")
 }
 
-func TestSeveralAcceptLinesMakeOneList(t *testing.T) {
+func TestRequestHeaders(t *testing.T) {
 	m, _, recs := models(t)
 	_, ts := newServer(t, m, Options{})
-	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Add("Accept", "application/xml")
-	req.Header.Add("Accept", "application/jsonlines")
-	status, ct, body := do(t, req)
-	require.Equal(t, 200, status, "%s", body)
-	assert.Equal(t, "application/jsonlines", ct)
-}
-
-func TestEncodedBodiesAreRefused(t *testing.T) {
-	m, _, recs := models(t)
-	_, ts := newServer(t, m, Options{})
-	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Content-Encoding", "gzip")
-	status, _, body := do(t, req)
-	assert.Equal(t, http.StatusUnsupportedMediaType, status)
-	assert.Contains(t, string(body), `Content-Encoding \"gzip\" is not supported`)
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		status int
+		want   string // Content-Type of a 200, part of the body otherwise
+	}{
+		{"several Accept lines make one list", http.Header{"Accept": {"application/xml", "application/jsonlines"}}, 200, "application/jsonlines"},
+		{"compressed body", http.Header{"Content-Encoding": {"gzip"}}, 415, `Content-Encoding \"gzip\" is not supported`},
+		{"identity encoding", http.Header{"Content-Encoding": {"identity"}}, 200, "application/json"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
+		req.Header = tc.header
+		req.Header.Set("Content-Type", "text/csv")
+		status, ct, body := do(t, req)
+		require.Equal(t, tc.status, status, "%s: %s", tc.name, body)
+		if status == 200 {
+			assert.Equal(t, tc.want, ct, tc.name)
+		} else {
+			assert.Contains(t, string(body), tc.want, tc.name)
+		}
+	}
 }
