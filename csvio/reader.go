@@ -24,6 +24,8 @@ const (
 	BadAddress                    // the address field is not an IPv4 or IPv6 address
 	BadQuote                      // a quoted field is not terminated or is followed by text
 	LineTooLong                   // the line is longer than Options.MaxLineBytes
+	BadJSON                       // a JSON request is not well-formed JSON
+	BadShape                      // a JSON request is well-formed but not shaped as SageMaker instances
 )
 
 var reasonNames = map[Reason]string{
@@ -32,6 +34,8 @@ var reasonNames = map[Reason]string{
 	BadAddress:  "unparsable IP address",
 	BadQuote:    "malformed quoted field",
 	LineTooLong: "line too long",
+	BadJSON:     "malformed JSON",
+	BadShape:    "unexpected JSON structure",
 }
 
 func (r Reason) String() string {

@@ -1,0 +1,124 @@
+package csvio
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Prediction is one scored record of an inference response.
+type Prediction struct {
+	// DotProduct is SageMaker's dot_product.
+	DotProduct float64
+	// EntitySeen is our entity_seen: whether the entity occurred in
+	// training. It is written only for ResponseFormat.Seen; decoded
+	// responses without it (all of SageMaker's) leave it false.
+	EntitySeen bool
+	// EntityEmbedding and IPEmbedding are SageMaker's entity_embedding and
+	// ip_embedding, written for ResponseFormat.Verbose; nil when a decoded
+	// response is not verbose.
+	EntityEmbedding, IPEmbedding []float32
+}
+
+// AppendResponse appends to dst the body of a response in format rf holding
+// preds, in SageMaker's field names and order:
+//
+//	application/json       {"predictions":[{"dot_product":1.5},{"dot_product":-0.25}]}
+//	application/jsonlines  {"dot_product":1.5}
+//	                       {"dot_product":-0.25}
+//	text/csv               1.5
+//	                       -0.25
+//
+// Verbose adds "entity_embedding" and "ip_embedding" after "dot_product"
+// (JSON and JSONLines; ignored for CSV, which ParseAccept never pairs with
+// Verbose); Seen adds "entity_seen" last (a second CSV column, true or
+// false). Numbers are written like Python's repr, as SageMaker's responses
+// are: the shortest digits that read back to the same value (of a float32
+// when the value is one), with ".0" on whole numbers and an exponent below
+// 1e-4 and from 1e16. Non-finite numbers, which JSON can not hold, are
+// written null (NaN, +Inf, -Inf in CSV). It does not allocate when dst has
+// room.
+func AppendResponse(dst []byte, rf ResponseFormat, preds []Prediction) []byte {
+	switch rf.Format {
+	case JSON:
+		dst = append(dst, `{"predictions":[`...)
+		for i := range preds {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendPrediction(dst, rf, &preds[i])
+		}
+		return append(dst, "]}"...)
+	case JSONLines:
+		for i := range preds {
+			dst = appendPrediction(dst, rf, &preds[i])
+			dst = append(dst, '\n')
+		}
+		return dst
+	case CSV:
+		for i := range preds {
+			dst = appendNumber(dst, preds[i].DotProduct, 64, false)
+			if rf.Seen {
+				dst = append(dst, ',')
+				dst = strconv.AppendBool(dst, preds[i].EntitySeen)
+			}
+			dst = append(dst, '\n')
+		}
+		return dst
+	}
+	panic(fmt.Sprintf("csvio: AppendResponse: unknown format %d", int(rf.Format)))
+}
+
+func appendPrediction(dst []byte, rf ResponseFormat, p *Prediction) []byte {
+	dst = append(dst, `{"dot_product":`...)
+	dst = appendNumber(dst, p.DotProduct, 64, true)
+	if rf.Verbose {
+		dst = append(dst, `,"entity_embedding":`...)
+		dst = appendVector(dst, p.EntityEmbedding)
+		dst = append(dst, `,"ip_embedding":`...)
+		dst = appendVector(dst, p.IPEmbedding)
+	}
+	if rf.Seen {
+		dst = append(dst, `,"entity_seen":`...)
+		dst = strconv.AppendBool(dst, p.EntitySeen)
+	}
+	return append(dst, '}')
+}
+
+func appendVector(dst []byte, v []float32) []byte {
+	dst = append(dst, '[')
+	for i, x := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendNumber(dst, float64(x), 32, true)
+	}
+	return append(dst, ']')
+}
+
+// appendNumber appends x in the style of Python's repr (see
+// AppendResponse), with the shortest digits that read back to the same
+// float of the given bit size; json writes non-finite numbers as null.
+func appendNumber(dst []byte, x float64, bits int, json bool) []byte {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		switch {
+		case json:
+			return append(dst, "null"...)
+		case math.IsNaN(x):
+			return append(dst, "NaN"...)
+		case x > 0:
+			return append(dst, "+Inf"...)
+		}
+		return append(dst, "-Inf"...)
+	}
+	if a := math.Abs(x); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.AppendFloat(dst, x, 'e', -1, bits)
+	}
+	n := len(dst)
+	dst = strconv.AppendFloat(dst, x, 'f', -1, bits)
+	if bytes.IndexByte(dst[n:], '.') < 0 {
+		dst = append(dst, ".0"...)
+	}
+	return dst
+}
