@@ -1,0 +1,68 @@
+// Package awstest starts, for tests, an in-process S3 (gofakes3) and the
+// SageMaker emulator (package smemu) on loopback, and real aws-sdk-go-v2
+// clients pointed at them. Only tests import it.
+package awstest
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/ipinsights/ipinsights-go/internal/smemu"
+)
+
+// Region, Bucket and Role are what Start sets up.
+const (
+	Region = "us-east-1"
+	Bucket = "ipinsights-test"
+	Role   = "arn:aws:iam::123456789012:role/SageMakerRole"
+)
+
+// Env is a running fake AWS.
+type Env struct {
+	S3URL, SageMakerURL string
+	Config              aws.Config // region and static credentials
+	S3                  *s3.Client
+	SageMaker           *sm.Client
+	Emulator            *smemu.Server
+}
+
+// Start starts gofakes3 with the bucket Bucket and the emulator with opts
+// (opts.S3 is set to the fake S3). Everything stops when the test ends.
+func Start(t testing.TB, opts smemu.Options) *Env {
+	t.Helper()
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(fake.Close)
+	cfg := aws.Config{
+		Region:      Region,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRETTEST", ""),
+	}
+	e := &Env{S3URL: fake.URL, Config: cfg}
+	e.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(fake.URL)
+		o.UsePathStyle = true
+	})
+	if _, err := e.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(Bucket)}); err != nil {
+		t.Fatalf("awstest: create bucket: %v", err)
+	}
+	opts.S3 = e.S3
+	if opts.Region == "" {
+		opts.Region = Region
+	}
+	e.Emulator = smemu.New(opts)
+	api := httptest.NewServer(e.Emulator)
+	t.Cleanup(func() {
+		api.Close()
+		e.Emulator.Close()
+	})
+	e.SageMakerURL = api.URL
+	e.SageMaker = sm.NewFromConfig(cfg, func(o *sm.Options) { o.BaseEndpoint = aws.String(api.URL) })
+	return e
+}
