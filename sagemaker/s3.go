@@ -37,4 +37,3 @@ func (u S3URI) Join(elem ...string) S3URI {
 	u.Key = strings.TrimPrefix(k, "/")
 	return u
 }
-
