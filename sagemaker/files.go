@@ -199,13 +199,14 @@ type Labels struct {
 }
 
 // ReadLabels reads a labeled file of entity,ip,label rows (label 1 for an
-// anomaly, 0 for a normal pair), with or without a header line.
+// anomaly, 0 for a normal pair), with or without a header line; further
+// columns (such as the kind column of `ipinsights gen`) are ignored.
 func ReadLabels(path string) (*Labels, error) {
 	header, err := hasLabelHeader(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := csvio.Open(path, csvio.Options{Name: path, MinFields: 3, MaxFields: 3, Header: header})
+	r, err := csvio.Open(path, csvio.Options{Name: path, MinFields: 3, MaxFields: -1, Header: header})
 	if err != nil {
 		return nil, err
 	}

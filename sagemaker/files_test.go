@@ -76,7 +76,7 @@ func TestReadSageMakerScores(t *testing.T) {
 
 func TestReadLabels(t *testing.T) {
 	dir := t.TempDir()
-	for _, body := range []string{"alice,10.0.0.1,0\nbob,10.0.0.2,1\n", "entity,ip,label\nalice,10.0.0.1,0\nbob, 10.0.0.2, 1\n"} {
+	for _, body := range []string{"alice,10.0.0.1,0\nbob,10.0.0.2,1\n", "entity,ip,label\nalice,10.0.0.1,0\nbob, 10.0.0.2, 1\n", "alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n"} {
 		l, err := ReadLabels(write(t, dir, "l.csv", body))
 		require.NoError(t, err, body)
 		assert.Equal(t, []bool{false, true}, l.Anomalous)

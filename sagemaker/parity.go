@@ -265,7 +265,7 @@ func KendallTauB(x, y []float64) float64 {
 	}
 	n0 := pairs(int64(n))
 	num := float64(n0-tx-ty+txy) - 2*float64(swaps)
-	den := math.Sqrt(float64(n0-tx)) * math.Sqrt(float64(n0-ty))
+	den := math.Sqrt(float64(n0-tx) * float64(n0-ty))
 	if den == 0 {
 		return math.NaN()
 	}
