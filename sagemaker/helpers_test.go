@@ -17,10 +17,16 @@ import (
 )
 
 // tinyHP is a quick configuration: the test trains in well under a second.
+// Its small IP tables are our own hyperparameters, which are not sent to
+// SageMaker: the emulator applies them as smallTables.
 var tinyHP = map[string]string{
 	"num_entity_vectors": "200", "vector_dim": "8", "epochs": "4",
 	"mini_batch_size": "300", "learning_rate": "0.02", "random_negative_sampling_rate": "3",
+	"ipv4_hash_rows": "4096", "ipv6_hash_rows": "1024",
 }
+
+// smallTables are the emulator extras matching tinyHP.
+var smallTables = map[string]string{"ipv4_hash_rows": "4096", "ipv6_hash_rows": "1024"}
 
 // logins writes generated login data to dir: train.csv (entity,ip) and
 // test.csv (entity,ip,label) whose odd rows are anomalies (a random
@@ -95,6 +101,9 @@ func (e *events) of(kind sagemaker.EventKind) []sagemaker.Event {
 // newClient starts the fake AWS and returns a delegate client on it.
 func newClient(t *testing.T, emu smemu.Options, edit func(*sagemaker.Options)) (*awstest.Env, *sagemaker.Client, *events) {
 	t.Helper()
+	if emu.Extras == nil {
+		emu.Extras = smallTables
+	}
 	env := awstest.Start(t, emu)
 	ev := &events{}
 	opts := sagemaker.Options{

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
@@ -26,10 +28,11 @@ func init() {
 	register(&command{
 		name:    "sagemaker",
 		summary: "run the same job on Amazon SageMaker: train, transform (batch scoring), parity",
-		usage: `train|transform|parity [flags]
+		usage: `train|transform|score|parity [flags]
 
   train      train on SageMaker with the same data and hyperparameters as a local run
   transform  score rows on SageMaker by batch transform (no endpoint is created)
+  score      score rows on an endpoint you already run (creates nothing)
   parity     train and score on SageMaker and locally, then compare the scores
 
 Every subcommand prints what it will create and asks for confirmation
@@ -62,10 +65,16 @@ var smSubcommands = map[string]smSubcommand{
 		example: `ipinsights sagemaker transform --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --training-job ipinsights-train-20250101-120000-ab12 --input test.csv --output sagemaker_scores.csv`,
 	}, runSMTransform},
+	"score": {&command{
+		name:    "sagemaker score",
+		summary: "score entity,ip rows on an existing SageMaker endpoint (creates nothing; each request is an invocation)",
+		usage:   "--endpoint NAME --input FILE [--output FILE] [--region REGION]",
+		example: `ipinsights sagemaker score --endpoint my-ipinsights-endpoint --input test.csv --output sagemaker_scores.csv`,
+	}, runSMScore},
 	"parity": {&command{
 		name:    "sagemaker parity",
 		summary: "train and score on SageMaker and locally with the same inputs, then report how the scores agree",
-		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--hp key=value ...] [--training-job NAME] [--model FILE] [flags]",
+		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--hp key=value ...] [--training-job NAME | --endpoint NAME] [--model FILE] [flags]",
 		example: `ipinsights sagemaker parity --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --train train.csv --labeled test_labeled.csv --hp vector_dim=128 --hp epochs=5 --ours-out ours.csv --sagemaker-out sm.csv`,
 	}, runSMParity},
@@ -73,7 +82,7 @@ var smSubcommands = map[string]smSubcommand{
 
 func runSageMaker(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: train, transform or parity")
+		return usagef("want a subcommand: train, transform, score or parity")
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -82,7 +91,7 @@ func runSageMaker(ctx context.Context, e *env, args []string) error {
 	}
 	sub, ok := smSubcommands[args[0]]
 	if !ok {
-		return usagef("unknown subcommand %q: want train, transform or parity", args[0])
+		return usagef("unknown subcommand %q: want train, transform, score or parity", args[0])
 	}
 	return sub.run(ctx, e, sub.cmd, args[1:])
 }
@@ -116,16 +125,9 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 	if *a.role == "" || *a.bucket == "" {
 		return nil, usagef("--role-arn and --bucket are required")
 	}
-	var opts []func(*config.LoadOptions) error
-	if *a.region != "" {
-		opts = append(opts, config.WithRegion(*a.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadAWSConfig(ctx, *a.region)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, usagef("no AWS region: give --region or set AWS_REGION")
+		return nil, err
 	}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		// SageMaker's outputs carry no checksum; that is no news for the user.
@@ -143,6 +145,58 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 		return nil, usagef("%v", err)
 	}
 	return c, nil
+}
+
+// loadAWSConfig loads the standard AWS configuration, with region when
+// given.
+func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, usagef("no AWS region: give --region or set AWS_REGION")
+	}
+	return cfg, nil
+}
+
+// endpointScorer returns a scorer of the existing endpoint name.
+func endpointScorer(ctx context.Context, name, region string) (*sagemaker.Endpoint, error) {
+	cfg, err := loadAWSConfig(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return &sagemaker.Endpoint{API: sagemakerruntime.NewFromConfig(cfg), Name: name}, nil
+}
+
+func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlagSet(c, e)
+	endpoint := fs.String("endpoint", "", "name of an existing IP Insights endpoint")
+	region := fs.String("region", "", "AWS region (default: from the AWS configuration, e.g. AWS_REGION)")
+	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
+	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *endpoint == "" || *input == "" {
+		return usagef("--endpoint and --input are required")
+	}
+	ep, err := endpointScorer(ctx, *endpoint, *region)
+	if err != nil {
+		return err
+	}
+	scores, err := ep.ScoreFile(ctx, *input)
+	if err != nil {
+		return err
+	}
+	return writeScores(e, *output, *input, scores, nil)
 }
 
 // confirm shows the plan on stderr and, unless yes, asks on stdin.
@@ -222,7 +276,7 @@ func noArgs(fs *flag.FlagSet) error {
 
 func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlagSet(c, e)
-	aws := addAWSFlags(fs)
+	awsf := addAWSFlags(fs)
 	tf := addTrainFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -234,7 +288,7 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := aws.client(ctx, e)
+	client, err := awsf.client(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -242,7 +296,7 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := confirm(e, *aws.yes, client.PlanTraining(job)); err != nil {
+	if err := confirm(e, *awsf.yes, client.PlanTraining(job)); err != nil {
 		return err
 	}
 	res, err := client.RunTraining(ctx, job)
@@ -262,7 +316,7 @@ func printTraining(w io.Writer, res *sagemaker.TrainingResult) {
 
 func runSMTransform(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlagSet(c, e)
-	aws := addAWSFlags(fs)
+	awsf := addAWSFlags(fs)
 	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
 	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
 	trainingJob := fs.String("training-job", "", "completed SageMaker training job whose model to use")
@@ -280,7 +334,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if (*trainingJob == "") == (*modelData == "") {
 		return usagef("give exactly one of --training-job and --model-data")
 	}
-	client, err := aws.client(ctx, e)
+	client, err := awsf.client(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -288,7 +342,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	if err := confirm(e, *aws.yes, client.PlanTransform(job)); err != nil {
+	if err := confirm(e, *awsf.yes, client.PlanTransform(job)); err != nil {
 		return err
 	}
 	res, err := client.RunTransform(ctx, job)
@@ -376,11 +430,12 @@ func eachInputRow(path string, fn func(entity string, ip netip.Addr, extra []str
 
 func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlagSet(c, e)
-	aws := addAWSFlags(fs)
+	awsf := addAWSFlags(fs)
 	tf := addTrainFlags(fs)
 	test := fs.String("test", "", "rows to score on both sides: CSV of entity,ip[,more columns]")
 	labeled := fs.String("labeled", "", "labeled rows to score on both sides: entity,ip,label (1 = anomaly); adds AUCs and precision/recall")
 	trainingJob := fs.String("training-job", "", "reuse this completed SageMaker training job instead of training on SageMaker")
+	endpoint := fs.String("endpoint", "", "score SageMaker's side on this existing endpoint instead of training and transforming (creates nothing)")
 	localModel := fs.String("model", "", "reuse this local model file instead of training locally")
 	oursOut := fs.String("ours-out", "", "also write our scores to this CSV (for `ipinsights parity`)")
 	smOut := fs.String("sagemaker-out", "", "also write SageMaker's scores to this CSV")
@@ -400,6 +455,9 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	case *test == "":
 		return usagef("--test or --labeled is required")
 	}
+	if *endpoint != "" && *trainingJob != "" {
+		return usagef("give --training-job or --endpoint, not both")
+	}
 	hp, err := tf.hyperparameters()
 	if err != nil {
 		return err
@@ -416,44 +474,62 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		opts.Anomalous = l.Anomalous
 	}
 
-	client, err := aws.client(ctx, e)
-	if err != nil {
-		return err
-	}
-	var plan sagemaker.Plan
-	var tjob *sagemaker.TrainingJob
-	if *trainingJob == "" {
-		spec, err := tf.spec()
+	// SageMaker's side: an existing endpoint, or training and transform
+	// jobs (prepared and confirmed before local training starts).
+	var smScores func() ([]float64, error)
+	if *endpoint != "" {
+		ep, err := endpointScorer(ctx, *endpoint, *awsf.region)
 		if err != nil {
 			return err
 		}
-		if tjob, err = client.PrepareTraining(spec); err != nil {
+		smScores = func() ([]float64, error) { return ep.ScoreFile(ctx, rows) }
+	} else {
+		client, err := awsf.client(ctx, e)
+		if err != nil {
 			return err
 		}
-		plan.Add(client.PlanTraining(tjob))
-	}
-	xjob, err := client.PrepareTransform(sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
-	if err != nil {
-		return err
-	}
-	plan.Add(client.PlanTransform(xjob))
-	if err := confirm(e, *aws.yes, plan); err != nil {
-		return err
+		var plan sagemaker.Plan
+		var tjob *sagemaker.TrainingJob
+		if *trainingJob == "" {
+			spec, err := tf.spec()
+			if err != nil {
+				return err
+			}
+			if tjob, err = client.PrepareTraining(spec); err != nil {
+				return err
+			}
+			plan.Add(client.PlanTraining(tjob))
+		}
+		xjob, err := client.PrepareTransform(sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
+		if err != nil {
+			return err
+		}
+		plan.Add(client.PlanTransform(xjob))
+		if err := confirm(e, *awsf.yes, plan); err != nil {
+			return err
+		}
+		smScores = func() ([]float64, error) {
+			if tjob != nil {
+				res, err := client.RunTraining(ctx, tjob)
+				if err != nil {
+					return nil, err
+				}
+				printTraining(e.stderr, res)
+				xjob.ModelData = res.ModelArtifacts
+			}
+			out, err := client.RunTransform(ctx, xjob)
+			if err != nil {
+				return nil, err
+			}
+			return out.Scores, nil
+		}
 	}
 
 	model, err := localParityModel(ctx, e, *localModel, *tf.train, *tf.valid, hp)
 	if err != nil {
 		return err
 	}
-	if tjob != nil {
-		res, err := client.RunTraining(ctx, tjob)
-		if err != nil {
-			return err
-		}
-		printTraining(e.stderr, res)
-		xjob.ModelData = res.ModelArtifacts
-	}
-	out, err := client.RunTransform(ctx, xjob)
+	theirs, err := smScores()
 	if err != nil {
 		return err
 	}
@@ -467,12 +543,12 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		}
 	}
 	if *smOut != "" {
-		if err := writeScores(e, *smOut, rows, out.Scores, nil); err != nil {
+		if err := writeScores(e, *smOut, rows, theirs, nil); err != nil {
 			return err
 		}
 	}
 	opts.Seen = seen
-	p, err := sagemaker.Compare(ours, out.Scores, opts)
+	p, err := sagemaker.Compare(ours, theirs, opts)
 	if err != nil {
 		return err
 	}

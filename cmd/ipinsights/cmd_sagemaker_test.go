@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/awstest"
 	"github.com/ipinsights/ipinsights-go/internal/smemu"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/synth"
 )
 
@@ -19,6 +22,7 @@ import (
 // configuration at them through the standard environment variables, as a
 // user would point the CLI at LocalStack.
 func fakeAWS(t *testing.T, opts smemu.Options) *awstest.Env {
+	opts.Extras = map[string]string{"ipv4_hash_rows": "4096", "ipv6_hash_rows": "1024"} // as tinyFlags
 	env := awstest.Start(t, opts)
 	none := filepath.Join(t.TempDir(), "none")
 	for k, v := range map[string]string{
@@ -59,7 +63,8 @@ func loginFiles(t *testing.T) (dir, train, test string) {
 }
 
 var tinyFlags = []string{"--hp", "num_entity_vectors=100", "--hp", "vector_dim=8", "--hp", "epochs=3",
-	"--hp", "mini_batch_size=256", "--hp", "learning_rate=0.02", "--hp", "random_negative_sampling_rate=3", "--poll", "2ms"}
+	"--hp", "mini_batch_size=256", "--hp", "learning_rate=0.02", "--hp", "random_negative_sampling_rate=3",
+	"--hp", "ipv4_hash_rows=4096", "--hp", "ipv6_hash_rows=1024", "--poll", "2ms"}
 
 func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	env := fakeAWS(t, smemu.Options{})
@@ -80,7 +85,7 @@ func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	assert.Contains(t, stdout, "model          s3://ipinsights-test/ipinsights/output/cli-train/output/model.tar.gz")
 	assert.Contains(t, stdout, "metric         train:binary_classification_accuracy = ")
 	assert.Contains(t, stderr, "cli-train [InProgress/Training]: Training image download completed. Training in progress.")
-	assert.Contains(t, stderr, "not sent to SageMaker (this implementation's own hyperparameters): [seed]")
+	assert.Contains(t, stderr, "not sent to SageMaker (this implementation's own hyperparameters): [ipv4_hash_rows ipv6_hash_rows seed]")
 
 	out := filepath.Join(dir, "sm.csv")
 	code, _, stderr = runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test, "--training-job", "cli-train", "--output", out)
@@ -192,4 +197,44 @@ func TestSageMakerUsageAndDataErrors(t *testing.T) {
 	assert.Equal(t, exitData, code)
 	assert.Contains(t, stderr, "bad.csv:2: unparsable IP address")
 	assert.Empty(t, env.Emulator.Calls(), "no error above reached SageMaker")
+}
+
+func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
+	fake := fakeAWS(t, smemu.Options{})
+	dir, train, test := loginFiles(t)
+	// The user's endpoint serves a model trained with another seed.
+	data, _, err := ipinsights.LoadDataset(train, csvio.Options{})
+	require.NoError(t, err)
+	hp := map[string]string{"seed": "123"}
+	for i := 0; i+1 < len(tinyFlags); i += 2 {
+		if k, v, ok := strings.Cut(tinyFlags[i+1], "="); ok && tinyFlags[i] == "--hp" {
+			hp[k] = v
+		}
+	}
+	cfg, err := ipinsights.ParseHyperparameters(hp)
+	require.NoError(t, err)
+	m, err := ipinsights.Train(context.Background(), cfg, data, nil)
+	require.NoError(t, err)
+	ep := &awstest.Endpoint{Name: "users-endpoint", Model: m}
+	srv := httptest.NewServer(ep)
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", srv.URL)
+
+	out := filepath.Join(dir, "ep.csv")
+	code, _, stderr := runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test, "--output", out)
+	require.Equal(t, exitOK, code, stderr)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, 81, strings.Count(string(b), "\n"))
+	assert.Equal(t, int64(1), ep.Requests.Load(), "80 rows fit one request")
+
+	code, stdout, stderr := runCLI(t, "", append([]string{"sagemaker", "parity", "--train", train, "--labeled", test, "--endpoint", "users-endpoint"}, tinyFlags...)...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "parity of 80 rows")
+	assert.NotContains(t, stderr, "Proceed?", "nothing is created, nothing to confirm")
+	assert.Empty(t, fake.Emulator.Calls())
+
+	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "nobody", "--input", test)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "endpoint nobody, rows 1-80")
 }

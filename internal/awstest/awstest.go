@@ -34,16 +34,22 @@ type Env struct {
 	Emulator            *smemu.Server
 }
 
+// Config returns an aws.Config with the test region and static
+// credentials, for clients of test servers.
+func Config() aws.Config {
+	return aws.Config{
+		Region:      Region,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRETTEST", ""),
+	}
+}
+
 // Start starts gofakes3 with the bucket Bucket and the emulator with opts
 // (opts.S3 is set to the fake S3). Everything stops when the test ends.
 func Start(t testing.TB, opts smemu.Options) *Env {
 	t.Helper()
 	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(fake.Close)
-	cfg := aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRETTEST", ""),
-	}
+	cfg := Config()
 	e := &Env{S3URL: fake.URL, Config: cfg}
 	e.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(fake.URL)

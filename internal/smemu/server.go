@@ -33,6 +33,11 @@ type Options struct {
 	// SageMaker refuses a role it cannot assume. Nil accepts every
 	// well-formed ARN.
 	Roles []string
+	// Extras are hyperparameters of this implementation (ipv4_hash_rows,
+	// seed, ...) that the emulated container applies to every training
+	// job, since SageMaker's requests cannot carry them. Tests use them to
+	// keep models small; the local side of a comparison must use the same.
+	Extras map[string]string
 	// StepDelay is how long a job stays in each secondary status before the
 	// work of the next one starts; zero means no delay.
 	StepDelay time.Duration

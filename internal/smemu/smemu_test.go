@@ -57,12 +57,16 @@ func trainingInput(name string, hp map[string]string) *sm.CreateTrainingJobInput
 
 var hp = map[string]string{"num_entity_vectors": "50", "vector_dim": "4", "epochs": "2", "mini_batch_size": "64"}
 
+// small keeps the emulated models small (our own hyperparameters, applied
+// by the emulator).
+var small = map[string]string{"ipv4_hash_rows": "1024", "ipv6_hash_rows": "256"}
+
 const rows = "alice,10.0.0.1\nbob,10.0.1.1\nalice,10.0.0.2\ncarol,192.0.2.1\nbob,10.0.1.7\n"
 
 // waitTraining polls until the job ends and returns its description.
 func waitTraining(t *testing.T, env *awstest.Env, name string) *sm.DescribeTrainingJobOutput {
 	t.Helper()
-	for range 2000 {
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
 		d, err := env.SageMaker.DescribeTrainingJob(context.Background(), &sm.DescribeTrainingJobInput{TrainingJobName: aws.String(name)})
 		require.NoError(t, err)
 		if s := d.TrainingJobStatus; s != types.TrainingJobStatusInProgress && s != types.TrainingJobStatusStopping {
@@ -82,7 +86,7 @@ func apiCode(t *testing.T, err error) (string, string) {
 }
 
 func TestCreateTrainingJobValidation(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	ctx := context.Background()
 	put(t, env, "train/a.csv", rows)
 
@@ -124,7 +128,7 @@ func TestCreateTrainingJobValidation(t *testing.T) {
 }
 
 func TestTrainingJobLifecycleAndArtifacts(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	ctx := context.Background()
 	put(t, env, "train/a.csv", rows)
 	out, err := env.SageMaker.CreateTrainingJob(ctx, trainingInput("life", hp))
@@ -151,7 +155,7 @@ func TestTrainingJobLifecycleAndArtifacts(t *testing.T) {
 }
 
 func TestTrainingJobFailures(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	ctx := context.Background()
 	put(t, env, "train/a.csv", rows)
 	withSeed := map[string]string{"seed": "3"}
@@ -181,7 +185,7 @@ func TestTrainingJobFailures(t *testing.T) {
 
 func TestStopTrainingJob(t *testing.T) {
 	started := make(chan string, 1)
-	env := awstest.Start(t, smemu.Options{BeforeTraining: func(ctx context.Context, job string) error {
+	env := awstest.Start(t, smemu.Options{Extras: small, BeforeTraining: func(ctx context.Context, job string) error {
 		started <- job
 		<-ctx.Done()
 		return ctx.Err()
@@ -231,7 +235,7 @@ func transformInput(name, model, accept string) *sm.CreateTransformJobInput {
 
 func waitTransform(t *testing.T, env *awstest.Env, name string) *sm.DescribeTransformJobOutput {
 	t.Helper()
-	for range 2000 {
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
 		d, err := env.SageMaker.DescribeTransformJob(context.Background(), &sm.DescribeTransformJobInput{TransformJobName: aws.String(name)})
 		require.NoError(t, err)
 		if s := d.TransformJobStatus; s != types.TransformJobStatusInProgress && s != types.TransformJobStatusStopping {
@@ -244,7 +248,7 @@ func waitTransform(t *testing.T, env *awstest.Env, name string) *sm.DescribeTran
 }
 
 func TestTransformOutputFormats(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	ctx := context.Background()
 	trainedModel(t, env, "m")
 	put(t, env, "score/in/sub/a.csv", "alice,10.0.0.1\nbob,10.0.1.1\ncarol,198.51.100.1\n")
@@ -297,7 +301,7 @@ func TestTransformOutputFormats(t *testing.T) {
 }
 
 func TestModels(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	ctx := context.Background()
 	trainedModel(t, env, "keep")
 	assert.Equal(t, []string{"keep"}, env.Emulator.Models())
@@ -325,7 +329,7 @@ func TestModels(t *testing.T) {
 }
 
 func TestWireProtocolErrors(t *testing.T) {
-	env := awstest.Start(t, smemu.Options{})
+	env := awstest.Start(t, smemu.Options{Extras: small})
 	do := func(method, target, auth, body string) (int, string, string) {
 		req, err := http.NewRequest(method, env.SageMakerURL, strings.NewReader(body))
 		require.NoError(t, err)

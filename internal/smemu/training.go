@@ -283,7 +283,7 @@ func (s *Server) train(ctx context.Context, j *trainingJob) error {
 		return errStopped
 	}
 	s.transition(j, "Downloading", "Downloading input data")
-	cfg, err := containerConfig(j.in.HyperParameters)
+	cfg, err := containerConfig(j.in.HyperParameters, s.opts.Extras)
 	if err != nil {
 		return err
 	}
@@ -353,8 +353,9 @@ func (s *Server) train(ctx context.Context, j *trainingJob) error {
 }
 
 // containerConfig reads hyperparameters as the ipinsights container does:
-// SageMaker's names only; an extra name fails the job.
-func containerConfig(hp map[string]string) (ipinsights.Config, error) {
+// SageMaker's names only; an extra name fails the job. Then it applies the
+// emulator's own extras.
+func containerConfig(hp, extras map[string]string) (ipinsights.Config, error) {
 	known := ipinsights.SageMakerNames()
 	for _, k := range sortedKeys(hp) {
 		if !slices.Contains(known, k) {
@@ -364,6 +365,9 @@ func containerConfig(hp map[string]string) (ipinsights.Config, error) {
 	cfg, err := ipinsights.ParseHyperparameters(hp)
 	if err != nil {
 		return ipinsights.Config{}, fmt.Errorf("ClientError: Unable to initialize the algorithm: %v", err)
+	}
+	if err := cfg.Set(extras); err != nil {
+		return ipinsights.Config{}, fmt.Errorf("emulator extras: %v", err)
 	}
 	return cfg, nil
 }
@@ -442,7 +446,7 @@ func modelTarGz(m *ipinsights.Model) ([]byte, error) {
 		return nil, err
 	}
 	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
+	zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	if err := tw.WriteHeader(&tar.Header{Name: ModelMember, Mode: 0o644, Size: int64(model.Len()), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
 		return nil, err
