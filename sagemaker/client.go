@@ -69,7 +69,8 @@ type Client struct {
 }
 
 var (
-	roleARNPattern = regexp.MustCompile(`^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	// RoleARNPattern is SageMaker's pattern for IAM role ARNs.
+	RoleARNPattern = regexp.MustCompile(`^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 	// NamePattern is SageMaker's pattern for job and model names (at most 63
 	// characters).
 	NamePattern   = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
@@ -82,7 +83,7 @@ func New(smc API, s3c S3API, opts Options) (*Client, error) {
 	if opts.Region == "" {
 		return nil, errors.New("sagemaker: no region")
 	}
-	if !roleARNPattern.MatchString(opts.RoleARN) {
+	if !RoleARNPattern.MatchString(opts.RoleARN) {
 		return nil, fmt.Errorf("sagemaker: role ARN %q is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", opts.RoleARN)
 	}
 	if !bucketPattern.MatchString(opts.Bucket) {

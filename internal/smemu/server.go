@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -160,29 +159,24 @@ func resourceInUse(format string, a ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: "ResourceInUse", msg: fmt.Sprintf(format, a...)}
 }
 
-var (
-	roleARN = regexp.MustCompile(`^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	name    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
-)
-
-func checkRole(field, v string) *apiError {
-	if !roleARN.MatchString(v) {
-		return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$", v, field)
+func checkName(field, v string) *apiError {
+	if !sagemaker.NamePattern.MatchString(v) {
+		return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", v, field)
 	}
 	return nil
 }
 
-// assumeRole refuses a well-formed role that is not in Options.Roles.
-func (s *Server) assumeRole(role string) *apiError {
-	if s.opts.Roles == nil || slices.Contains(s.opts.Roles, role) {
-		return nil
+// checkCreate validates the name and role of a create request as SageMaker
+// does: both patterns, then whether the role can be assumed.
+func (s *Server) checkCreate(nameField, n, roleField, role string) *apiError {
+	if err := checkName(nameField, n); err != nil {
+		return err
 	}
-	return validation("Could not assume role %s. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.", role)
-}
-
-func checkName(field, v string) *apiError {
-	if !name.MatchString(v) {
-		return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", v, field)
+	if !sagemaker.RoleARNPattern.MatchString(role) {
+		return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$", role, roleField)
+	}
+	if s.opts.Roles != nil && !slices.Contains(s.opts.Roles, role) {
+		return validation("Could not assume role %s. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.", role)
 	}
 	return nil
 }

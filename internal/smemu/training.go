@@ -112,13 +112,7 @@ type trainingJob struct {
 }
 
 func (s *Server) createTrainingJob(in *createTrainingJobInput) (any, *apiError) {
-	if err := checkName("trainingJobName", in.TrainingJobName); err != nil {
-		return nil, err
-	}
-	if err := checkRole("roleArn", in.RoleArn); err != nil {
-		return nil, err
-	}
-	if err := s.assumeRole(in.RoleArn); err != nil {
+	if err := s.checkCreate("trainingJobName", in.TrainingJobName, "roleArn", in.RoleArn); err != nil {
 		return nil, err
 	}
 	if in.AlgorithmSpecification == nil || in.AlgorithmSpecification.TrainingImage != s.image {

@@ -91,13 +91,7 @@ type transformJob struct {
 }
 
 func (s *Server) createModel(in *createModelInput) (any, *apiError) {
-	if err := checkName("modelName", in.ModelName); err != nil {
-		return nil, err
-	}
-	if err := checkRole("executionRoleArn", in.ExecutionRoleArn); err != nil {
-		return nil, err
-	}
-	if err := s.assumeRole(in.ExecutionRoleArn); err != nil {
+	if err := s.checkCreate("modelName", in.ModelName, "executionRoleArn", in.ExecutionRoleArn); err != nil {
 		return nil, err
 	}
 	if in.PrimaryContainer == nil || in.PrimaryContainer.Image != s.image {
