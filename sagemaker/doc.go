@@ -28,7 +28,9 @@
 //
 // Compare reports Spearman and Kendall (tau-b) rank correlations, the
 // overlap of the most anomalous rows and, with labels, both AUCs and both
-// precision/recall at a threshold. ReadScores and ReadOurs read the files
-// of users who already have SageMaker outputs (batch transform .out files,
-// endpoint JSON responses) and scores of ours.
+// precision/recall at a threshold. CompareFiles does the same from files,
+// for users who already have SageMaker outputs (batch transform .out
+// files, endpoint JSON responses; see ReadSageMakerScores) and scores of
+// ours (ReadOurs). Endpoint scores rows on an endpoint the user already
+// runs, through the SageMaker Runtime API, creating nothing.
 package sagemaker

@@ -29,6 +29,9 @@ func (u S3URI) String() string { return "s3://" + u.Bucket + "/" + u.Key }
 
 // Join returns u with elem appended to its key, separated by slashes.
 func (u S3URI) Join(elem ...string) S3URI {
+	if len(elem) == 0 {
+		return u
+	}
 	parts := append([]string{u.Key}, elem...)
 	k := path.Join(parts...)
 	if strings.HasSuffix(elem[len(elem)-1], "/") {
