@@ -160,6 +160,7 @@ type Reader struct {
 	err     error
 	skips   SkipReport
 	rows    int
+	header  []string
 }
 
 // NewReader returns a Reader of r. r is read through a buffer; gzip data is
@@ -258,6 +259,11 @@ func (r *Reader) Next() bool {
 			continue
 		}
 		if r.line == 1 && r.opts.Header {
+			if e := r.split(line); e == nil {
+				for _, f := range r.fields {
+					r.header = append(r.header, string(f))
+				}
+			}
 			continue
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -349,23 +355,27 @@ func (r *Reader) perr(reason Reason, detail string) *ParseError {
 	return &ParseError{File: r.opts.Name, Line: r.line, Reason: reason, Detail: detail}
 }
 
-func (r *Reader) parse(line []byte) *ParseError {
+// split sets r.fields to the fields of line.
+func (r *Reader) split(line []byte) *ParseError {
 	r.fields = r.fields[:0]
 	r.unq = r.unq[:0]
 	if bytes.IndexByte(line, '"') >= 0 {
-		if e := r.splitQuoted(line); e != nil {
-			return e
+		return r.splitQuoted(line)
+	}
+	for {
+		i := bytes.IndexByte(line, ',')
+		if i < 0 {
+			r.fields = append(r.fields, trim(line))
+			return nil
 		}
-	} else {
-		for {
-			i := bytes.IndexByte(line, ',')
-			if i < 0 {
-				r.fields = append(r.fields, trim(line))
-				break
-			}
-			r.fields = append(r.fields, trim(line[:i]))
-			line = line[i+1:]
-		}
+		r.fields = append(r.fields, trim(line[:i]))
+		line = line[i+1:]
+	}
+}
+
+func (r *Reader) parse(line []byte) *ParseError {
+	if e := r.split(line); e != nil {
+		return e
 	}
 	n := len(r.fields)
 	if n < r.opts.MinFields || (r.opts.MaxFields > 0 && n > r.opts.MaxFields) {
@@ -483,6 +493,10 @@ func (r *Reader) Addr() netip.Addr { return r.addr }
 // Fields returns all fields of the current row, the entity and address
 // included, with surrounding spaces removed and quotes resolved.
 func (r *Reader) Fields() [][]byte { return r.fields }
+
+// Header returns the fields of the header line when Options.Header is set
+// and the header has been read (after the first call to Next).
+func (r *Reader) Header() []string { return r.header }
 
 // Line returns the line number of the current row, counting from 1.
 func (r *Reader) Line() int { return r.line }

@@ -83,10 +83,11 @@ func TestReaderErrorsNameFileLineAndReason(t *testing.T) {
 }
 
 func TestReaderHeaderOption(t *testing.T) {
-	r := NewReader(strings.NewReader("entity,ip\na,1.2.3.4\n"), Options{Header: true})
+	r := NewReader(strings.NewReader("entity,ip,\"finding id\"\na,1.2.3.4,x\n"), Options{Header: true, MaxFields: 3})
 	got := readAll(t, r)
 	require.NoError(t, r.Err())
-	assert.Equal(t, []row{{entity: "a", addr: "1.2.3.4", line: 2}}, got)
+	assert.Equal(t, []row{{entity: "a", addr: "1.2.3.4", line: 2, extra: []string{"x"}}}, got)
+	assert.Equal(t, []string{"entity", "ip", "finding id"}, r.Header())
 }
 
 func TestReaderExtraFields(t *testing.T) {

@@ -32,7 +32,7 @@ type LoginConfig struct {
 	Days        int    // days of events; 10
 	TrainDays   int    // the first TrainDays are the training set; 7
 	TestNormal  int    // normal rows of the attack test; 100,000
-	TestAttacks int    // attack rows of the attack test; 100,000
+	TestAttacks int    // attack rows of the attack test; 100,000 (scaled down with the normal rows when fewer exist)
 	Workers     int    // goroutines; GOMAXPROCS
 }
 
@@ -82,6 +82,7 @@ func (k Kind) String() string {
 type Login struct {
 	User int32
 	IP   uint32
+	Time int32 // seconds since the start of the first day; 0 for attacks
 	Kind Kind
 }
 
@@ -110,6 +111,11 @@ type Logins struct {
 	// Test is the attack test: normal events of the remaining days from
 	// users seen in training, and attacks, shuffled together.
 	Test []Login
+	// Validation is up to TestNormal events of the first day after the
+	// training days, from users seen in training, as the tutorial's
+	// validation channel (it overlaps the normal rows of Test, as in the
+	// tutorial).
+	Validation []Login
 	// Events counts all events generated; TestPool counts the events of
 	// the test days from users seen in training (the normal rows are
 	// sampled from them).
@@ -205,12 +211,30 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 				trainUsers = append(trainUsers, int32(u))
 			}
 		}
-		for i := 0; i < c.TestAttacks; i++ {
+		// Attacks keep the configured ratio to the normal rows taken (the
+		// tutorial's attack_freq) when fewer normal rows exist.
+		nAttack := c.TestAttacks
+		if nNormal < c.TestNormal {
+			nAttack = int(int64(c.TestAttacks) * int64(nNormal) / int64(c.TestNormal))
+		}
+		for i := 0; i < nAttack; i++ {
 			u := trainUsers[r.IntN(len(trainUsers))]
 			l.Test = append(l.Test, Login{User: u, IP: asns.Draw(r, r.IntN(asns.Len())), Kind: Attack})
 		}
 	}
 	sampler.ShuffleFunc(len(l.Test), r, func(i, j int) { l.Test[i], l.Test[j] = l.Test[j], l.Test[i] })
+
+	vr := sampler.NewRNG(c.Seed, sampler.Stream(0x76616c69)) // "vali"
+	dayEnd := int32((c.TrainDays + 1) * daySeconds)
+	for _, x := range pool {
+		if x.Time < dayEnd {
+			l.Validation = append(l.Validation, x)
+		}
+	}
+	sampler.ShuffleFunc(len(l.Validation), vr, func(i, j int) {
+		l.Validation[i], l.Validation[j] = l.Validation[j], l.Validation[i]
+	})
+	l.Validation = l.Validation[:min(len(l.Validation), c.TestNormal)]
 	return l, nil
 }
 
@@ -243,7 +267,8 @@ func simulateUser(r *sampler.RNG, asns *ASNTable, c LoginConfig, id int32) user 
 			idx = floorMod(int(float64(center)+localitySigma*r.NormFloat64()), n)
 		}
 		ev := Login{User: id, IP: asns.Draw(r, idx), Kind: kind}
-		if r.IntN(window) < trainEnd {
+		ev.Time = int32(r.IntN(window))
+		if int(ev.Time) < trainEnd {
 			u.train = append(u.train, ev)
 		} else {
 			u.test = append(u.test, ev)
@@ -253,10 +278,13 @@ func simulateUser(r *sampler.RNG, asns *ASNTable, c LoginConfig, id int32) user 
 }
 
 // WriteTrainCSV writes the training set as entity,ip rows (no header).
-func (l *Logins) WriteTrainCSV(w io.Writer) error {
+func (l *Logins) WriteTrainCSV(w io.Writer) error { return WriteCSV(w, l.Train) }
+
+// WriteCSV writes logins as entity,ip rows (no header).
+func WriteCSV(w io.Writer, logins []Login) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var b []byte
-	for _, x := range l.Train {
+	for _, x := range logins {
 		b = x.AppendEntity(b[:0])
 		b = append(b, ',')
 		b = x.Addr().AppendTo(b)

@@ -100,6 +100,15 @@ func TestGenerateLoginsShape(t *testing.T) {
 	}
 	assert.Equal(t, 5000, normal)
 	assert.Equal(t, 5000, attacks)
+	trainEnd := int32(7 * daySeconds)
+	for _, x := range l.Train {
+		require.Less(t, x.Time, trainEnd)
+	}
+	require.NotEmpty(t, l.Validation)
+	for _, x := range l.Validation {
+		assert.True(t, seen[x.User])
+		assert.True(t, x.Time >= trainEnd && x.Time < trainEnd+daySeconds, "validation is the first test day")
+	}
 	// Travel share: mean of Beta(1, 30) is 1/31, weighted by activity.
 	ts := l.TravelShare()
 	assert.True(t, ts > 0.015 && ts < 0.06, "travel share %.4f", ts)
@@ -156,6 +165,21 @@ func TestHomeWorkLocality(t *testing.T) {
 		}
 	}
 	assert.Greater(t, float64(near)/float64(total), 0.95)
+}
+
+func TestAttacksScaleWithNormalRows(t *testing.T) {
+	l, err := GenerateLogins(LoginConfig{Users: 20, Seed: 1, ASNs: 5000})
+	require.NoError(t, err)
+	var normal, attacks int
+	for _, x := range l.Test {
+		if x.Anomalous() {
+			attacks++
+		} else {
+			normal++
+		}
+	}
+	require.Less(t, normal, 100000, "20 users have fewer than 100k test events")
+	assert.Equal(t, normal, attacks)
 }
 
 func TestWriteCSV(t *testing.T) {

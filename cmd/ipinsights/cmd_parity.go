@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"strings"
 
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
@@ -19,16 +18,6 @@ func init() {
 ipinsights parity --ours ours.csv --sagemaker test.csv.out --labeled test_labeled.csv`,
 		run: runParity,
 	})
-}
-
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string { return strings.Join(*m, ",") }
-
-func (m *multiFlag) Set(v string) error {
-	*m = append(*m, v)
-	return nil
 }
 
 func runParity(ctx context.Context, e *env, args []string) error {

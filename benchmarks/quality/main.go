@@ -1,0 +1,110 @@
+// Command quality runs the SageMaker IP Insights tutorial end to end at one
+// or more data sizes and prints one table: data size, training time and
+// throughput, attack-test AUC and its ceiling, precision, recall and
+// false-positive rate at threshold 0, and the validation discriminator AUC.
+//
+//	go run ./benchmarks/quality                       # 2,000 and 10,000 users
+//	go run ./benchmarks/quality -users 10000 -runs 3  # medians of three seeds
+//	go run ./benchmarks/quality -hp ipv4_prefix_lengths=8,16,24
+//
+// With several runs per size, each figure is the median over runs with
+// seeds 1..runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ipinsights/ipinsights-go/internal/tutorial"
+)
+
+func main() {
+	usersFlag := flag.String("users", "2000,10000", "comma-separated user counts")
+	runs := flag.Int("runs", 1, "runs (seeds 1..runs) per size; figures are medians")
+	workers := flag.Int("workers", 0, "training goroutines (default: all CPUs)")
+	var hps []string
+	flag.Func("hp", "a hyperparameter key=value overriding the tutorial's (repeatable)", func(s string) error {
+		hps = append(hps, s)
+		return nil
+	})
+	flag.Parse()
+	override := map[string]string{}
+	for _, kv := range hps {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			log.Fatalf("-hp %q: want key=value", kv)
+		}
+		override[k] = v
+	}
+	var sizes []int
+	for _, s := range strings.Split(*usersFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 10 {
+			log.Fatalf("-users: %q is not a user count >= 10", s)
+		}
+		sizes = append(sizes, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	fmt.Printf("quality benchmark: tutorial hyperparameters%s, GOMAXPROCS=%d, %d run(s) per size\n\n",
+		overrideString(override), runtime.GOMAXPROCS(0), *runs)
+	fmt.Printf("%7s %10s %8s %10s %8s %8s %9s %8s %8s %9s\n",
+		"users", "train rows", "train s", "samples/s", "AUC", "ceiling", "precision", "recall", "FPR", "valid AUC")
+	for _, users := range sizes {
+		var rows, trainS, sps, auc, ceil, prec, rec, fpr, vauc []float64
+		for run := 1; run <= *runs; run++ {
+			res, err := tutorial.Run(ctx, tutorial.Options{Users: users, Seed: uint64(run), Workers: *workers, Override: override})
+			if err != nil {
+				log.Fatal(err)
+			}
+			rows = append(rows, float64(len(res.Data.Train)))
+			trainS = append(trainS, res.TrainTime.Seconds())
+			sps = append(sps, res.SamplesPerSecond())
+			auc = append(auc, res.Eval.AUC)
+			ceil = append(ceil, res.Data.Ceiling())
+			prec = append(prec, res.Eval.Precision)
+			rec = append(rec, res.Eval.Recall)
+			fpr = append(fpr, res.Eval.FPR)
+			vauc = append(vauc, res.LastEpoch.ValidationAUC)
+		}
+		fmt.Printf("%7d %10.0f %8.1f %10.0f %8.4f %8.4f %9.4f %8.4f %8.4f %9.4f\n",
+			users, median(rows), median(trainS), median(sps), median(auc), median(ceil), median(prec), median(rec), median(fpr), median(vauc))
+	}
+	fmt.Printf("\nSageMaker (tutorial, 10,000 users): precision %.4f, recall %.4f, validation AUC ~%.2f, %d samples/s on 8 vCPU\n",
+		tutorial.SageMakerPrecision, tutorial.SageMakerRecall, tutorial.SageMakerValidAUC, tutorial.SageMakerThroughput)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func overrideString(o map[string]string) string {
+	if len(o) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+o[k])
+	}
+	return " with " + strings.Join(parts, " ")
+}

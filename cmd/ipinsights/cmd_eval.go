@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/sampler"
+)
+
+func init() {
+	register(&command{
+		name:    "eval",
+		summary: "evaluate a model on labeled entity,ip,label rows (1 = anomaly)",
+		usage:   "--model FILE --labeled FILE [--threshold T] [--json] [--roc roc.png] [--hist hist.png]",
+		example: `ipinsights eval --model model.bin --labeled test_labeled.csv --roc roc.png --hist hist.png
+# prints AUC, and precision, recall and false-positive rate when flagging dot_product < threshold`,
+		run: runEval,
+	})
+}
+
+// labeled holds the scored rows of a labeled file.
+type labeled struct {
+	dots      []float64
+	anomalous []bool
+	kinds     []string // 4th column, when present
+	unseen    int
+}
+
+func runEval(ctx context.Context, e *env, args []string) error {
+	c := commands["eval"]
+	fs := newFlagSet(c, e)
+	modelPath := fs.String("model", "", "the model file")
+	labeledPath := fs.String("labeled", "", "entity,ip,label[,kind] rows; label 1 = anomaly, 0 = normal (- for stdin)")
+	threshold := fs.Float64("threshold", 0, "flag rows whose dot_product is below this")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	roc := fs.String("roc", "", "write the ROC curve as PNG to this file")
+	hist := fs.String("hist", "", "write histograms of normal and anomalous scores as PNG to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *modelPath == "" || *labeledPath == "" {
+		return usagef("--model and --labeled are required")
+	}
+	if math.IsNaN(*threshold) || math.IsInf(*threshold, 0) {
+		return usagef("--threshold must be a finite number")
+	}
+	m, err := ipinsights.LoadFile(*modelPath)
+	if err != nil {
+		return err
+	}
+	lab, err := scoreLabeled(ctx, e, m, *labeledPath)
+	if err != nil {
+		return err
+	}
+	ev, err := ipinsights.Evaluate(lab.dots, lab.anomalous, *threshold)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *labeledPath, err)
+	}
+	rep := newEvalReport(ev, lab)
+	if *roc != "" {
+		if err := writeROC(*roc, lab.dots, lab.anomalous, ev.AUC); err != nil {
+			return fmt.Errorf("writing %s: %w", *roc, err)
+		}
+	}
+	if *hist != "" {
+		if err := writeHistogram(*hist, lab.dots, lab.anomalous); err != nil {
+			return fmt.Errorf("writing %s: %w", *hist, err)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.print(e.stdout)
+	return nil
+}
+
+// scoreLabeled reads and scores a labeled file.
+func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string) (*labeled, error) {
+	r, err := openCSV(e, path, csvio.Options{MinFields: 3, MaxFields: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	lab := &labeled{}
+	var tuples []sampler.Tuple
+	kinds := map[string]string{} // interned
+	for r.Next() {
+		f := r.Fields()
+		switch string(f[2]) {
+		case "0":
+			lab.anomalous = append(lab.anomalous, false)
+		case "1":
+			lab.anomalous = append(lab.anomalous, true)
+		default:
+			name := path
+			if path == "-" {
+				name = "<stdin>"
+			}
+			return nil, fmt.Errorf("%s:%d: label %q: want 0 (normal) or 1 (anomaly)", name, r.Line(), f[2])
+		}
+		k := ""
+		if len(f) > 3 {
+			var ok bool
+			if k, ok = kinds[string(f[3])]; !ok {
+				k = string(f[3])
+				kinds[k] = k
+			}
+		}
+		lab.kinds = append(lab.kinds, k)
+		tuples = append(tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(f[0]), Addr: embedding.AddrFrom(r.Addr())})
+		if len(tuples)%(1<<16) == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if len(kinds) == 0 {
+		lab.kinds = nil // no file row has a kind column
+	}
+	res := m.ScoreTuples(nil, tuples)
+	lab.dots = make([]float64, len(res))
+	for i, x := range res {
+		lab.dots[i] = x.DotProduct
+		if !x.EntitySeen {
+			lab.unseen++
+		}
+	}
+	return lab, nil
+}
+
+// evalReport is what eval prints, also as JSON.
+type evalReport struct {
+	Rows              int           `json:"rows"`
+	Anomalous         int           `json:"anomalous"`
+	UnseenEntities    int           `json:"rows_with_unseen_entity"`
+	AUC               float64       `json:"auc"`
+	Threshold         float64       `json:"threshold"`
+	Precision         jsonFloat     `json:"precision"`
+	Recall            jsonFloat     `json:"recall"`
+	FalsePositiveRate jsonFloat     `json:"false_positive_rate"`
+	TP                int           `json:"true_positives"`
+	FP                int           `json:"false_positives"`
+	TN                int           `json:"true_negatives"`
+	FN                int           `json:"false_negatives"`
+	ByKind            []kindSummary `json:"by_kind,omitempty"`
+	// Ceiling is the best AUC any detector can reach when rows of kind
+	// "travel" are drawn exactly as attacks are (synthetic data).
+	Ceiling *float64 `json:"auc_ceiling,omitempty"`
+}
+
+type kindSummary struct {
+	Kind     string    `json:"kind"`
+	Rows     int       `json:"rows"`
+	Flagged  float64   `json:"flagged_share"`
+	MeanDot  jsonFloat `json:"mean_dot_product"`
+	Median   jsonFloat `json:"median_dot_product"`
+	Negative bool      `json:"anomalous"`
+}
+
+// jsonFloat encodes NaN as null.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
+	rep := &evalReport{
+		Rows: ev.N, Anomalous: ev.Anomalies, UnseenEntities: lab.unseen, AUC: ev.AUC, Threshold: ev.Threshold,
+		Precision: jsonFloat(ev.Precision), Recall: jsonFloat(ev.Recall), FalsePositiveRate: jsonFloat(ev.FPR),
+		TP: ev.TP, FP: ev.FP, TN: ev.TN, FN: ev.FN,
+	}
+	if len(lab.kinds) == 0 {
+		return rep
+	}
+	byKind := map[string][]int{}
+	for i, k := range lab.kinds {
+		byKind[k] = append(byKind[k], i)
+	}
+	var travel, normal int
+	for k, idx := range byKind {
+		s := kindSummary{Kind: k, Rows: len(idx)}
+		ds := make([]float64, len(idx))
+		flagged := 0
+		sum := 0.0
+		for j, i := range idx {
+			ds[j] = lab.dots[i]
+			sum += lab.dots[i]
+			if lab.dots[i] < ev.Threshold {
+				flagged++
+			}
+			s.Negative = lab.anomalous[i]
+		}
+		sort.Float64s(ds)
+		s.Flagged = float64(flagged) / float64(len(idx))
+		s.MeanDot = jsonFloat(sum / float64(len(idx)))
+		s.Median = jsonFloat(ds[len(ds)/2])
+		rep.ByKind = append(rep.ByKind, s)
+		if !s.Negative {
+			normal += len(idx)
+			if k == "travel" {
+				travel += len(idx)
+			}
+		}
+	}
+	sort.Slice(rep.ByKind, func(i, j int) bool { return rep.ByKind[i].Kind < rep.ByKind[j].Kind })
+	if travel > 0 {
+		c := 1 - float64(travel)/float64(normal)/2
+		rep.Ceiling = &c
+	}
+	return rep
+}
+
+func (r *evalReport) print(w io.Writer) {
+	fmt.Fprintf(w, "rows                 %d (%d anomalous, %d normal)\n", r.Rows, r.Anomalous, r.Rows-r.Anomalous)
+	if r.UnseenEntities > 0 {
+		fmt.Fprintf(w, "unseen entities      %d rows have entities absent from training: their scores carry no information\n", r.UnseenEntities)
+	}
+	fmt.Fprintf(w, "AUC                  %.4f\n", r.AUC)
+	if r.Ceiling != nil {
+		fmt.Fprintf(w, "AUC ceiling          %.4f (travel rows look exactly like attacks; this model is %.4f below)\n", *r.Ceiling, *r.Ceiling-r.AUC)
+	}
+	fmt.Fprintf(w, "threshold            %g (flag dot_product < %g)\n", r.Threshold, r.Threshold)
+	fmt.Fprintf(w, "precision            %.4f\n", float64(r.Precision))
+	fmt.Fprintf(w, "recall               %.4f\n", float64(r.Recall))
+	fmt.Fprintf(w, "false-positive rate  %.4f\n", float64(r.FalsePositiveRate))
+	fmt.Fprintf(w, "confusion            TP %d  FP %d  TN %d  FN %d\n", r.TP, r.FP, r.TN, r.FN)
+	if len(r.ByKind) > 0 {
+		fmt.Fprintf(w, "\n%-10s %8s %8s %12s %12s\n", "kind", "rows", "flagged", "mean dot", "median dot")
+		for _, k := range r.ByKind {
+			fmt.Fprintf(w, "%-10s %8d %8.4f %12.3f %12.3f\n", k.Kind, k.Rows, k.Flagged, float64(k.MeanDot), float64(k.Median))
+		}
+	}
+}

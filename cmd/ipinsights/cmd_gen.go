@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ipinsights/ipinsights-go/synth"
+)
+
+func init() {
+	register(&command{
+		name:    "gen",
+		summary: "generate synthetic data (the SageMaker tutorial's web logins)",
+		usage:   "logins [--users N] [--seed S] --out DIR",
+		example: `ipinsights gen logins --users 10000 --seed 1 --out data/
+# writes data/train.csv (entity,ip) and data/test_labeled.csv (entity,ip,label,kind)`,
+		run: runGen,
+	})
+}
+
+func runGen(ctx context.Context, e *env, args []string) error {
+	c := commands["gen"]
+	fs := newFlagSet(c, e)
+	users := fs.Int("users", 10000, "users to simulate (the tutorial uses 10,000)")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same files")
+	asns := fs.Int("asns", 800000, "ranges in the synthetic ASN table")
+	out := fs.String("out", "", "directory to write train.csv, validation.csv and test_labeled.csv to (created if needed)")
+	if len(args) == 0 || args[0] != "logins" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fs.Usage()
+			return errHelp
+		}
+		return usagef("want a data set name: logins")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	if *users < 1 || *asns < 2 {
+		return usagef("--users must be at least 1 and --asns at least 2")
+	}
+	start := time.Now()
+	l, err := synth.GenerateLogins(synth.LoginConfig{Users: *users, Seed: *seed, ASNs: *asns})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name  string
+		write func(*output) error
+	}{
+		{"train.csv", func(o *output) error { return l.WriteTrainCSV(o) }},
+		{"validation.csv", func(o *output) error { return synth.WriteCSV(o, l.Validation) }},
+		{"test_labeled.csv", func(o *output) error { return l.WriteTestCSV(o) }},
+	} {
+		o, err := createOutput(e, filepath.Join(*out, f.name))
+		if err != nil {
+			return err
+		}
+		if err := f.write(o); err != nil {
+			o.Close()
+			return err
+		}
+		if err := o.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "generated %s events for %s users in %s\n", commas(l.Events), commas(*users), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "  %s  %s rows (first %d days, shuffled)\n", filepath.Join(*out, "train.csv"), commas(len(l.Train)), l.Config.TrainDays)
+	fmt.Fprintf(e.stdout, "  %s  %s rows (day %d)\n", filepath.Join(*out, "validation.csv"), commas(len(l.Validation)), l.Config.TrainDays+1)
+	fmt.Fprintf(e.stdout, "  %s  %s rows: entity,ip,label,kind (label 1 = attack)\n", filepath.Join(*out, "test_labeled.csv"), commas(len(l.Test)))
+	fmt.Fprintf(e.stdout, "travel share of normal test rows %.4f: best possible attack-test AUC about %.4f\n", l.TravelShare(), l.Ceiling())
+	return nil
+}
+
+// commas formats n with thousands separators.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+func init() {
+	register(&command{
+		name:    "train",
+		summary: "train a model on entity,ip CSV rows",
+		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N]",
+		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
+    --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
+    --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01`,
+		run: runTrain,
+	})
+}
+
+func runTrain(ctx context.Context, e *env, args []string) error {
+	c := commands["train"]
+	fs := newFlagSet(c, e)
+	trainPath := fs.String("train", "", "training data: entity,ip rows, no header (.gz ok; - for stdin)")
+	validPath := fs.String("validation", "", "optional validation data, same format: reports validation:discriminator_auc per epoch")
+	modelPath := fs.String("model", "", "where to write the trained model")
+	hpFile := fs.String("hyperparameters", "", "a SageMaker hyperparameters.json file (string values)")
+	var hps multiFlag
+	fs.Var(&hps, "hp", "a hyperparameter as key=value, SageMaker's names (repeatable; overrides --hyperparameters)")
+	workers := fs.Int("workers", 0, "training goroutines (default: all CPUs); does not change the result")
+	seed := fs.String("seed", "", "random seed (default 1); the same seed gives the same model")
+	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *trainPath == "" || *modelPath == "" {
+		return usagef("--train and --model are required")
+	}
+	hp := map[string]string{}
+	if *hpFile != "" {
+		m, err := ipinsights.ReadHyperparametersFile(*hpFile)
+		if err != nil {
+			return err
+		}
+		hp = m
+	}
+	for _, kv := range hps {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("--hp %q: want key=value", kv)
+		}
+		hp[strings.TrimSpace(k)] = v
+	}
+	if *workers != 0 {
+		hp["workers"] = strconv.Itoa(*workers)
+	}
+	if *seed != "" {
+		hp["seed"] = *seed
+	}
+	cfg, err := ipinsights.ParseHyperparameters(hp)
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	start := time.Now()
+	data, err := loadDataset(e, *trainPath, *lenient)
+	if err != nil {
+		return err
+	}
+	var valid *ipinsights.Dataset
+	if *validPath != "" {
+		if valid, err = loadDataset(e, *validPath, *lenient); err != nil {
+			return err
+		}
+	}
+	if !*quiet {
+		fmt.Fprintf(e.stderr, "read %d training rows in %s\n", data.Len(), time.Since(start).Round(time.Millisecond))
+	}
+	var prog ipinsights.Progress
+	if !*quiet {
+		prog = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
+	}
+	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog})
+	if err != nil {
+		return err
+	}
+	if err := m.SaveFile(*modelPath); err != nil {
+		return err
+	}
+	if !*quiet {
+		fmt.Fprintf(e.stderr, "wrote %s: %d distinct entities, %d entity vectors, trained in %s\n",
+			*modelPath, m.SeenEntities(), cfg.NumEntityVectors, time.Since(start).Round(time.Millisecond))
+	}
+	if n := m.SeenEntities(); cfg.NumEntityVectors < 2*n {
+		fmt.Fprintf(e.stderr, "note: %d distinct entities share %d entity vectors; AWS recommends num_entity_vectors of at least twice the number of entities (%d) to limit hash collisions\n",
+			n, cfg.NumEntityVectors, 2*n)
+	}
+	return nil
+}
+
+// progressPrinter renders training metrics: a progress bar on a terminal,
+// plain lines (in SageMaker's metric names) otherwise.
+type progressPrinter struct {
+	w      io.Writer
+	tty    bool
+	epochs int
+}
+
+func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
+	return &progressPrinter{w: w, tty: tty, epochs: epochs}
+}
+
+func (p *progressPrinter) Record(m ipinsights.Metrics) {
+	if p.tty {
+		const width = 30
+		done := float64(m.Batch) / float64(m.Batches)
+		n := int(done * width)
+		fmt.Fprintf(p.w, "\r\033[Kepoch %d/%d [%s%s] %3.0f%%  %s samples/s  cross_entropy %.4f  accuracy %.4f",
+			m.Epoch, p.epochs, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*done,
+			humanCount(m.SamplesPerSecond), m.CrossEntropy, m.Accuracy)
+		if m.EpochEnd {
+			fmt.Fprintln(p.w, p.epochSuffix(m))
+		}
+		return
+	}
+	if m.EpochEnd {
+		fmt.Fprintf(p.w, "epoch=%d done: train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f%s\n",
+			m.Epoch, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond, p.epochSuffix(m))
+		return
+	}
+	fmt.Fprintf(p.w, "epoch=%d batch=%d/%d train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f\n",
+		m.Epoch, m.Batch, m.Batches, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond)
+}
+
+func (p *progressPrinter) epochSuffix(m ipinsights.Metrics) string {
+	s := fmt.Sprintf(" elapsed=%s", m.Elapsed.Round(100*time.Millisecond))
+	if !math.IsNaN(m.ValidationAUC) {
+		s = fmt.Sprintf(" validation:discriminator_auc=%.4f", m.ValidationAUC) + s
+	}
+	return s
+}
+
+func humanCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// smallHP keeps training in tests to a fraction of a second.
+var smallHP = []string{
+	"--hp", "num_entity_vectors=200", "--hp", "vector_dim=8", "--hp", "epochs=2",
+	"--hp", "mini_batch_size=300", "--hp", "random_negative_sampling_rate=5",
+	"--hp", "learning_rate=0.02", "--hp", "ipv4_hash_rows=4096", "--hp", "ipv6_hash_rows=1024",
+}
+
+var (
+	fixtureOnce sync.Once
+	fixtureDir  string
+)
+
+// fixture generates data for 60 users and trains a model once for all tests.
+func fixture(t *testing.T) string {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ipinsights-cli-")
+		if err != nil {
+			panic(err)
+		}
+		fixtureDir = dir
+		code, _, stderr := runCLI(t, "", "gen", "logins", "--users", "60", "--asns", "20000", "--seed", "3", "--out", dir)
+		if code != 0 {
+			panic(stderr)
+		}
+		args := append([]string{"train", "--train", filepath.Join(dir, "train.csv"), "--model", filepath.Join(dir, "model.bin"), "--quiet"}, smallHP...)
+		if code, _, stderr := runCLI(t, "", args...); code != 0 {
+			panic(stderr)
+		}
+	})
+	return fixtureDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
+	os.Exit(code)
+}
+
+func TestGenWritesFilesAndCeiling(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "", "gen", "logins", "--users", "40", "--asns", "10000", "--out", dir)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "best possible attack-test AUC about 0.9")
+	for _, f := range []string{"train.csv", "validation.csv", "test_labeled.csv"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.Greater(t, st.Size(), int64(100), f)
+	}
+	rows := readCSV(t, filepath.Join(dir, "test_labeled.csv"))
+	for _, r := range rows {
+		require.Len(t, r, 4)
+		assert.Contains(t, []string{"0", "1"}, r[2])
+	}
+	code, _, stderr = runCLI(t, "", "gen", "cats", "--out", dir)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "want a data set name: logins")
+	code, _, _ = runCLI(t, "", "gen", "logins")
+	assert.Equal(t, exitUsage, code, "--out is required")
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	require.NoError(t, err)
+	return rows
+}
+
+func TestTrainProgressAndErrors(t *testing.T) {
+	dir := fixture(t)
+	model := filepath.Join(t.TempDir(), "m.bin")
+	args := append([]string{"train", "--train", filepath.Join(dir, "train.csv"), "--validation", filepath.Join(dir, "validation.csv"),
+		"--model", model, "--seed", "5", "--hp", "batch_metrics_publish_interval=5"}, smallHP...)
+	code, _, stderr := runCLI(t, "", args...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "epoch=1 batch=5/")
+	assert.Contains(t, stderr, "binary_classification_cross_entropy=")
+	assert.Contains(t, stderr, "epoch=2 done:")
+	assert.Contains(t, stderr, "validation:discriminator_auc=")
+	_, err := os.Stat(model)
+	require.NoError(t, err)
+
+	// A hyperparameters.json file, overridden by --hp.
+	hpFile := filepath.Join(t.TempDir(), "hp.json")
+	require.NoError(t, os.WriteFile(hpFile, []byte(`{"vector_dim": "4", "epochs": "1", "num_entity_vectors": "100"}`), 0o644))
+	code, _, stderr = runCLI(t, "", "train", "--train", filepath.Join(dir, "train.csv"), "--model", model, "--quiet",
+		"--hyperparameters", hpFile, "--hp", "vector_dim=6", "--hp", "ipv4_hash_rows=256")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "AWS recommends num_entity_vectors of at least twice the number of entities")
+
+	// Bad data: exit 1 with file and line.
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("alice,10.0.0.1\nbob,10.0.0.300\n"), 0o644))
+	code, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, bad+":2: unparsable IP address")
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
+	// Lenient mode skips it and says so.
+	code, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--lenient", "--quiet", "--hp", "vector_dim=4", "--hp", "ipv4_hash_rows=64", "--hp", "num_entity_vectors=10")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "skipped 1 rows: 1 unparsable IP address (line 2)")
+
+	// Usage errors: exit 2.
+	for _, a := range [][]string{
+		{"train"},
+		{"train", "--train", bad},
+		{"train", "--train", bad, "--model", model, "--hp", "vector_dim=2"},
+		{"train", "--train", bad, "--model", model, "--hp", "nonsense"},
+		{"train", "--bogus"},
+	} {
+		code, _, stderr := runCLI(t, "", a...)
+		assert.Equal(t, exitUsage, code, "%v: %s", a, stderr)
+	}
+	code, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--hp", "vector_dim=2")
+	assert.Contains(t, stderr, "allowed: 4 to 4096")
+	code, _, stderr = runCLI(t, "", "train", "--train", filepath.Join(t.TempDir(), "missing.csv"), "--model", model)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "missing.csv")
+}
+
+func TestScoreStreamsCSV(t *testing.T) {
+	dir := fixture(t)
+	in := "user_1,10.0.0.1,f-1,HIGH\n\"user_2\", 2001:db8::1,\"a,b\",LOW\nnobody,1.2.3.4,x,y\n"
+	code, stdout, stderr := runCLI(t, in, "score", "--model", filepath.Join(dir, "model.bin"))
+	require.Equal(t, exitOK, code, stderr)
+	r := csv.NewReader(strings.NewReader(stdout))
+	rows, err := r.ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	assert.Equal(t, []string{"entity", "ip", "dot_product", "entity_seen", "col3", "col4"}, rows[0])
+	assert.Equal(t, []string{"user_1", "10.0.0.1"}, rows[1][:2])
+	assert.Equal(t, []string{"f-1", "HIGH"}, rows[1][4:])
+	assert.Equal(t, "a,b", rows[2][4], "extra columns pass through, quoted again")
+	assert.Equal(t, "2001:db8::1", rows[2][1])
+	for _, row := range rows[1:] {
+		_, err := strconv.ParseFloat(row[2], 64)
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, "true", rows[1][3])
+	assert.Equal(t, "false", rows[3][3], "nobody was not in training")
+
+	// A header row names the extra columns.
+	code, stdout, _ = runCLI(t, "entity,ip,finding_id\nuser_1,10.0.0.1,f-9\n", "score", "--model", filepath.Join(dir, "model.bin"), "--header")
+	require.Equal(t, exitOK, code)
+	assert.True(t, strings.HasPrefix(stdout, "entity,ip,dot_product,entity_seen,finding_id\nuser_1,10.0.0.1,"))
+
+	// Many rows: more than one chunk, same order, to a file.
+	var b strings.Builder
+	for i := 0; i < 2*scoreChunk+17; i++ {
+		b.WriteString("user_" + strconv.Itoa(i%60) + ",10.1." + strconv.Itoa(i%250) + ".7\n")
+	}
+	out := filepath.Join(t.TempDir(), "scores.csv")
+	code, _, stderr = runCLI(t, b.String(), "score", "--model", filepath.Join(dir, "model.bin"), "--output", out)
+	require.Equal(t, exitOK, code, stderr)
+	got := readCSV(t, out)
+	require.Len(t, got, 2*scoreChunk+18)
+	assert.Equal(t, "user_"+strconv.Itoa((2*scoreChunk+16)%60), got[len(got)-1][0])
+
+	// Bad rows: exit 1 naming the line; the corrupt model: exit 1.
+	code, _, stderr = runCLI(t, "user_1,10.0.0.1\nuser_2,nonsense\n", "score", "--model", filepath.Join(dir, "model.bin"))
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "<stdin>:2: unparsable IP address")
+	broken := filepath.Join(t.TempDir(), "broken.bin")
+	data, _ := os.ReadFile(filepath.Join(dir, "model.bin"))
+	require.NoError(t, os.WriteFile(broken, data[:len(data)/2], 0o644))
+	code, _, stderr = runCLI(t, "", "score", "--model", broken)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "truncated or corrupted")
+	code, _, _ = runCLI(t, "", "score")
+	assert.Equal(t, exitUsage, code)
+}
+
+func TestEvalReportJSONAndPlots(t *testing.T) {
+	dir := fixture(t)
+	roc, hist := filepath.Join(t.TempDir(), "roc.png"), filepath.Join(t.TempDir(), "hist.png")
+	code, stdout, stderr := runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", filepath.Join(dir, "test_labeled.csv"), "--roc", roc, "--hist", hist)
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{"AUC ", "AUC ceiling", "precision ", "recall ", "false-positive rate", "confusion", "attack", "travel"} {
+		assert.Contains(t, stdout, want)
+	}
+	for _, p := range []string{roc, hist} {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		img, err := png.Decode(f)
+		f.Close()
+		require.NoError(t, err, p)
+		assert.Equal(t, 576, img.Bounds().Dx(), p)
+		assert.Equal(t, 432, img.Bounds().Dy(), p)
+	}
+
+	code, stdout, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", filepath.Join(dir, "test_labeled.csv"), "--json", "--threshold", "-1")
+	require.Equal(t, exitOK, code, stderr)
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, -1.0, rep["threshold"])
+	auc := rep["auc"].(float64)
+	assert.Greater(t, auc, 0.6, "a model trained on 60 users still ranks attacks lower")
+	rows := readCSV(t, filepath.Join(dir, "test_labeled.csv"))
+	assert.Equal(t, float64(len(rows)), rep["rows"])
+	tp, fn := rep["true_positives"].(float64), rep["false_negatives"].(float64)
+	assert.InDelta(t, tp/(tp+fn), rep["recall"].(float64), 1e-12)
+
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("user_1,10.0.0.1,0\nuser_2,10.0.0.2,maybe\n"), 0o644))
+	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", bad)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, bad+`:2: label "maybe": want 0 (normal) or 1 (anomaly)`)
+	require.NoError(t, os.WriteFile(bad, []byte("user_1,10.0.0.1,0\n"), 0o644))
+	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", bad)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "both normal (0) and anomalous (1)")
+}
+
+func TestDemoSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: trains a 128-dimensional model")
+	}
+	code, stdout, stderr := runCLI(t, "", "demo", "--users", "40", "--quiet")
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{"attack-test AUC", "best possible", "0.9513", "0.9845", "validation discriminator AUC"} {
+		assert.Contains(t, stdout, want)
+	}
+}
+
+func TestCommas(t *testing.T) {
+	assert.Equal(t, "0", commas(0))
+	assert.Equal(t, "999", commas(999))
+	assert.Equal(t, "1,000", commas(1000))
+	assert.Equal(t, "2,190,975", commas(2190975))
+	assert.Equal(t, "-1,000", commas(-1000))
+}
