@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,15 +236,21 @@ func addTrainFlags(fs *flag.FlagSet) *trainFlags {
 }
 
 func (t *trainFlags) hyperparameters() (map[string]string, error) {
+	return hyperparameterFlags(*t.hpFile, t.hp)
+}
+
+// hyperparameterFlags merges a hyperparameters.json file (hpFile, may be
+// empty) and --hp key=value flags, which override it.
+func hyperparameterFlags(hpFile string, kvs []string) (map[string]string, error) {
 	hp := map[string]string{}
-	if *t.hpFile != "" {
-		m, err := ipinsights.ReadHyperparametersFile(*t.hpFile)
+	if hpFile != "" {
+		m, err := ipinsights.ReadHyperparametersFile(hpFile)
 		if err != nil {
 			return nil, err
 		}
 		hp = m
 	}
-	for _, kv := range t.hp {
+	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, usagef("--hp %q: want key=value", kv)
@@ -265,6 +272,16 @@ func (t *trainFlags) spec() (sagemaker.TrainingSpec, error) {
 		Train: *t.train, TrainS3: *t.trainS3, Validation: *t.valid, ValidationS3: *t.validS3,
 		Hyperparameters: hp, JobName: *t.jobName,
 	}, nil
+}
+
+// asUsage turns a hyperparameter error into a usage error (exit 2), as
+// `ipinsights train` reports it.
+func asUsage(err error) error {
+	var he *ipinsights.HyperparameterError
+	if errors.As(err, &he) {
+		return usagef("%v", he)
+	}
+	return err
 }
 
 func noArgs(fs *flag.FlagSet) error {
@@ -294,7 +311,7 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	job, err := client.PrepareTraining(spec)
 	if err != nil {
-		return err
+		return asUsage(err)
 	}
 	if err := confirm(e, *awsf.yes, client.PlanTraining(job)); err != nil {
 		return err
@@ -355,22 +372,12 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 // writeScores writes the rows of input with their scores as CSV: entity,
 // ip, dot_product, entity_seen when seen is given, then the extra input
 // columns.
-func writeScores(e *env, output, input string, dots []float64, seen []bool) (err error) {
-	w := e.stdout
-	if output != "-" {
-		f, err := os.Create(output)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		w = f
+func writeScores(e *env, output, input string, dots []float64, seen []bool) error {
+	w, err := createOutput(e, output)
+	if err != nil {
+		return err
 	}
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
+	cw := csv.NewWriter(w)
 	i := 0
 	err = eachInputRow(input, func(entity string, ip netip.Addr, extra []string) error {
 		if i == 0 {
@@ -379,7 +386,7 @@ func writeScores(e *env, output, input string, dots []float64, seen []bool) (err
 				head = append(head, "entity_seen")
 			}
 			for k := range extra {
-				head = append(head, fmt.Sprintf("column%d", k+3))
+				head = append(head, fmt.Sprintf("col%d", k+3))
 			}
 			if err := cw.Write(head); err != nil {
 				return err
@@ -388,24 +395,24 @@ func writeScores(e *env, output, input string, dots []float64, seen []bool) (err
 		if i >= len(dots) {
 			return fmt.Errorf("%s: more rows than scores (%d)", input, len(dots))
 		}
-		rec := []string{entity, ip.String(), fmt.Sprint(dots[i])}
+		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, 64)}
 		if seen != nil {
-			rec = append(rec, fmt.Sprint(seen[i]))
+			rec = append(rec, strconv.FormatBool(seen[i]))
 		}
 		i++
 		return cw.Write(append(rec, extra...))
 	})
-	if err != nil {
-		return err
-	}
-	if i != len(dots) {
-		return fmt.Errorf("%s: %d rows for %d scores", input, i, len(dots))
+	if err == nil && i != len(dots) {
+		err = fmt.Errorf("%s: %d rows for %d scores", input, i, len(dots))
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
+	if err == nil {
+		err = cw.Error()
 	}
-	return bw.Flush()
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // eachInputRow calls fn for every entity,ip[,more] row of path.
@@ -496,7 +503,7 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 				return err
 			}
 			if tjob, err = client.PrepareTraining(spec); err != nil {
-				return err
+				return asUsage(err)
 			}
 			plan.Add(client.PlanTraining(tjob))
 		}
@@ -563,7 +570,7 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 	}
 	cfg, err := ipinsights.ParseHyperparameters(hp)
 	if err != nil {
-		return nil, err
+		return nil, asUsage(err)
 	}
 	data, _, err := ipinsights.LoadDataset(train, csvio.Options{Name: train})
 	if err != nil {

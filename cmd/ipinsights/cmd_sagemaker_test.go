@@ -95,7 +95,7 @@ func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	assert.Equal(t, "entity,ip,dot_product,column3,column4", lines[0])
+	assert.Equal(t, "entity,ip,dot_product,col3,col4", lines[0])
 	assert.Len(t, lines, 81, "header and the 80 test rows")
 	assert.Regexp(t, `^user_\d+,\d+\.\d+\.\d+\.\d+,-?\d.*,[01],(home|work|travel|attack)$`, lines[1])
 
@@ -132,6 +132,23 @@ func TestSageMakerParityEndToEnd(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "", "parity", "--ours", oursOut, "--sagemaker", smOut, "--labeled", test)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Kendall tau-b              1.0000")
+
+	// So does the output of `ipinsights train` and `ipinsights score` with
+	// the same data and hyperparameters.
+	model, scored := filepath.Join(dir, "model.bin"), filepath.Join(dir, "scored.csv")
+	trainArgs := []string{"train", "--quiet", "--train", train, "--model", model}
+	for i := 0; i+1 < len(tinyFlags); i += 2 {
+		if tinyFlags[i] == "--hp" {
+			trainArgs = append(trainArgs, tinyFlags[i:i+2]...)
+		}
+	}
+	code, _, stderr = runCLI(t, "", trainArgs...)
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = runCLI(t, "", "score", "--model", model, "--input", test, "--output", scored)
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr = runCLI(t, "", "parity", "--ours", scored, "--sagemaker", smOut, "--labeled", test)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "Spearman rank correlation  1.0000")
 
 	// A different local seed: still a parity report, no longer identical.
 	args = append([]string{"sagemaker", "parity", "--yes", "--train", train, "--test", test, "--training-job", env.Emulator.TrainingJobs()[0],
@@ -178,7 +195,7 @@ func TestSageMakerUsageAndDataErrors(t *testing.T) {
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--role-arn", "nope"}, exitUsage, "not an IAM role ARN"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--region", "xx-nowhere-1"}, exitUsage, "no IP Insights image"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--hp", "vector_dim"}, exitUsage, `--hp "vector_dim": want key=value`},
-		{[]string{"sagemaker", "train", "--yes", "--train", train, "--hp", "vector_dim=1"}, exitData, "hyperparameter vector_dim=\"1\""},
+		{[]string{"sagemaker", "train", "--yes", "--train", train, "--hp", "vector_dim=1"}, exitUsage, "hyperparameter vector_dim=\"1\""},
 		{[]string{"sagemaker", "train", "--yes", "--train", filepath.Join(dir, "missing.csv")}, exitData, "missing.csv"},
 		{[]string{"sagemaker", "transform", "--yes", "--input", train}, exitUsage, "exactly one of --training-job and --model-data"},
 		{[]string{"sagemaker", "parity", "--yes", "--train", train}, exitUsage, "--test or --labeled is required"},
