@@ -1,11 +1,12 @@
 package sagemaker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/ipinsights"
@@ -163,7 +164,7 @@ func ranks(xs []float64) []float64 {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(xs[a], xs[b]) })
 	r := make([]float64, len(xs))
 	for i := 0; i < len(idx); {
 		j := i
@@ -222,12 +223,11 @@ func KendallTauB(x, y []float64) float64 {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		i, j := idx[a], idx[b]
-		if x[i] != x[j] {
-			return x[i] < x[j]
+	slices.SortFunc(idx, func(i, j int) int {
+		if c := cmp.Compare(x[i], x[j]); c != 0 {
+			return c
 		}
-		return y[i] < y[j]
+		return cmp.Compare(y[i], y[j])
 	})
 	pairs := func(t int64) int64 { return t * (t - 1) / 2 }
 	// Ties in x, and joint ties in (x, y).
@@ -322,6 +322,6 @@ func lowest(xs []float64, k int) []int {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(xs[a], xs[b]) })
 	return idx[:min(k, len(idx))]
 }
