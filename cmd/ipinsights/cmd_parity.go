@@ -23,7 +23,7 @@ ipinsights parity --ours ours.csv --sagemaker test.csv.out --labeled test_labele
 func runParity(ctx context.Context, e *env, args []string) error {
 	c := commands["parity"]
 	fs := newFlagSet(c, e)
-	ours := fs.String("ours", "", "our scores: CSV with a header naming dot_product, as `ipinsights score` writes")
+	ours := fs.String("ours", "", "our scores: CSV with a header naming dot_product, as the score command writes")
 	var sm multiFlag
 	fs.Var(&sm, "sagemaker", "SageMaker's scores: a batch transform .out file, saved endpoint responses (JSON or JSON lines), or CSV with a dot_product column; repeat for several files, read in order")
 	labeled := fs.String("labeled", "", "optional entity,ip,label file (label 1 = anomaly) for the same rows")

@@ -87,7 +87,8 @@ func runSageMaker(ctx context.Context, e *env, args []string) error {
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		newFlagSet(commands["sagemaker"], e).Usage()
+		c := commands["sagemaker"]
+		fmt.Fprintf(e.stderr, "usage: ipinsights sagemaker %s\n\nexample:\n%s\n", c.usage, indent(c.example))
 		return errHelp
 	}
 	sub, ok := smSubcommands[args[0]]
@@ -444,7 +445,7 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	trainingJob := fs.String("training-job", "", "reuse this completed SageMaker training job instead of training on SageMaker")
 	endpoint := fs.String("endpoint", "", "score SageMaker's side on this existing endpoint instead of training and transforming (creates nothing)")
 	localModel := fs.String("model", "", "reuse this local model file instead of training locally")
-	oursOut := fs.String("ours-out", "", "also write our scores to this CSV (for `ipinsights parity`)")
+	oursOut := fs.String("ours-out", "", "also write our scores to this CSV (input of the parity command)")
 	smOut := fs.String("sagemaker-out", "", "also write SageMaker's scores to this CSV")
 	cmp := compareFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
