@@ -288,25 +288,35 @@ func (s *jsonScanner) skip(buf *[]byte) *scanError {
 	case c == 'n':
 		return s.literal("null")
 	case c == '[' || c == '{':
-		if err := s.open(); err != nil {
-			return err
-		}
-		for first := true; ; first = false {
-			more, err := s.next(first)
-			if err != nil || !more {
-				return err
-			}
-			if c == '{' {
-				if _, err := s.key(buf); err != nil {
-					return err
-				}
-			}
-			if err := s.skip(buf); err != nil {
-				return err
-			}
-		}
+		return s.container(buf, func([]byte) *scanError { return s.skip(buf) })
 	}
 	return s.syntax("want a value, found %s", s.describe())
+}
+
+// container reads the array or object that starts at the next byte ('['
+// or '{'), calling elem for each element once the scanner is at its value,
+// with the member's key for an object (scanned into keyBuf, valid until the
+// next string is) and nil for an array; elem must consume the value.
+func (s *jsonScanner) container(keyBuf *[]byte, elem func(key []byte) *scanError) *scanError {
+	object := s.peek() == '{'
+	if err := s.open(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		more, err := s.next(first)
+		if err != nil || !more {
+			return err
+		}
+		var key []byte
+		if object {
+			if key, err = s.key(keyBuf); err != nil {
+				return err
+			}
+		}
+		if err := elem(key); err != nil {
+			return err
+		}
+	}
 }
 
 // open consumes the '[' or '{' at the next byte and enters the container.

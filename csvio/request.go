@@ -342,50 +342,40 @@ func (d *RequestDecoder) wrongType(format string, a ...any) *scanError {
 	return d.shape(format, append(a, s.kind())...)
 }
 
+// members reads the members of the object at the scanner's position
+// (wrongType describes any other value), calling member for each key with
+// the scanner at its value; member must consume the value.
+func (d *RequestDecoder) members(wrongType string, member func(key []byte) *scanError) *scanError {
+	d.js.ws()
+	if d.js.peek() != '{' {
+		return d.wrongType(wrongType)
+	}
+	return d.js.container(&d.kbuf, member)
+}
+
 // instance reads one instance object of either form at the scanner's
 // position into d.entity and d.addr.
 func (d *RequestDecoder) instance() *scanError {
-	s := &d.js
-	s.ws()
-	if s.peek() != '{' {
-		return d.wrongType(`want an instance {"features": [entity, ip]} or {"data": {"features": {"values": [entity, ip]}}}, got %s`)
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
 	form := ""
-	for first := true; ; first = false {
-		more, err := s.next(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key(&d.kbuf)
-		if err != nil {
-			return err
-		}
+	err := d.members(`want an instance {"features": [entity, ip]} or {"data": {"features": {"values": [entity, ip]}}}, got %s`, func(key []byte) *scanError {
 		switch string(key) {
 		case "features":
-			if err = d.claim(&form, "features"); err == nil {
-				err = d.values("features")
+			if err := d.claim(&form, "features"); err != nil {
+				return err
 			}
+			return d.values("features")
 		case "data":
-			if err = d.claim(&form, "data"); err == nil {
-				err = d.data()
+			if err := d.claim(&form, "data"); err != nil {
+				return err
 			}
-		default:
-			err = s.skip(&d.kbuf)
+			return d.data()
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if form == "" {
+		return d.js.skip(&d.kbuf)
+	})
+	if err == nil && form == "" {
 		return d.shape(`an instance needs "features": [entity, ip] or "data": {"features": {"values": [entity, ip]}}`)
 	}
-	return nil
+	return err
 }
 
 // claim records that an instance has the form named k, which must be its
@@ -403,88 +393,43 @@ func (d *RequestDecoder) claim(form *string, k string) *scanError {
 
 // data reads the value of an instance's "data" member.
 func (d *RequestDecoder) data() *scanError {
-	s := &d.js
-	if s.peek() != '{' {
-		return d.wrongType(`data: want {"features": {"values": [entity, ip]}}, got %s`)
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
 	found := false
-	for first := true; ; first = false {
-		more, err := s.next(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key(&d.kbuf)
-		if err != nil {
-			return err
-		}
+	err := d.members(`data: want {"features": {"values": [entity, ip]}}, got %s`, func(key []byte) *scanError {
 		if string(key) != "features" {
-			if err := s.skip(&d.kbuf); err != nil {
-				return err
-			}
-			continue
+			return d.js.skip(&d.kbuf)
 		}
 		if found {
 			return d.shape(`data: duplicate key "features"`)
 		}
 		found = true
-		if err := d.dataFeatures(); err != nil {
-			return err
-		}
-	}
-	if !found {
+		return d.dataFeatures()
+	})
+	if err == nil && !found {
 		return d.shape(`data: no "features" key: want {"features": {"values": [entity, ip]}}`)
 	}
-	return nil
+	return err
 }
 
 // dataFeatures reads the value of "data"."features".
 func (d *RequestDecoder) dataFeatures() *scanError {
-	s := &d.js
-	if s.peek() != '{' {
-		return d.wrongType(`data.features: want {"values": [entity, ip]}, got %s`)
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
 	found := false
-	for first := true; ; first = false {
-		more, err := s.next(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key(&d.kbuf)
-		if err != nil {
-			return err
-		}
+	err := d.members(`data.features: want {"values": [entity, ip]}, got %s`, func(key []byte) *scanError {
 		switch string(key) {
 		case "values":
 			if found {
 				return d.shape(`data.features: duplicate key "values"`)
 			}
 			found = true
-			err = d.values("data.features.values")
+			return d.values("data.features.values")
 		case "keys":
 			return d.shape(`data.features: sparse "keys" are not supported: give "values": [entity, ip]`)
-		default:
-			err = s.skip(&d.kbuf)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if !found {
+		return d.js.skip(&d.kbuf)
+	})
+	if err == nil && !found {
 		return d.shape(`data.features: no "values" key: want {"values": [entity, ip]}`)
 	}
-	return nil
+	return err
 }
 
 // values reads an [entity, ip] array; path names it in errors.
@@ -493,30 +438,19 @@ func (d *RequestDecoder) values(path string) *scanError {
 	if s.peek() != '[' {
 		return d.wrongType("%s: want an array [entity, ip], got %s", path)
 	}
-	if err := s.open(); err != nil {
-		return err
-	}
 	n := 0
-	for first := true; ; first = false {
-		more, err := s.next(first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		switch n {
-		case 0:
-			err = d.entityValue(path)
-		case 1:
-			err = d.addrValue(path)
-		default:
-			err = s.skip(&d.kbuf)
-		}
-		if err != nil {
-			return err
-		}
+	err := s.container(&d.kbuf, func([]byte) *scanError {
 		n++
+		switch n {
+		case 1:
+			return d.entityValue(path)
+		case 2:
+			return d.addrValue(path)
+		}
+		return s.skip(&d.kbuf)
+	})
+	if err != nil {
+		return err
 	}
 	if n != 2 {
 		return &scanError{off: s.i, reason: FieldCount, detail: fmt.Sprintf("%s: got %d values, want 2 (entity, ip)", path, n)}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+var (
+	serveModelsOnce sync.Once
+	serveModels     [2]*ipinsights.Model
+	serveModelsErr  error
+)
+
+// trainedModels returns two tiny models that score differently.
+func trainedModels(t *testing.T) (*ipinsights.Model, *ipinsights.Model) {
+	t.Helper()
+	serveModelsOnce.Do(func() {
+		for i := range serveModels {
+			if serveModels[i], serveModelsErr = testmodel.Train(uint64(i+1), 8, 3000); serveModelsErr != nil {
+				return
+			}
+		}
+	})
+	require.NoError(t, serveModelsErr)
+	return serveModels[0], serveModels[1]
+}
+
+func saveModel(t *testing.T, m *ipinsights.Model, path string) {
+	t.Helper()
+	require.NoError(t, m.SaveFile(path))
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writing server and a reading test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// listenAddr waits for the "serving" log line and returns its address.
+func listenAddr(t *testing.T, logs func() string) string {
+	t.Helper()
+	var addr string
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(logs(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				addr = rec.Addr
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 10*time.Millisecond, "no serving line in %s", logs())
+	return addr
+}
+
+var serveRecords = []csvio.Record{
+	{Entity: testmodel.Entity(3), IP: testmodel.Pairs(1, 100, 1)[0].IP},
+	{Entity: "stranger", IP: testmodel.Pairs(1, 100, 1)[0].IP},
+}
+
+// scoresOf posts serveRecords as CSV and returns the dot products.
+func scoresOf(t *testing.T, addr string) []float64 {
+	t.Helper()
+	body, err := csvio.AppendRequest(nil, csvio.CSV, serveRecords)
+	require.NoError(t, err)
+	resp, err := http.Post("http://"+addr+"/invocations", "text/csv", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode, "%s", out)
+	preds, err := csvio.DecodeResponse(csvio.JSON, out)
+	require.NoError(t, err)
+	var s []float64
+	for _, p := range preds {
+		s = append(s, p.DotProduct)
+	}
+	return s
+}
+
+func scoresFor(m *ipinsights.Model) []float64 {
+	var s []float64
+	for _, r := range serveRecords {
+		s = append(s, m.Score(r.Entity, r.IP).DotProduct)
+	}
+	return s
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	a, _ := trainedModels(t)
+	path := filepath.Join(t.TempDir(), "m.bin")
+	saveModel(t, a, path)
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"serve"}, exitUsage, "--model is required"},
+		{[]string{"serve", "--model", path, "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"serve", "--model", path, "--max-payload-mb", "0"}, exitUsage, "--max-payload-mb 0: want 1 or more"},
+		{[]string{"serve", "--model", path, "--max-concurrent", "-1"}, exitUsage, "--max-concurrent -1"},
+		{[]string{"serve", "--model", path, "--log-level", "loud"}, exitUsage, `--log-level "loud"`},
+		{[]string{"serve", "--model", path, "--log-format", "xml"}, exitUsage, `--log-format "xml"`},
+		{[]string{"serve", "--model", path, "--shutdown-timeout", "0s"}, exitUsage, "--shutdown-timeout"},
+		{[]string{"serve", "--model", filepath.Join(t.TempDir(), "missing.bin")}, exitData, "missing.bin"},
+		{[]string{"serve", "--model", path, "--addr", "256.0.0.1:http"}, exitData, "256.0.0.1"},
+	} {
+		code, _, stderr := runCLI(t, "", tc.args...)
+		assert.Equal(t, tc.code, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.msg, tc.args)
+	}
+
+	// A model file that is not one: exit 1 naming the file.
+	bad := filepath.Join(t.TempDir(), "bad.bin")
+	require.NoError(t, os.WriteFile(bad, []byte("not a model"), 0o644))
+	code, _, stderr := runCLI(t, "", "serve", "--model", bad)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, bad)
+
+	t.Setenv("SAGEMAKER_MAX_PAYLOAD_IN_MB", "lots")
+	code, _, stderr = runCLI(t, "", "serve", "--model", path)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "SAGEMAKER_MAX_PAYLOAD_IN_MB")
+}
+
+func TestServeInProcessEnvAndFlags(t *testing.T) {
+	a, _ := trainedModels(t)
+	path := filepath.Join(t.TempDir(), "m.bin")
+	saveModel(t, a, path)
+	t.Setenv("SAGEMAKER_BATCH", "true")
+	t.Setenv("SAGEMAKER_MAX_PAYLOAD_IN_MB", "2")
+	t.Setenv("SAGEMAKER_BATCH_STRATEGY", "SINGLE_RECORD")
+	t.Setenv("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", "5")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan int)
+	go func() {
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr}
+		done <- runMain(ctx, e, []string{"serve", "--model", path, "--addr", "127.0.0.1:0", "--log-format", "json", "--max-concurrent", "3"})
+	}()
+	addr := listenAddr(t, stderr.String)
+	assert.Equal(t, scoresFor(a), scoresOf(t, addr))
+
+	resp, err := http.Get("http://" + addr + "/execution-parameters")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The flag wins over SAGEMAKER_MAX_CONCURRENT_TRANSFORMS; the rest comes from the environment.
+	assert.JSONEq(t, `{"MaxConcurrentTransforms":3,"BatchStrategy":"SINGLE_RECORD","MaxPayloadInMB":2}`, string(body))
+
+	cancel() // what SIGTERM does through main's context
+	select {
+	case code := <-done:
+		assert.Equal(t, exitOK, code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	logs := stderr.String()
+	assert.Contains(t, logs, `"batch":true`)
+	assert.Contains(t, logs, `"msg":"stopped"`)
+}
+
+// TestServeProcess is not a test: it runs the command line in a child
+// process for TestServeSignals.
+func TestServeProcess(t *testing.T) {
+	args := os.Getenv("IPINSIGHTS_SERVE_ARGS")
+	if args == "" {
+		t.Skip("helper process for TestServeSignals")
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(args), &list); err != nil {
+		t.Fatal(err)
+	}
+	os.Args = append([]string{"ipinsights"}, list...)
+	main()
+}
+
+// TestServeSignals runs "ipinsights serve" as a real process: SIGHUP
+// reloads the model file (a bad file keeps the old model), and SIGTERM
+// lets a request under way finish before the process exits 0.
+func TestServeSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a child process")
+	}
+	a, b := trainedModels(t)
+	path := filepath.Join(t.TempDir(), "m.bin")
+	saveModel(t, a, path)
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestServeProcess$")
+	args, err := json.Marshal([]string{"serve", "--model", path, "--addr", "127.0.0.1:0", "--log-format", "json"})
+	require.NoError(t, err)
+	cmd.Env = append(os.Environ(), "IPINSIGHTS_SERVE_ARGS="+string(args))
+	stderrPipe, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	var logs lockedBuffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&logs, stderrPipe); close(copied) }()
+	exited := false
+	defer func() {
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	addr := listenAddr(t, logs.String)
+	assert.Equal(t, scoresFor(a), scoresOf(t, addr))
+
+	// SIGHUP with a new model file: new requests get the new model.
+	saveModel(t, b, path)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"model reloaded"`) }, 20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, scoresFor(b), scoresOf(t, addr))
+
+	// SIGHUP with a damaged file: the old model stays.
+	require.NoError(t, os.WriteFile(path, []byte("IPINSGO\x00 truncated"), 0o644))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "model reload failed") }, 20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, scoresFor(b), scoresOf(t, addr))
+
+	// A request under way when SIGTERM arrives: headers and half a body sent.
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	body, err := csvio.AppendRequest(nil, csvio.CSV, serveRecords)
+	require.NoError(t, err)
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /invocations HTTP/1.1\r\nHost: %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n", addr, len(body))
+	_, err = conn.Write(body[:half])
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		m, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(m), "ipinsights_in_flight_requests 2")
+	}, 20*time.Second, 10*time.Millisecond, "the slow request never reached the handler")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "shutting down") }, 20*time.Second, 10*time.Millisecond)
+	_, err = conn.Write(body[half:])
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the request under way was dropped")
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "%s", out)
+	preds, err := csvio.DecodeResponse(csvio.JSON, out)
+	require.NoError(t, err)
+	assert.Len(t, preds, len(serveRecords))
+
+	err = cmd.Wait()
+	exited = true
+	<-copied
+	assert.NoError(t, err, "exit status; logs:\n%s", logs.String())
+	assert.Equal(t, 0, cmd.ProcessState.ExitCode())
+	assert.Contains(t, logs.String(), `"msg":"stopped"`)
+}

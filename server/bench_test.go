@@ -1,0 +1,57 @@
+package server
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+var bench128 = sync.OnceValues(func() (*ipinsights.Model, error) { return testmodel.Train(3, 128, 4000) })
+
+// benchServer returns a Server of a vector_dim 128 model (SageMaker's
+// tutorial size).
+func benchServer(b *testing.B) *Server {
+	m, err := bench128()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(m, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// benchInvocations measures the handler alone (no network): parsing,
+// scoring and encoding a request of rows records.
+func benchInvocations(b *testing.B, format csvio.Format, rows int) {
+	_, _, recs := models(b)
+	s := benchServer(b)
+	in := make([]csvio.Record, rows)
+	for i := range in {
+		in[i] = csvio.Record{Entity: fmt.Sprintf("user-%03d", i%150), IP: recs[i%3].IP}
+	}
+	body, err := csvio.AppendRequest(nil, format, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	serve, _ := inMemory(s, format.MediaType(), body)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for range b.N {
+		if serve() != 200 {
+			b.Fatal("not 200")
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkInvocationsCSV1000(b *testing.B)       { benchInvocations(b, csvio.CSV, 1000) }
+func BenchmarkInvocationsJSON1000(b *testing.B)      { benchInvocations(b, csvio.JSON, 1000) }
+func BenchmarkInvocationsJSONLines1000(b *testing.B) { benchInvocations(b, csvio.JSONLines, 1000) }
+func BenchmarkInvocationsCSV1(b *testing.B)          { benchInvocations(b, csvio.CSV, 1) }

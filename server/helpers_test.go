@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+var (
+	modelOnce    sync.Once
+	modelA       *ipinsights.Model
+	modelB       *ipinsights.Model
+	modelErr     error
+	sampleRecord []csvio.Record
+)
+
+// models returns two tiny models trained once per test binary (about
+// 30 ms each), differing by seed, and records that cover seen and unseen
+// entities, IPv4 and IPv6, and an entity that CSV must quote.
+func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []csvio.Record) {
+	t.Helper()
+	modelOnce.Do(func() {
+		if modelA, modelErr = testmodel.Train(1, 8, 4000); modelErr != nil {
+			return
+		}
+		if modelB, modelErr = testmodel.Train(2, 8, 4000); modelErr != nil {
+			return
+		}
+		pairs := testmodel.Pairs(1, 100, 3)
+		for _, p := range pairs {
+			sampleRecord = append(sampleRecord, csvio.Record(p))
+		}
+		sampleRecord = append(sampleRecord,
+			csvio.Record{Entity: "never seen, \"really\"", IP: pairs[0].IP},
+			csvio.Record{Entity: testmodel.Entity(1), IP: netip.MustParseAddr("2001:db8::7")},
+		)
+	})
+	require.NoError(t, modelErr)
+	return modelA, modelB, sampleRecord
+}
+
+// newServer starts a Server of m behind an httptest server.
+func newServer(t testing.TB, m *ipinsights.Model, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := New(m, opts)
+	require.NoError(t, err)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+// post sends a request and returns the status, the Content-Type and the body.
+func post(t testing.TB, url, contentType, accept string, body []byte) (int, string, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return do(t, req)
+}
+
+func do(t testing.TB, req *http.Request) (int, string, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+// wantPredictions returns what m answers for recs in rf.
+func wantPredictions(m *ipinsights.Model, recs []csvio.Record, rf csvio.ResponseFormat) []csvio.Prediction {
+	out := make([]csvio.Prediction, len(recs))
+	for i, r := range recs {
+		res, e, v := m.ScoreVerbose(r.Entity, r.IP)
+		out[i].DotProduct = res.DotProduct
+		if rf.Seen {
+			out[i].EntitySeen = res.EntitySeen
+		}
+		if rf.Verbose {
+			out[i].EntityEmbedding, out[i].IPEmbedding = e, v
+		}
+	}
+	return out
+}
+
+func csvBody(t testing.TB, recs []csvio.Record) []byte {
+	t.Helper()
+	b, err := csvio.AppendRequest(nil, csvio.CSV, recs)
+	require.NoError(t, err)
+	return b
+}
+
+// metricValue returns the value of one sample line of a /metrics body.
+func metricValue(body, series string) (string, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v, true
+		}
+	}
+	return "", false
+}

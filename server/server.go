@@ -1,0 +1,435 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+// MiB is the unit of SageMaker's MaxPayloadInMB.
+const MiB = 1 << 20
+
+// DefaultMaxPayloadBytes is SageMaker's default MaxPayloadInMB, 6 MB.
+const DefaultMaxPayloadBytes = 6 * MiB
+
+// Batch strategies of SageMaker batch transform (SAGEMAKER_BATCH_STRATEGY).
+const (
+	MultiRecord  = "MULTI_RECORD"
+	SingleRecord = "SINGLE_RECORD"
+)
+
+// Options configure a Server. The zero value serves with SageMaker's
+// defaults and logs nothing.
+type Options struct {
+	// MaxPayloadBytes bounds a request body; a larger one is refused with
+	// 413 and never held in memory. Zero means DefaultMaxPayloadBytes.
+	MaxPayloadBytes int64
+	// MaxConcurrent bounds the invocations handled at once (SageMaker's
+	// MaxConcurrentTransforms); more wait for a turn. Zero means no bound.
+	MaxConcurrent int
+	// BatchStrategy is what /execution-parameters reports: MultiRecord
+	// (the default) or SingleRecord.
+	BatchStrategy string
+	// Batch marks a SageMaker batch transform (SAGEMAKER_BATCH=true): the
+	// request lines of successful invocations, one per mini-batch, are
+	// logged at Debug rather than Info level.
+	Batch bool
+	// Logger receives a structured line per request, and reloads. Nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxPayloadBytes == 0 {
+		o.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if o.BatchStrategy == "" {
+		o.BatchStrategy = MultiRecord
+	}
+	switch {
+	case o.MaxPayloadBytes < 0:
+		return o, fmt.Errorf("server: negative MaxPayloadBytes %d", o.MaxPayloadBytes)
+	case o.MaxConcurrent < 0:
+		return o, fmt.Errorf("server: negative MaxConcurrent %d", o.MaxConcurrent)
+	case o.BatchStrategy != MultiRecord && o.BatchStrategy != SingleRecord:
+		return o, fmt.Errorf("server: BatchStrategy %q: want %s or %s", o.BatchStrategy, MultiRecord, SingleRecord)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}
+
+// Server is an http.Handler that serves a model the way a SageMaker IP
+// Insights container and the SageMaker Runtime API do. It is safe for
+// concurrent use; the model can be replaced while it serves.
+type Server struct {
+	opts    Options
+	model   atomic.Pointer[ipinsights.Model]
+	metrics metrics
+	sem     chan struct{} // nil without Options.MaxConcurrent
+	states  sync.Pool     // *reqState
+}
+
+// New returns a Server of m with opts. m may be nil: /ping and
+// /invocations answer 503 until SetModel gives one.
+func New(m *ipinsights.Model, opts Options) (*Server, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts}
+	if opts.MaxConcurrent > 0 {
+		s.sem = make(chan struct{}, opts.MaxConcurrent)
+	}
+	s.states.New = func() any { return new(reqState) }
+	if m != nil {
+		s.SetModel(m)
+	}
+	return s, nil
+}
+
+// Model returns the model that new requests are scored with, or nil.
+func (s *Server) Model() *ipinsights.Model { return s.model.Load() }
+
+// SetModel makes m the model of new requests. Requests under way finish
+// with the model they started with.
+func (s *Server) SetModel(m *ipinsights.Model) {
+	s.model.Store(m)
+	s.metrics.modelLoaded.Store(time.Now().Unix())
+}
+
+// Reload loads the model file at path and makes it the model of new
+// requests, without interrupting requests under way. When the file does
+// not load, the current model stays and the error is returned (and
+// logged).
+func (s *Server) Reload(path string) error {
+	start := time.Now()
+	m, err := ipinsights.LoadFile(path)
+	if err != nil {
+		s.metrics.reloads[1].Add(1)
+		s.opts.Logger.Error("model reload failed; serving the previous model", "path", path, "error", err.Error())
+		return fmt.Errorf("server: reload: %w", err)
+	}
+	s.SetModel(m)
+	s.metrics.reloads[0].Add(1)
+	s.opts.Logger.Info("model reloaded", "path", path, "duration", time.Since(start), "seen_entities", m.SeenEntities())
+	return nil
+}
+
+// HTTPServer returns an http.Server of s at addr, with timeouts that let
+// a slow client neither hold a connection for ever nor miss SageMaker's
+// 60-second invocation limit, and with net/http's own errors logged
+// through Options.Logger.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// route identifies the handler of a path, for dispatch and metrics.
+type route uint8
+
+const (
+	routeOther route = iota
+	routePing
+	routeInvocations
+	routeExecutionParameters
+	routeMetrics
+	numRoutes
+)
+
+var routeNames = [numRoutes]string{"other", "ping", "invocations", "execution_parameters", "metrics"}
+
+// routeOf returns the route of path and, for the SageMaker Runtime path
+// /endpoints/{name}/invocations, the endpoint name.
+func routeOf(path string) (route, string) {
+	switch path {
+	case "/ping":
+		return routePing, ""
+	case "/invocations":
+		return routeInvocations, ""
+	case "/execution-parameters":
+		return routeExecutionParameters, ""
+	case "/metrics":
+		return routeMetrics, ""
+	}
+	if name, ok := strings.CutPrefix(path, "/endpoints/"); ok {
+		if name, ok = strings.CutSuffix(name, "/invocations"); ok && name != "" && !strings.Contains(name, "/") {
+			return routeInvocations, name
+		}
+	}
+	return routeOther, ""
+}
+
+// reqState is the per-request state, pooled: the response writer that
+// records what was sent, and the buffers of an invocation.
+type reqState struct {
+	w        http.ResponseWriter
+	status   int
+	written  int
+	rows     int
+	bytesIn  int
+	errCode  string
+	errMsg   string
+	endpoint string
+
+	inv invocation
+}
+
+func (st *reqState) Header() http.Header { return st.w.Header() }
+
+func (st *reqState) WriteHeader(code int) {
+	if st.status == 0 {
+		st.status = code
+	}
+	st.w.WriteHeader(code)
+}
+
+func (st *reqState) Write(b []byte) (int, error) {
+	if st.status == 0 {
+		st.status = http.StatusOK
+	}
+	n, err := st.w.Write(b)
+	st.written += n
+	return n, err
+}
+
+// ServeHTTP serves the SageMaker container contract:
+//
+//	GET  /ping                            200 once a model is loaded
+//	POST /invocations                     score a request body
+//	POST /endpoints/{name}/invocations    the same, at the SageMaker Runtime API path
+//	GET  /execution-parameters            batch transform settings
+//	GET  /metrics                         Prometheus text exposition
+//
+// Errors are JSON {"code": ..., "message": ...} with the code also in the
+// X-Amzn-ErrorType header, which the AWS SDKs read.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt, endpoint := routeOf(r.URL.Path)
+	st := s.states.Get().(*reqState)
+	st.w, st.status, st.written, st.rows, st.bytesIn = w, 0, 0, 0, 0
+	st.errCode, st.errMsg, st.endpoint = "", "", endpoint
+	s.metrics.inFlight.Add(1)
+	defer func() {
+		s.metrics.inFlight.Add(-1)
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.opts.Logger.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if st.status == 0 {
+				s.fail(st, http.StatusInternalServerError, "InternalFailure", "internal error")
+			}
+			s.finish(r, st, rt, start)
+			return // st is not reused after a panic
+		}
+		s.finish(r, st, rt, start)
+		st.w = nil
+		s.states.Put(st)
+	}()
+	switch rt {
+	case routePing:
+		s.ping(st, r)
+	case routeInvocations:
+		s.invoke(st, r)
+	case routeExecutionParameters:
+		s.executionParameters(st, r)
+	case routeMetrics:
+		s.serveMetrics(st, r)
+	default:
+		s.fail(st, http.StatusNotFound, "NotFound", fmt.Sprintf("no such path %q: the server answers /ping, /invocations, /endpoints/{name}/invocations, /execution-parameters and /metrics", r.URL.Path))
+	}
+}
+
+// finish records metrics and logs the request line.
+func (s *Server) finish(r *http.Request, st *reqState, rt route, start time.Time) {
+	if st.status == 0 {
+		st.status = http.StatusOK
+	}
+	d := time.Since(start)
+	s.metrics.observe(rt, st.status, st.errCode, d, st.rows)
+	level := slog.LevelInfo
+	switch {
+	case st.status >= 500:
+		level = slog.LevelError
+	case st.status >= 400:
+		level = slog.LevelWarn
+	case rt == routePing || rt == routeMetrics || (rt == routeInvocations && s.opts.Batch):
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !s.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", st.status),
+		slog.Duration("duration", d),
+		slog.String("remote", r.RemoteAddr),
+	}
+	if rt == routeInvocations {
+		attrs = append(attrs,
+			slog.String("content_type", r.Header.Get("Content-Type")),
+			slog.String("accept", r.Header.Get("Accept")),
+			slog.Int("bytes_in", st.bytesIn),
+			slog.Int("bytes_out", st.written),
+			slog.Int("rows", st.rows))
+		if st.endpoint != "" {
+			attrs = append(attrs, slog.String("endpoint", st.endpoint))
+		}
+	}
+	if st.errMsg != "" {
+		attrs = append(attrs, slog.String("error", st.errMsg))
+	}
+	s.opts.Logger.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// Values of response headers, shared so that setting them allocates
+// nothing (net/http only reads them).
+var (
+	jsonContentType    = []string{"application/json"}
+	metricsContentType = []string{"text/plain; version=0.0.4; charset=utf-8"}
+	contentTypes       = [...][]string{csvio.CSV: {"text/csv"}, csvio.JSON: {"application/json"}, csvio.JSONLines: {"application/jsonlines"}}
+)
+
+// fail writes an error response. code is the error type the AWS SDKs see
+// (smithy.APIError.ErrorCode); a 400 is SageMaker's ValidationError, which
+// sagemakerruntime clients receive as *types.ValidationError.
+func (s *Server) fail(st *reqState, status int, code, msg string) {
+	st.errMsg = msg
+	h := st.Header()
+	h["Content-Type"] = jsonContentType
+	h["X-Amzn-Errortype"] = []string{code}
+	h.Del("Content-Length")
+	body, _ := json.Marshal(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code, msg})
+	st.WriteHeader(status)
+	st.Write(append(body, '\n'))
+	st.errCode = code
+}
+
+func (s *Server) methodNotAllowed(st *reqState, r *http.Request, allow string) {
+	st.Header()["Allow"] = []string{allow}
+	s.fail(st, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, r.URL.Path, allow))
+}
+
+func (s *Server) ping(st *reqState, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.methodNotAllowed(st, r, "GET, HEAD")
+		return
+	}
+	if s.model.Load() == nil {
+		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "no model loaded yet")
+		return
+	}
+	st.WriteHeader(http.StatusOK)
+}
+
+// executionParameters answers SageMaker batch transform's
+// GET /execution-parameters: without a MaxConcurrent bound it suggests one
+// request per CPU, which keeps every core scoring.
+func (s *Server) executionParameters(st *reqState, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.methodNotAllowed(st, r, "GET, HEAD")
+		return
+	}
+	conc := s.opts.MaxConcurrent
+	if conc == 0 {
+		conc = runtime.GOMAXPROCS(0)
+	}
+	body, _ := json.Marshal(struct {
+		MaxConcurrentTransforms int
+		BatchStrategy           string
+		MaxPayloadInMB          int64
+	}{conc, s.opts.BatchStrategy, max(1, s.opts.MaxPayloadBytes/MiB)})
+	st.Header()["Content-Type"] = jsonContentType
+	st.Write(body)
+}
+
+func (s *Server) serveMetrics(st *reqState, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.methodNotAllowed(st, r, "GET, HEAD")
+		return
+	}
+	st.Header()["Content-Type"] = metricsContentType
+	s.metrics.write(st)
+}
+
+// readBody reads r into dst, growing it at most to limit+1 bytes (r is an
+// http.MaxBytesReader of limit, which fails past it), so that a request
+// never makes the server hold more than its limit.
+func readBody(dst []byte, r io.Reader, hint, limit int64) ([]byte, error) {
+	dst = dst[:0]
+	if hint > 0 && int64(cap(dst)) <= hint {
+		dst = make([]byte, 0, min(hint, limit)+1)
+	}
+	for {
+		if len(dst) == cap(dst) {
+			n := min(max(2*int64(cap(dst)), 4096), limit+1)
+			if n <= int64(len(dst)) {
+				n = int64(len(dst)) + 1 // unreachable with a MaxBytesReader of limit
+			}
+			grown := make([]byte, len(dst), n)
+			copy(grown, dst)
+			dst = grown
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// acquire waits for an invocation slot; it reports false when the client
+// gave up first.
+func (s *Server) acquire(ctx context.Context) bool {
+	if s.sem == nil {
+		return true
+	}
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Server) release() {
+	if s.sem != nil {
+		<-s.sem
+	}
+}
+
+// isTooLarge reports whether err says the body passed its limit.
+func isTooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
