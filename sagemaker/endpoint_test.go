@@ -2,8 +2,10 @@ package sagemaker_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,7 +17,19 @@ import (
 	"github.com/ipinsights/ipinsights-go/internal/awstest"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
+	"github.com/ipinsights/ipinsights-go/server"
 )
+
+// counting counts the requests h answers.
+type counting struct {
+	h http.Handler
+	n atomic.Int64
+}
+
+func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.n.Add(1)
+	c.h.ServeHTTP(w, r)
+}
 
 func TestEndpointScoreFile(t *testing.T) {
 	dir := t.TempDir()
@@ -27,7 +41,10 @@ func TestEndpointScoreFile(t *testing.T) {
 	m, err := ipinsights.Train(context.Background(), cfg, data, nil)
 	require.NoError(t, err)
 
-	live := &awstest.Endpoint{Name: "live", Model: m}
+	// The project's own drop-in server stands in for the endpoint.
+	h, err := server.New(m, server.Options{})
+	require.NoError(t, err)
+	live := &counting{h: h}
 	srv := httptest.NewServer(live)
 	defer srv.Close()
 	rt := sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(srv.URL) })
@@ -35,18 +52,29 @@ func TestEndpointScoreFile(t *testing.T) {
 	got, err := ep.ScoreFile(context.Background(), test)
 	require.NoError(t, err)
 	require.Len(t, got, len(labels))
-	assert.Equal(t, int64(len(labels)+6)/7, live.Requests.Load(), "batches of at most 7 rows")
+	assert.Equal(t, int64(len(labels)+6)/7, live.n.Load(), "batches of at most 7 rows")
 	want := localScores(t, train, test, tinyHP)
 	assert.Equal(t, want, roundTo(got, want))
 
-	_, err = (&sagemaker.Endpoint{API: rt, Name: "other"}).ScoreFile(context.Background(), test)
-	assert.ErrorContains(t, err, "endpoint other, rows 1-40")
-	assert.ErrorContains(t, err, "Endpoint not found.")
+	// An endpoint without a model answers 503.
+	empty, err := server.New(nil, server.Options{})
+	require.NoError(t, err)
+	down := httptest.NewServer(empty)
+	defer down.Close()
+	rt = sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) {
+		o.BaseEndpoint = aws.String(down.URL)
+		o.RetryMaxAttempts = 1
+	})
+	_, err = (&sagemaker.Endpoint{API: rt, Name: "down"}).ScoreFile(context.Background(), test)
+	assert.ErrorContains(t, err, "sagemaker: endpoint down, rows 1-40")
 
-	bad := httptest.NewServer(&awstest.Endpoint{Name: "live", Model: m, ExtraPrediction: true})
-	defer bad.Close()
-	rt = sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(bad.URL) })
+	// One prediction too many is caught.
+	extra := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jsonlines")
+		w.Write([]byte(strings.Repeat("{\"dot_product\": 1.0}\n", 11)))
+	}))
+	defer extra.Close()
+	rt = sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(extra.URL) })
 	_, err = (&sagemaker.Endpoint{API: rt, Name: "live", BatchRows: 10}).ScoreFile(context.Background(), test)
-	assert.ErrorContains(t, err, "answered 11 predictions for rows 1-10")
-	assert.True(t, strings.HasPrefix(err.Error(), "sagemaker: "))
+	assert.ErrorContains(t, err, "sagemaker: endpoint live answered 11 predictions for rows 1-10")
 }

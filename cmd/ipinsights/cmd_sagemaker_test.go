@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +17,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/internal/awstest"
 	"github.com/ipinsights/ipinsights-go/internal/smemu"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/server"
 	"github.com/ipinsights/ipinsights-go/synth"
 )
 
@@ -232,8 +235,13 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	m, err := ipinsights.Train(context.Background(), cfg, data, nil)
 	require.NoError(t, err)
-	ep := &awstest.Endpoint{Name: "users-endpoint", Model: m}
-	srv := httptest.NewServer(ep)
+	h, err := server.New(m, server.Options{}) // what `ipinsights serve` runs
+	require.NoError(t, err)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	t.Setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", srv.URL)
 
@@ -243,7 +251,7 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, 81, strings.Count(string(b), "\n"))
-	assert.Equal(t, int64(1), ep.Requests.Load(), "80 rows fit one request")
+	assert.Equal(t, int64(1), requests.Load(), "80 rows fit one request")
 
 	code, stdout, stderr := runCLI(t, "", append([]string{"sagemaker", "parity", "--train", train, "--labeled", test, "--endpoint", "users-endpoint"}, tinyFlags...)...)
 	require.Equal(t, exitOK, code, stderr)
@@ -251,7 +259,8 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	assert.NotContains(t, stderr, "Proceed?", "nothing is created, nothing to confirm")
 	assert.Empty(t, fake.Emulator.Calls())
 
-	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "nobody", "--input", test)
+	h.SetModel(nil) // an endpoint with no model answers 503
+	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test)
 	assert.Equal(t, exitData, code)
-	assert.Contains(t, stderr, "endpoint nobody, rows 1-80")
+	assert.Contains(t, stderr, "endpoint users-endpoint, rows 1-80")
 }
