@@ -1,0 +1,489 @@
+package awslogs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Record is one CloudTrail event: the fields of it this package uses.
+type Record struct {
+	EventVersion    string        `json:"eventVersion"`
+	EventTime       string        `json:"eventTime"`
+	EventSource     string        `json:"eventSource"`
+	EventName       string        `json:"eventName"`
+	EventType       string        `json:"eventType"`
+	EventID         string        `json:"eventID"`
+	SourceIPAddress string        `json:"sourceIPAddress"`
+	ReadOnly        OptionalBool  `json:"readOnly"`
+	UserIdentity    *UserIdentity `json:"userIdentity"`
+}
+
+// looksLikeEvent reports whether r has any of the fields every CloudTrail
+// event has.
+func (r *Record) looksLikeEvent() bool {
+	return r.EventVersion != "" || r.EventTime != "" || r.EventName != "" || r.EventID != ""
+}
+
+// OptionalBool is a JSON boolean that may be missing. It also accepts the
+// strings "true" and "false", as some exports write them.
+type OptionalBool struct {
+	Set, Value bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (b *OptionalBool) UnmarshalJSON(data []byte) error {
+	switch string(data) {
+	case "true", `"true"`:
+		*b = OptionalBool{Set: true, Value: true}
+	case "false", `"false"`:
+		*b = OptionalBool{Set: true, Value: false}
+	case "null":
+		*b = OptionalBool{}
+	default:
+		return fmt.Errorf("readOnly: %s is not a boolean", data)
+	}
+	return nil
+}
+
+// CloudTrailDecoder reads CloudTrail records one at a time from a log
+// file ({"Records": [...]}, as CloudTrail delivers them to S3), a JSON
+// array of records, or JSON lines of records (one record per line, as
+// exports and CloudTrail Lake queries write them). Gzip-compressed input is
+// recognised by its content. Keys are matched exactly (CloudTrail's
+// camelCase). The whole input is checked for valid JSON as it is read.
+type CloudTrailDecoder struct {
+	name string
+	src  errTracker
+	r    io.Reader
+	buf  []byte
+	pos  int   // start of the unread data in buf
+	end  int   // end of the data in buf
+	off  int64 // stream offset of buf[0]
+	eof  bool
+
+	state     int
+	container bool
+	n         int
+	err       error
+
+	rec       Record
+	id        UserIdentity
+	sc        SessionContext
+	is        SessionIssuer
+	obo       OnBehalfOf
+	malformed error
+}
+
+// The states of a CloudTrailDecoder.
+const (
+	ctStart      = iota
+	ctFirst      // after '[': a record or ']'
+	ctAfter      // after a record in an array: ',' or ']'
+	ctAfterArray // after the array's ']'
+	ctTrailer    // after the end of the data: only white space may follow
+	ctLines      // JSON lines: white space, then a record or the end
+	ctDone
+)
+
+const (
+	ctBufSize   = 256 << 10
+	maxRecordSz = 64 << 20
+)
+
+// NewCloudTrailDecoder returns a decoder of r; name is used in errors.
+func NewCloudTrailDecoder(r io.Reader, name string) *CloudTrailDecoder {
+	d := &CloudTrailDecoder{name: name}
+	d.src.r = r
+	return d
+}
+
+// fill reads more input into the buffer, growing it when it is full. It
+// reports false when there is no more input (d.eof) or on error (d.err).
+func (d *CloudTrailDecoder) fill() bool {
+	if d.eof {
+		return false
+	}
+	if d.pos > 0 {
+		n := copy(d.buf, d.buf[d.pos:d.end])
+		d.off += int64(d.pos)
+		d.end, d.pos = n, 0
+	}
+	if d.end == len(d.buf) {
+		if len(d.buf) >= maxRecordSz {
+			d.fail(fmt.Errorf("a record is longer than %d MiB", maxRecordSz>>20), d.n+1, 0)
+			return false
+		}
+		nb := make([]byte, max(2*len(d.buf), ctBufSize))
+		copy(nb, d.buf[:d.end])
+		d.buf = nb
+	}
+	for {
+		n, err := d.r.Read(d.buf[d.end:])
+		d.end += n
+		if err == io.EOF {
+			d.eof = true
+			return true
+		}
+		if err != nil {
+			d.fail(err, d.n+1, 0)
+			return false
+		}
+		if n > 0 {
+			return true
+		}
+	}
+}
+
+func (d *CloudTrailDecoder) fail(err error, record, at int) {
+	if d.src.err != nil {
+		err = d.src.err
+	}
+	d.err = &FileError{File: d.name, Record: record, Offset: d.off + int64(d.pos+at), Err: err}
+	d.state = ctDone
+}
+
+// Next decodes the next record. It returns false at the end of the input
+// or at an error that stops it (see Err). A record that is valid JSON but
+// does not have the shape of a CloudTrail event (a field of the wrong
+// type, a null) is returned with Malformed set.
+func (d *CloudTrailDecoder) Next() bool {
+	if d.state == ctStart {
+		r, err := maybeGunzip(&d.src)
+		if err != nil {
+			d.fail(err, 0, 0)
+			return false
+		}
+		d.r = r
+	}
+	for d.state != ctDone {
+		p := parser{data: d.buf[d.pos:d.end], final: d.eof}
+		got := d.step(&p)
+		switch {
+		case p.err == errNeedMore:
+			d.fill() // on a read error d.state is now ctDone
+			continue
+		case p.err != nil:
+			record := d.n + 1
+			if d.state == ctStart {
+				record = 0
+			}
+			d.fail(p.err, record, p.i)
+			return false
+		}
+		d.pos += p.i
+		if got {
+			d.n++
+			if d.n == 1 && d.state == ctLines && d.malformed == nil && !d.rec.looksLikeEvent() {
+				d.fail(ErrNotCloudTrail, 0, -p.i)
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// step advances by one record or one piece of framing. It reports whether
+// it read a record; on p.err it made no progress worth keeping.
+func (d *CloudTrailDecoder) step(p *parser) bool {
+	switch d.state {
+	case ctStart:
+		if len(p.data) < 3 && !p.final {
+			p.eof()
+			return false
+		}
+		if len(p.data) >= 3 && string(p.data[:3]) == "\xef\xbb\xbf" {
+			p.i = 3
+		}
+		switch p.peek() {
+		case 0:
+			if p.err == errUnexpectedEOF {
+				p.err = errors.New("empty input")
+			}
+		case '[':
+			p.i++
+			d.state = ctFirst
+		case '{':
+			q := *p
+			q.i++
+			if key, esc := q.rawString(); q.err == nil && !esc && string(key) == "Records" && q.expect(':') {
+				if q.peek() != '[' {
+					if q.err == nil {
+						q.fail(`"Records" is not an array`)
+					}
+					*p = q
+					return false
+				}
+				q.i++
+				*p = q
+				d.state, d.container = ctFirst, true
+				return false
+			} else if q.err == errNeedMore {
+				p.err = errNeedMore
+				return false
+			}
+			d.state = ctLines
+		case 'n', 't', 'f', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			d.state = ctLines
+		default:
+			p.fail("invalid character %s looking for beginning of value", quoteChar(p.data[p.i]))
+		}
+		return false
+	case ctFirst:
+		if p.peek() == ']' {
+			p.i++
+			d.state = ctAfterArray
+			return false
+		}
+		if p.err != nil {
+			return false
+		}
+		d.record(p)
+		if p.err == nil {
+			d.state = ctAfter
+		}
+		return p.err == nil
+	case ctAfter:
+		switch p.peek() {
+		case ',':
+			p.i++
+			d.record(p)
+			return p.err == nil
+		case ']':
+			p.i++
+			d.state = ctAfterArray
+		case 0:
+		default:
+			p.fail("invalid character %s after array element, expected comma", quoteChar(p.data[p.i]))
+		}
+		return false
+	case ctAfterArray:
+		if !d.container {
+			d.state = ctTrailer
+			return false
+		}
+		for p.err == nil {
+			switch p.peek() {
+			case '}':
+				p.i++
+				d.state = ctTrailer
+				return false
+			case ',':
+				p.i++
+				if _, _ = p.rawString(); p.err == nil && p.expect(':') {
+					p.skip()
+				}
+			case 0:
+			default:
+				p.fail("invalid character %s after the Records array", quoteChar(p.data[p.i]))
+			}
+		}
+		return false
+	case ctTrailer:
+		p.ws()
+		switch {
+		case p.i < len(p.data):
+			p.fail("invalid character %s after the end of the data", quoteChar(p.data[p.i]))
+		case !p.final:
+			p.err = errNeedMore
+		default:
+			d.state = ctDone
+		}
+		return false
+	case ctLines:
+		p.ws()
+		if p.i >= len(p.data) {
+			if p.final {
+				d.state = ctDone
+			} else {
+				p.err = errNeedMore
+			}
+			return false
+		}
+		d.record(p)
+		return p.err == nil
+	}
+	return false
+}
+
+// record parses one record into d.rec.
+func (d *CloudTrailDecoder) record(p *parser) {
+	d.rec, d.id, d.sc, d.is, d.obo = Record{}, UserIdentity{}, SessionContext{}, SessionIssuer{}, OnBehalfOf{}
+	d.malformed = nil
+	switch p.peek() {
+	case '{':
+	case 0:
+		return
+	case 'n':
+		p.literal("null")
+		d.malformed = errors.New("null record")
+		return
+	default:
+		p.wrongType("the record", "an object")
+		d.malformed = errors.New(p.bad)
+		return
+	}
+	r := &d.rec
+	p.object(func(key []byte) {
+		switch string(key) {
+		case "eventVersion":
+			p.str(&r.EventVersion, "eventVersion")
+		case "eventTime":
+			p.str(&r.EventTime, "eventTime")
+		case "eventSource":
+			p.str(&r.EventSource, "eventSource")
+		case "eventName":
+			p.str(&r.EventName, "eventName")
+		case "eventType":
+			p.str(&r.EventType, "eventType")
+		case "eventID":
+			p.str(&r.EventID, "eventID")
+		case "sourceIPAddress":
+			p.str(&r.SourceIPAddress, "sourceIPAddress")
+		case "readOnly":
+			d.readOnly(p)
+		case "userIdentity":
+			d.identity(p)
+		default:
+			p.skip()
+		}
+	})
+	if p.err == nil && p.bad != "" {
+		d.malformed = errors.New(p.bad)
+	}
+}
+
+func (d *CloudTrailDecoder) readOnly(p *parser) {
+	switch p.peek() {
+	case 't':
+		p.literal("true")
+		d.rec.ReadOnly = OptionalBool{Set: true, Value: true}
+	case 'f':
+		p.literal("false")
+		d.rec.ReadOnly = OptionalBool{Set: true}
+	case 'n':
+		p.literal("null")
+	case '"':
+		raw, esc := p.rawString()
+		if p.err == nil {
+			switch decodeString(raw, esc) {
+			case "true":
+				d.rec.ReadOnly = OptionalBool{Set: true, Value: true}
+			case "false":
+				d.rec.ReadOnly = OptionalBool{Set: true}
+			default:
+				if p.bad == "" {
+					p.bad = "readOnly is not a boolean"
+				}
+			}
+		}
+	default:
+		p.wrongType("readOnly", "a boolean")
+	}
+}
+
+// isObject reports whether the next value is an object; null is skipped
+// and another type is a shape error.
+func isObject(p *parser, field string) bool {
+	switch p.peek() {
+	case '{':
+		return true
+	case 'n':
+		p.literal("null")
+	case 0:
+	default:
+		p.wrongType(field, "an object")
+	}
+	return false
+}
+
+func (d *CloudTrailDecoder) identity(p *parser) {
+	if !isObject(p, "userIdentity") {
+		return
+	}
+	u := &d.id
+	d.rec.UserIdentity = u
+	p.object(func(key []byte) {
+		switch string(key) {
+		case "type":
+			p.str(&u.Type, "userIdentity.type")
+		case "principalId":
+			p.str(&u.PrincipalID, "userIdentity.principalId")
+		case "arn":
+			p.str(&u.ARN, "userIdentity.arn")
+		case "accountId":
+			p.str(&u.AccountID, "userIdentity.accountId")
+		case "accessKeyId":
+			p.str(&u.AccessKeyID, "userIdentity.accessKeyId")
+		case "userName":
+			p.str(&u.UserName, "userIdentity.userName")
+		case "invokedBy":
+			p.str(&u.InvokedBy, "userIdentity.invokedBy")
+		case "sessionContext":
+			d.sessionContext(p)
+		case "onBehalfOf":
+			if isObject(p, "userIdentity.onBehalfOf") {
+				u.OnBehalfOf = &d.obo
+				p.object(func(key []byte) {
+					switch string(key) {
+					case "userId":
+						p.str(&d.obo.UserID, "onBehalfOf.userId")
+					case "identityStoreArn":
+						p.str(&d.obo.IdentityStoreARN, "onBehalfOf.identityStoreArn")
+					default:
+						p.skip()
+					}
+				})
+			}
+		default:
+			p.skip()
+		}
+	})
+}
+
+func (d *CloudTrailDecoder) sessionContext(p *parser) {
+	if !isObject(p, "sessionContext") {
+		return
+	}
+	d.id.SessionContext = &d.sc
+	p.object(func(key []byte) {
+		if string(key) != "sessionIssuer" || !isObject(p, "sessionIssuer") {
+			if string(key) != "sessionIssuer" {
+				p.skip()
+			}
+			return
+		}
+		d.sc.SessionIssuer = &d.is
+		is := &d.is
+		p.object(func(key []byte) {
+			switch string(key) {
+			case "type":
+				p.str(&is.Type, "sessionIssuer.type")
+			case "principalId":
+				p.str(&is.PrincipalID, "sessionIssuer.principalId")
+			case "arn":
+				p.str(&is.ARN, "sessionIssuer.arn")
+			case "accountId":
+				p.str(&is.AccountID, "sessionIssuer.accountId")
+			case "userName":
+				p.str(&is.UserName, "sessionIssuer.userName")
+			default:
+				p.skip()
+			}
+		})
+	})
+}
+
+// Record returns the current record; it is overwritten by Next.
+func (d *CloudTrailDecoder) Record() *Record { return &d.rec }
+
+// Malformed returns why the current record is malformed, or nil.
+func (d *CloudTrailDecoder) Malformed() error { return d.malformed }
+
+// Index returns the 1-based index of the current record in the input.
+func (d *CloudTrailDecoder) Index() int { return d.n }
+
+// Err returns the error that stopped Next (a *FileError), or nil at the
+// end of the input.
+func (d *CloudTrailDecoder) Err() error { return d.err }

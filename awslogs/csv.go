@@ -1,0 +1,91 @@
+package awslogs
+
+import (
+	"bufio"
+	"io"
+	"strings"
+)
+
+// CSVWriter writes tuples as CSV rows that `ipinsights train` and
+// `ipinsights score` read: "principal,ip" for CloudTrail tuples, and
+// "principal,ip,finding_id,finding_type,severity" for GuardDuty tuples.
+// Fields that hold a comma, a quote, a line break or surrounding spaces
+// are quoted (RFC 4180). Call Flush when done.
+type CSVWriter struct {
+	w        *bufio.Writer
+	findings bool
+	header   bool
+	buf      []byte
+}
+
+// NewCSVWriter returns a writer of "principal,ip" rows, without a header:
+// the training format.
+func NewCSVWriter(w io.Writer) *CSVWriter {
+	return &CSVWriter{w: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// NewFindingCSVWriter returns a writer of
+// "principal,ip,finding_id,finding_type,severity" rows, preceded by that
+// header line when header is true.
+func NewFindingCSVWriter(w io.Writer, header bool) *CSVWriter {
+	return &CSVWriter{w: bufio.NewWriterSize(w, 64<<10), findings: true, header: header}
+}
+
+// FindingHeader is the header line of NewFindingCSVWriter.
+const FindingHeader = "principal,ip,finding_id,finding_type,severity"
+
+func (c *CSVWriter) writeHeader() error {
+	if !c.header {
+		return nil
+	}
+	c.header = false
+	_, err := c.w.WriteString(FindingHeader + "\n")
+	return err
+}
+
+// WriteTuple writes t as one row.
+func (c *CSVWriter) WriteTuple(t *Tuple) error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	b := appendField(c.buf[:0], t.Principal)
+	b = append(b, ',')
+	b = t.Addr.AppendTo(b)
+	if c.findings {
+		for _, f := range [...]string{t.FindingID, t.FindingType, t.Severity} {
+			b = append(b, ',')
+			b = appendField(b, f)
+		}
+	}
+	b = append(b, '\n')
+	c.buf = b
+	_, err := c.w.Write(b)
+	return err
+}
+
+// Flush writes the header if no row was written, and any buffered data.
+func (c *CSVWriter) Flush() error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+func appendField(b []byte, s string) []byte {
+	if !needsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
+}
+
+func needsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
+		return true
+	}
+	return strings.ContainsAny(s, ",\"\r\n")
+}

@@ -1,0 +1,145 @@
+package awslogs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func seedFixtures(f *testing.F) {
+	for _, name := range []string{"cloudtrail_identities.json", "guardduty_findings.json", "guardduty_get_findings_cli.json", "guardduty_eventbridge.jsonl"} {
+		data, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
+	for _, s := range []string{"", "{}", "[]", "null", `{"Records":null}`, `{"Records":[null,1,"x",{}]}`, `{"Findings":[{}]}`,
+		`{"eventVersion":"1"}` + "\n" + `{"eventVersion":`, "\ufeff[", `{"detail-type":"GuardDuty Finding","detail":5}`, "\x1f\x8b\x08"} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzCloudTrailDecoder checks that no input makes the decoder panic or
+// loop, that a failure is a *FileError naming the input, and that the
+// decoder never claims more records than the input has bytes.
+func FuzzCloudTrailDecoder(f *testing.F) {
+	seedFixtures(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := NewCloudTrailDecoder(bytes.NewReader(data), "fuzz.json")
+		x := &extractor{opts: &Options{}, cloudTrail: true}
+		n := 0
+		for d.Next() {
+			n++
+			if d.Index() != n {
+				t.Fatalf("index %d, want %d", d.Index(), n)
+			}
+			if d.Malformed() == nil {
+				var tu Tuple
+				if x.cloudTrailTuple(d.Record(), &tu) == 0 && (tu.Principal == "" || !tu.Addr.IsValid()) {
+					t.Fatalf("tuple without principal or address: %+v", tu)
+				}
+			}
+			if n > len(data) {
+				t.Fatalf("%d records from %d bytes", n, len(data))
+			}
+		}
+		checkFileError(t, d.Err())
+		checkAgainstEncodingJSON(t, data, d.Err())
+	})
+}
+
+// checkAgainstEncodingJSON compares the hand-written parser's verdict on
+// syntax with encoding/json's: a single JSON value that json.Valid accepts
+// must not be a syntax error, and a log file or array the decoder read to
+// its end must be valid JSON.
+func checkAgainstEncodingJSON(t *testing.T, data []byte, err error) {
+	data = bytes.TrimPrefix(data, bom)
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		return // gzip
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	valid := json.Valid(data)
+	if valid && err != nil {
+		msg := err.Error()
+		for _, ok := range []string{ErrNotCloudTrail.Error(), "is not an array", "empty input", "max depth"} {
+			if strings.Contains(msg, ok) {
+				return
+			}
+		}
+		t.Fatalf("valid JSON, but %v", err)
+	}
+	if !valid && err == nil && len(trimmed) > 0 && (trimmed[0] == '[' || bytes.HasPrefix(bytes.TrimLeft(trimmed[1:], " \t\r\n"), []byte(`"Records"`))) {
+		t.Fatalf("invalid JSON read without error: %q", data)
+	}
+}
+
+// TestParserMatchesEncodingJSON decodes the fixture records with the
+// hand-written parser and with encoding/json (through the struct tags of
+// Record) and compares them.
+func TestParserMatchesEncodingJSON(t *testing.T) {
+	data, err := os.ReadFile("testdata/cloudtrail_identities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Records []Record }
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	d := NewCloudTrailDecoder(bytes.NewReader(data), "x")
+	i := 0
+	for d.Next() {
+		if !reflect.DeepEqual(file.Records[i], *d.Record()) {
+			t.Errorf("record %d: parser %+v, encoding/json %+v", i+1, *d.Record(), file.Records[i])
+		}
+		i++
+	}
+	if d.Err() != nil || i != len(file.Records) {
+		t.Fatalf("%d records, %v", i, d.Err())
+	}
+}
+
+// FuzzGuardDutyDecoder is FuzzCloudTrailDecoder for findings.
+func FuzzGuardDutyDecoder(f *testing.F) {
+	seedFixtures(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := NewGuardDutyDecoder(bytes.NewReader(data), "fuzz.json")
+		x := &extractor{opts: &Options{}}
+		rep := newReport()
+		n := 0
+		for d.Next() {
+			n++
+			if d.Index() != n {
+				t.Fatalf("index %d, want %d", d.Index(), n)
+			}
+			if f := d.Finding(); f != nil {
+				for _, tu := range x.findingTuples(f, Location{}, nil, rep) {
+					if tu.Principal == "" || !tu.Addr.IsValid() {
+						t.Fatalf("tuple without principal or address: %+v", tu)
+					}
+				}
+			} else if d.Malformed() == nil && d.Skip() == 0 {
+				t.Fatal("no finding, no reason")
+			}
+			if n > len(data) {
+				t.Fatalf("%d findings from %d bytes", n, len(data))
+			}
+		}
+		checkFileError(t, d.Err())
+	})
+}
+
+func checkFileError(t *testing.T, err error) {
+	if err == nil {
+		return
+	}
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.File != "fuzz.json" || fe.Err == nil {
+		t.Fatalf("error %v is not a FileError naming the input", err)
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/s3test"
+)
+
+const (
+	ctFixture = "../../awslogs/testdata/cloudtrail_identities.json"
+	gdFixture = "../../awslogs/testdata/guardduty_findings.json"
+)
+
+func TestTuplesCloudTrail(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", ctFixture)
+	require.Equal(t, exitOK, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	assert.Len(t, lines, 12)
+	assert.Equal(t, "AIDAJ45Q7YFFAREXAMPLE,192.0.2.10", lines[0])
+	assert.Equal(t, "AROAIDPPEZS35WEXAMPLE,198.51.100.20", lines[1], "an assumed role is keyed by its role")
+	assert.Contains(t, stderr, "tuples cloudtrail: 1 inputs, 19 records, 12 tuples")
+	assert.Contains(t, stderr, "tuples cloudtrail: skipped 1: AWS Internal as source ("+ctFixture+" record 14)")
+	assert.Contains(t, stderr, "skipped 2: service DNS name as source")
+
+	// Flags after the paths, the workshop's key, a time window that keeps
+	// nothing, an output file.
+	out := filepath.Join(t.TempDir(), "train.csv")
+	code, stdout, stderr = runCLI(t, "", "tuples", "cloudtrail", ctFixture, "--principal", "workshop", "--output", out)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stdout)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "\naccounts.google.com,192.0.2.90\n", "the workshop's rule collapses web identities")
+
+	code, _, stderr = runCLI(t, "", "tuples", "cloudtrail", "--since", "2024-03-02", ctFixture)
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stderr, "filtered 19: outside the time window")
+
+	code, stdout, _ = runCLI(t, "", "tuples", "cloudtrail", "--event-names", "ConsoleLogin", "--read-only", "false", "--dedup", ctFixture, ctFixture)
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "123456789012,203.0.113.40\n123456789012,203.0.113.120\n", stdout, "ConsoleLogin events once each")
+
+	// Standard input.
+	f, err := os.ReadFile(ctFixture)
+	require.NoError(t, err)
+	code, stdout, _ = runCLI(t, string(f), "tuples", "cloudtrail", "-")
+	assert.Equal(t, exitOK, code)
+	assert.Len(t, strings.Split(strings.TrimSpace(stdout), "\n"), 12)
+}
+
+func TestTuplesGuardDutyRowsReadAsScoreInput(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "tuples", "guardduty", "--header", gdFixture)
+	require.Equal(t, exitOK, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	assert.Equal(t, "principal,ip,finding_id,finding_type,severity", lines[0])
+	assert.Equal(t, "AROAIDPPEZS35WEXAMPLE,203.0.113.66,000000000000000000000000f00d0002,UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS,8", lines[2])
+	assert.Contains(t, stderr, "skipped 2: no access key details")
+
+	// The rows are what `score` reads: entity,ip plus extra columns.
+	r := csvio.NewReader(strings.NewReader(stdout), csvio.Options{Header: true, MaxFields: -1})
+	n := 0
+	for r.Next() {
+		assert.Len(t, r.Fields(), 5)
+		n++
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, 7, n)
+}
+
+func TestTuplesErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"tuples"},
+		{"tuples", "vpcflow", "x"},
+		{"tuples", "cloudtrail"},
+		{"tuples", "cloudtrail", "--principal", "principalId", ctFixture},
+		{"tuples", "cloudtrail", "--since", "last week", ctFixture},
+		{"tuples", "cloudtrail", "--since", "2024-03-02", "--until", "2024-03-01", ctFixture},
+		{"tuples", "cloudtrail", "--read-only", "maybe", ctFixture},
+		{"tuples", "guardduty", "--dedup", gdFixture},
+		{"tuples", "cloudtrail", "--workers", "-1", ctFixture},
+	} {
+		code, _, stderr := runCLI(t, "", args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+	}
+
+	// A truncated file among good ones: rows of the good ones, the error
+	// names the file and the record, exit 1.
+	dir := t.TempDir()
+	good, err := os.ReadFile(ctFixture)
+	require.NoError(t, err)
+	bad := filepath.Join(dir, "cut.json")
+	require.NoError(t, os.WriteFile(bad, good[:len(good)/2], 0o644))
+	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", ctFixture, bad, ctFixture)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "error: "+bad+": record ")
+	assert.Contains(t, stderr, "unexpected EOF")
+	assert.Contains(t, stderr, "1 of 3 inputs failed")
+	assert.GreaterOrEqual(t, len(strings.Split(strings.TrimSpace(stdout), "\n")), 24)
+
+	code, _, stderr = runCLI(t, "", "tuples", "cloudtrail", t.TempDir())
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "no cloudtrail input files found")
+
+	code, _, stderr = runCLI(t, "", "tuples", "guardduty", "--help")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stderr, "usage: ipinsights tuples guardduty")
+	assert.Contains(t, stderr, "-header")
+}
+
+func TestTuplesFromS3(t *testing.T) {
+	srv := s3test.New(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv.Bucket("trail")
+	data, err := os.ReadFile(ctFixture)
+	require.NoError(t, err)
+	srv.Put("trail", "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/01/a.json", data)
+
+	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", "--s3-endpoint", srv.URL, "s3://trail/AWSLogs/")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(stdout), "\n"), 12)
+}
