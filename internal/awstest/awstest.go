@@ -1,10 +1,9 @@
-// Package awstest starts, for tests, an in-process S3 (gofakes3) and the
-// SageMaker emulator (package smemu) on loopback, and real aws-sdk-go-v2
-// clients pointed at them. Only tests import it.
+// Package awstest starts, for tests, an in-process S3 (package s3test) and
+// the SageMaker emulator (package smemu) on loopback, and real
+// aws-sdk-go-v2 clients pointed at them. Only tests import it.
 package awstest
 
 import (
-	"context"
 	"net/http/httptest"
 	"testing"
 
@@ -12,9 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/ipinsights/ipinsights-go/internal/s3test"
 	"github.com/ipinsights/ipinsights-go/internal/smemu"
 )
 
@@ -43,21 +41,14 @@ func Config() aws.Config {
 	}
 }
 
-// Start starts gofakes3 with the bucket Bucket and the emulator with opts
-// (opts.S3 is set to the fake S3). Everything stops when the test ends.
+// Start starts gofakes3 (package s3test) with the bucket Bucket and the
+// emulator with opts (opts.S3 is set to the fake S3). Everything stops
+// when the test ends.
 func Start(t testing.TB, opts smemu.Options) *Env {
 	t.Helper()
-	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(fake.Close)
-	cfg := Config()
-	e := &Env{S3URL: fake.URL, Config: cfg}
-	e.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(fake.URL)
-		o.UsePathStyle = true
-	})
-	if _, err := e.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(Bucket)}); err != nil {
-		t.Fatalf("awstest: create bucket: %v", err)
-	}
+	fake := s3test.New(t)
+	fake.Bucket(Bucket)
+	e := &Env{S3URL: fake.URL, Config: Config(), S3: fake.Client}
 	opts.S3 = e.S3
 	if opts.Region == "" {
 		opts.Region = Region
@@ -69,6 +60,6 @@ func Start(t testing.TB, opts smemu.Options) *Env {
 		e.Emulator.Close()
 	})
 	e.SageMakerURL = api.URL
-	e.SageMaker = sm.NewFromConfig(cfg, func(o *sm.Options) { o.BaseEndpoint = aws.String(api.URL) })
+	e.SageMaker = sm.NewFromConfig(e.Config, func(o *sm.Options) { o.BaseEndpoint = aws.String(api.URL) })
 	return e
 }
