@@ -28,9 +28,9 @@ func URI(bucket, key string) string { return "s3://" + bucket + "/" + key }
 // skipping "directory" placeholder keys that end in a slash.
 func List(ctx context.Context, c API, bucket, prefix string) ([]string, error) {
 	var keys []string
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
-	for {
-		out, err := c.ListObjectsV2(ctx, in)
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", URI(bucket, prefix), err)
 		}
@@ -39,11 +39,8 @@ func List(ctx context.Context, c API, bucket, prefix string) ([]string, error) {
 				keys = append(keys, k)
 			}
 		}
-		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
-			return keys, nil
-		}
-		in.ContinuationToken = out.NextContinuationToken
 	}
+	return keys, nil
 }
 
 // Open opens an object for reading; the caller closes it.
