@@ -32,8 +32,22 @@ func TestAddrRoundTrip(t *testing.T) {
 	assert.Equal(t, AddrFrom(netip.MustParseAddr("10.1.2.3")), AddrV4(0x0a010203))
 }
 
+// fineConfig has hashed levels as well as dense ones.
+func fineConfig() EncoderConfig {
+	return EncoderConfig{V4Prefixes: []int{8, 16, 24, 32}, V6Prefixes: []int{16, 32, 48, 64, 128}, V4HashRows: 1 << 17, V6HashRows: 1 << 16}
+}
+
+func TestDefaultEncoderIsDenseNetworkLevels(t *testing.T) {
+	c := DefaultEncoderConfig()
+	e := mustEncoder(t, c)
+	assert.Equal(t, []int{8, 12, 16}, c.V4Prefixes)
+	assert.Equal(t, 256+4096+65536+c.V6HashRows, e.Rows(), "IPv4 tables are dense")
+	rows := encode(e, "10.1.2.3")
+	assert.Equal(t, []int32{10, 256 + 0xa0, 256 + 4096 + 0x0a01}, rows)
+}
+
 func TestEncoderDenseAndHashedLevels(t *testing.T) {
-	e := mustEncoder(t, DefaultEncoderConfig())
+	e := mustEncoder(t, fineConfig())
 	// /8 (256 rows) and /16 (65536 rows) are dense; /24 and /32 hashed into
 	// 2^17 rows each; IPv6 shares one table of 2^16 rows.
 	assert.Equal(t, 256+65536+2*(1<<17)+(1<<16), e.Rows())
@@ -57,7 +71,7 @@ func TestEncoderDenseAndHashedLevels(t *testing.T) {
 }
 
 func TestEncoderIPv6(t *testing.T) {
-	e := mustEncoder(t, DefaultEncoderConfig())
+	e := mustEncoder(t, fineConfig())
 	a := encode(e, "2001:db8:1:2::10")
 	b := encode(e, "2001:db8:1:2::20")
 	c := encode(e, "2001:db8:ffff::1")

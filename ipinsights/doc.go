@@ -16,9 +16,10 @@
 //
 // An entity is hashed (embedding.EntityHash) into one of num_entity_vectors
 // rows of the entity table. An address is encoded as the sum of one row per
-// prefix length (IPv4 /8, /16, /24, /32 and IPv6 /16, /32, /48, /64, /128 by
-// default; see embedding.Encoder), so that addresses in the same network
-// share most of their vector, followed by num_ip_encoder_layers dense layers
+// prefix length (IPv4 /8, /12, /16 and IPv6 /16, /32, /48 by default; see
+// embedding.DefaultEncoderConfig for why, and the ipv4_prefix_lengths and
+// ipv6_prefix_lengths hyperparameters), so that addresses in the same network
+// share their vector, followed by num_ip_encoder_layers dense layers
 // (ReLU between, the last linear). The score is the dot product of the entity
 // vector and the IP vector: the log-odds that the pair is real rather than a
 // negative sample.

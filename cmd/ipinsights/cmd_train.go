@@ -46,20 +46,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if *trainPath == "" || *modelPath == "" {
 		return usagef("--train and --model are required")
 	}
-	hp := map[string]string{}
-	if *hpFile != "" {
-		m, err := ipinsights.ReadHyperparametersFile(*hpFile)
-		if err != nil {
-			return err
-		}
-		hp = m
-	}
-	for _, kv := range hps {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usagef("--hp %q: want key=value", kv)
-		}
-		hp[strings.TrimSpace(k)] = v
+	hp, err := hyperparameterFlags(*hpFile, hps)
+	if err != nil {
+		return err
 	}
 	if *workers != 0 {
 		hp["workers"] = strconv.Itoa(*workers)

@@ -1,0 +1,36 @@
+// Package sagemaker is the delegate mode of ipinsights-go: it runs the same
+// IP Insights job on Amazon SageMaker that this project runs locally, and
+// compares the scores of the two.
+//
+// A Client works over narrow interfaces of the aws-sdk-go-v2 SageMaker and
+// S3 clients (API and S3API). Each job is prepared first, which checks the
+// inputs and fixes names and S3 locations without calling AWS, so that the
+// caller can show the Plan and ask for confirmation before anything
+// billable exists; then it runs:
+//
+//	c, err := sagemaker.New(smClient, s3Client, sagemaker.Options{
+//		Region: "us-east-1", RoleARN: role, Bucket: "my-bucket"})
+//	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: "train.csv", Hyperparameters: hp})
+//	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: "test.csv"})
+//	fmt.Print(c.PlanTraining(tj), c.PlanTransform(xj)) // and confirm
+//	tr, err := c.RunTraining(ctx, tj)
+//	xj.ModelData = tr.ModelArtifacts
+//	out, err := c.RunTransform(ctx, xj) // out.Scores: SageMaker's dot products
+//	report, err := sagemaker.Compare(ours, out.Scores, sagemaker.CompareOptions{})
+//
+// Training uses SageMaker's ipinsights image of the region (see ImageURI),
+// File input mode, train and validation channels of text/csv, and the
+// hyperparameters as strings: SageMaker's only, since the container
+// refuses others (this project's extras such as seed stay local). Scoring
+// uses batch transform, never an endpoint: a model is created for the job
+// and deleted when it ends, also on failure and cancellation. A cancelled
+// context stops the running job.
+//
+// Compare reports Spearman and Kendall (tau-b) rank correlations, the
+// overlap of the most anomalous rows and, with labels, both AUCs and both
+// precision/recall at a threshold. CompareFiles does the same from files,
+// for users who already have SageMaker outputs (batch transform .out
+// files, endpoint JSON responses; see ReadSageMakerScores) and scores of
+// ours (ReadOurs). Endpoint scores rows on an endpoint the user already
+// runs, through the SageMaker Runtime API, creating nothing.
+package sagemaker
