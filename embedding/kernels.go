@@ -2,16 +2,29 @@ package embedding
 
 import "math"
 
-// The kernels below are the float32 inner loops of training and scoring.
-// They are written with four independent accumulators so that the compiler
-// keeps them in registers; they never allocate. Slices that are written to
-// are named dst. Length mismatches are programmer errors and panic.
+// The kernels below are the float32 inner loops of training and scoring;
+// they never allocate. Slices that are written to are named dst. Length
+// mismatches are programmer errors and panic.
+//
+// On amd64 CPUs with AVX2 and FMA the work is done by assembly
+// (kernels_amd64.s); everywhere else, with the purego build tag, or with
+// IPINSIGHTS_NOASM=1 in the environment, by the pure-Go loops of this file
+// (the *Go functions), which are written with four independent accumulators
+// so that the compiler keeps them in registers. Both give the same results up
+// to float32 rounding order; each is deterministic.
 
 // Dot returns the dot product of x and y, which must have equal lengths.
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic("embedding: Dot length mismatch")
 	}
+	if accel {
+		return dotAVX2(x, y)
+	}
+	return dotGo(x, y)
+}
+
+func dotGo(x, y []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -32,6 +45,14 @@ func Axpy(dst []float32, a float32, x []float32) {
 	if len(dst) != len(x) {
 		panic("embedding: Axpy length mismatch")
 	}
+	if accel {
+		axpyAVX2(dst, a, x)
+		return
+	}
+	axpyGo(dst, a, x)
+}
+
+func axpyGo(dst []float32, a float32, x []float32) {
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		d, xs := dst[i:i+4:i+4], x[i:i+4:i+4]
@@ -50,6 +71,14 @@ func Add(dst, x []float32) {
 	if len(dst) != len(x) {
 		panic("embedding: Add length mismatch")
 	}
+	if accel {
+		addAVX2(dst, x)
+		return
+	}
+	addGo(dst, x)
+}
+
+func addGo(dst, x []float32) {
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		d, xs := dst[i:i+4:i+4], x[i:i+4:i+4]
@@ -80,6 +109,10 @@ func MatVec(dst, w, x []float32) {
 	if len(w) != len(dst)*n {
 		panic("embedding: MatVec shape mismatch")
 	}
+	if accel && n%8 == 0 {
+		matVecAVX2(dst, w, x)
+		return
+	}
 	for r := range dst {
 		dst[r] = Dot(w[r*n:(r+1)*n], x)
 	}
@@ -91,6 +124,10 @@ func MatTVec(dst, w, x []float32) {
 	n := len(dst)
 	if len(w) != len(x)*n {
 		panic("embedding: MatTVec shape mismatch")
+	}
+	if accel && n%8 == 0 {
+		matTVecAVX2(dst, w, x)
+		return
 	}
 	clear(dst)
 	for r, a := range x {
@@ -132,6 +169,16 @@ func (a Adam) Update(p, m, v, g []float32) {
 	if len(m) != len(p) || len(v) != len(p) || len(g) != len(p) {
 		panic("embedding: Adam.Update length mismatch")
 	}
+	if accel && len(p) >= 8 {
+		n := len(p) &^ 7
+		c := [8]float32{a.LR, a.Beta1, a.Beta2, a.Eps, a.WeightDecay, 1 - a.Beta1, 1 - a.Beta2}
+		adamAVX2(p[:n], m[:n], v[:n], g[:n], &c)
+		p, m, v, g = p[n:], m[n:], v[n:], g[n:]
+	}
+	a.updateGo(p, m, v, g)
+}
+
+func (a Adam) updateGo(p, m, v, g []float32) {
 	b1, b2 := a.Beta1, a.Beta2
 	c1, c2 := 1-b1, 1-b2
 	for i := range p {
@@ -152,3 +199,7 @@ func SGDUpdate(p, g []float32, lr, wd float32) {
 		p[i] -= lr * (g[i] + wd*p[i])
 	}
 }
+
+// Accelerated reports whether the kernels run as AVX2/FMA assembly (true) or
+// as pure Go.
+func Accelerated() bool { return accel }

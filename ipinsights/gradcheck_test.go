@@ -117,10 +117,7 @@ func TestGradientCheck(t *testing.T) {
 			tr.capture = capt
 			tr.rng.Seed(3, 3)
 			tr.prepare(pos, pos)
-			tr.parallel(phaseForward, tr.groups, 1)
-			tr.beginStep()
-			tr.parallel(phaseDense, tr.L*tr.d, 1)
-			tr.parallel(phaseSparse, len(tr.ent.uniq)+len(tr.ip.uniq), 1)
+			tr.runPhases()
 
 			p := &params64{entity: to64(m.entity), ip: to64(m.ip)}
 			for _, ly := range m.layers {
@@ -158,7 +155,7 @@ func TestGradientCheck(t *testing.T) {
 				return idx
 			}
 			check("entity", p.entity, capt.entity, rowsOf(tr.ent.uniq))
-			check("ip", p.ip, capt.ip, rowsOf(tr.ip.uniq))
+			check("ip", p.ip, capt.ip, rowsOf(tr.ipRowsTouched()))
 			for l := range p.w {
 				all := make([]int, len(p.w[l]))
 				for i := range all {

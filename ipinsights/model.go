@@ -25,6 +25,7 @@ type Model struct {
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
 	projState []atomic.Uint32 // per entity row: projEmpty, projBusy or projDone
+	scratch   sync.Pool       // *scratch buffers of scoring
 }
 
 // layer is a dense layer y = W x + b with W row-major (out x in).
@@ -54,6 +55,8 @@ func newModel(cfg Config) (*Model, error) {
 	for l := range m.layers {
 		m.layers[l] = layer{w: make([]float32, d*d), b: make([]float32, d)}
 	}
+	adviseHugePages(m.entity)
+	adviseHugePages(m.ip)
 	return m, nil
 }
 

@@ -29,50 +29,55 @@ type Pair struct {
 	IP     netip.Addr
 }
 
+// scoreAhead is how many pairs ahead batch scoring encodes addresses and
+// starts loading their rows (which are cache misses: the tables are large).
+const scoreAhead = 4
+
+// scoreChunk is how many Pairs ScoreBatch encodes at a time.
+const scoreChunk = 256
+
 // scratch holds the per-goroutine buffers of a forward pass.
 type scratch struct {
-	rows [embedding.MaxLevels]int32
-	x    []float32 // sum of prefix rows
-	h, t []float32 // hidden layer buffers
-	u    []float32 // W_last^T e when no cache row is available
+	rows  [embedding.MaxLevels]int32
+	ring  [scoreAhead][embedding.MaxLevels]int32 // encoded rows of the pairs ahead
+	nring [scoreAhead]uint8
+	x     []float32 // sum of prefix rows
+	h, t  []float32 // hidden layer buffers
+	u     []float32 // W_last^T e when no cache row is available
+	ts    []sampler.Tuple
+	wg    sync.WaitGroup // batch scoring: the helpers of this caller
 }
 
 func (m *Model) newScratch() *scratch {
 	d := m.dim
 	buf := make([]float32, 4*d)
-	return &scratch{x: buf[:d:d], h: buf[d : 2*d : 2*d], t: buf[2*d : 3*d : 3*d], u: buf[3*d:]}
+	return &scratch{x: buf[:d:d], h: buf[d : 2*d : 2*d], t: buf[2*d : 3*d : 3*d], u: buf[3*d:], ts: make([]sampler.Tuple, scoreChunk)}
 }
 
-var scratchPools sync.Map // dim -> *sync.Pool
-
 func (m *Model) getScratch() *scratch {
-	p, _ := scratchPools.LoadOrStore(m.dim, &sync.Pool{})
-	if s, ok := p.(*sync.Pool).Get().(*scratch); ok {
+	if s, ok := m.scratch.Get().(*scratch); ok {
 		return s
 	}
 	return m.newScratch()
 }
 
-func (m *Model) putScratch(s *scratch) {
-	p, _ := scratchPools.Load(m.dim)
-	p.(*sync.Pool).Put(s)
-}
-
-// encodeInput sets s.x to the sum of the prefix rows of a.
-func (m *Model) encodeInput(s *scratch, a embedding.Addr) {
-	d := m.dim
-	n := m.enc.Encode(s.rows[:], a)
-	r := int(s.rows[0])
-	copy(s.x, m.ip[r*d:(r+1)*d])
-	for _, r := range s.rows[1:n] {
-		embedding.Add(s.x, m.ip[int(r)*d:(int(r)+1)*d])
-	}
-}
+func (m *Model) putScratch(s *scratch) { m.scratch.Put(s) }
 
 // lastInput returns the input of the last dense layer for address a: the
 // prefix sum passed through every layer but the last (ReLU after each).
 func (m *Model) lastInput(s *scratch, a embedding.Addr) []float32 {
-	m.encodeInput(s, a)
+	n := m.enc.Encode(s.rows[:], a)
+	return m.lastInputRows(s, s.rows[:n])
+}
+
+// lastInputRows is lastInput for the encoded prefix rows of an address.
+func (m *Model) lastInputRows(s *scratch, rows []int32) []float32 {
+	d := m.dim
+	r := int(rows[0])
+	copy(s.x, m.ip[r*d:(r+1)*d])
+	for _, r := range rows[1:] {
+		embedding.Add(s.x, m.ip[int(r)*d:(int(r)+1)*d])
+	}
 	h := s.x
 	for l := 0; l+1 < len(m.layers); l++ {
 		out := s.h
@@ -156,12 +161,65 @@ func (m *Model) invalidate() {
 }
 
 func (m *Model) scoreTuple(s *scratch, t sampler.Tuple) Result {
+	n := m.enc.Encode(s.rows[:], t.Addr)
+	return m.scoreRows(s, t, s.rows[:n])
+}
+
+// scoreRows scores t whose address is encoded as rows.
+func (m *Model) scoreRows(s *scratch, t sampler.Tuple, rows []int32) Result {
 	row := embedding.Bucket(t.Entity, m.cfg.NumEntityVectors)
 	u, c := m.projection(s, row)
-	h := m.lastInput(s, t.Addr)
+	h := m.lastInputRows(s, rows)
 	return Result{
 		DotProduct: float64(embedding.Dot(u, h) + c),
 		EntitySeen: m.seen.has(t.Entity),
+	}
+}
+
+// scoreRange scores ts into dst (of equal length). It encodes addresses
+// scoreAhead pairs ahead and starts loading their prefix rows and entity
+// projections, so that the memory accesses of several pairs overlap.
+func (m *Model) scoreRange(s *scratch, dst []Result, ts []sampler.Tuple) {
+	d := m.dim
+	if len(m.layers) > 0 {
+		m.projOnce.Do(m.initProjCache)
+	}
+	ahead := func(j int) {
+		slot := j % scoreAhead
+		n := m.enc.Encode(s.ring[slot][:], ts[j].Addr)
+		s.nring[slot] = uint8(n)
+		for _, r := range s.ring[slot][:n] {
+			embedding.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
+		}
+		row := embedding.Bucket(ts[j].Entity, m.cfg.NumEntityVectors)
+		if m.proj != nil {
+			embedding.Prefetch(m.proj[row*(d+1) : (row+1)*(d+1)])
+		} else {
+			embedding.Prefetch(m.entity[row*d : (row+1)*d])
+		}
+	}
+	for j := 0; j < min(scoreAhead, len(ts)); j++ {
+		ahead(j)
+	}
+	for i, t := range ts {
+		slot := i % scoreAhead
+		dst[i] = m.scoreRows(s, t, s.ring[slot][:s.nring[slot]])
+		if j := i + scoreAhead; j < len(ts) {
+			ahead(j)
+		}
+	}
+}
+
+// scorePairs scores pairs into dst (of equal length), encoding them
+// scoreChunk at a time.
+func (m *Model) scorePairs(s *scratch, dst []Result, pairs []Pair) {
+	for lo := 0; lo < len(pairs); lo += scoreChunk {
+		hi := min(lo+scoreChunk, len(pairs))
+		ts := s.ts[:hi-lo]
+		for i, p := range pairs[lo:hi] {
+			ts[i] = sampler.NewTuple(p.Entity, p.IP)
+		}
+		m.scoreRange(s, dst[lo:hi], ts)
 	}
 }
 
@@ -174,55 +232,97 @@ func (m *Model) Score(entity string, ip netip.Addr) Result {
 }
 
 // ScoreBatch scores pairs into dst, which it grows when too short, and
-// returns it. Large batches are spread over GOMAXPROCS goroutines.
+// returns it. Large batches are spread over GOMAXPROCS goroutines. It does
+// not allocate when dst is long enough.
 func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
 	dst = growResults(dst, len(pairs))
-	m.parallel(len(pairs), func(s *scratch, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dst[i] = m.scoreTuple(s, sampler.NewTuple(pairs[i].Entity, pairs[i].IP))
-		}
-	})
+	m.parallel(scoreJob{m: m, dst: dst, pairs: pairs}, len(pairs))
 	return dst
 }
 
 // ScoreTuples is ScoreBatch for encoded pairs (see sampler.NewTuple and
 // embedding.EntityHashBytes), for callers that parse input without
-// allocating strings. It does not allocate when dst is long enough and the
-// batch is small enough to score on one goroutine.
+// allocating strings. It does not allocate when dst is long enough.
 func (m *Model) ScoreTuples(dst []Result, ts []sampler.Tuple) []Result {
 	dst = growResults(dst, len(ts))
-	m.parallel(len(ts), func(s *scratch, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dst[i] = m.scoreTuple(s, ts[i])
-		}
-	})
+	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts))
 	return dst
 }
 
 // parallelMin is the batch size from which scoring is spread over goroutines.
 const parallelMin = 4096
 
-func (m *Model) parallel(n int, f func(s *scratch, lo, hi int)) {
+// scoreJob is a slice of a scoring batch: either pairs or ts is set.
+type scoreJob struct {
+	m     *Model
+	dst   []Result
+	pairs []Pair
+	ts    []sampler.Tuple
+	wg    *sync.WaitGroup // nil for the caller's own part
+}
+
+// slice returns the part [lo, hi) of j.
+func (j scoreJob) slice(lo, hi int) scoreJob {
+	j.dst = j.dst[lo:hi]
+	if j.pairs != nil {
+		j.pairs = j.pairs[lo:hi]
+	} else {
+		j.ts = j.ts[lo:hi]
+	}
+	return j
+}
+
+func (j scoreJob) run(s *scratch) {
+	if j.pairs != nil {
+		j.m.scorePairs(s, j.dst, j.pairs)
+	} else {
+		j.m.scoreRange(s, j.dst, j.ts)
+	}
+}
+
+// scorePool is the process-wide pool of scoring goroutines, started on the
+// first large batch with one goroutine per GOMAXPROCS. Its goroutines wait
+// on jobs for the life of the process; a pool (rather than goroutines per
+// batch) keeps batch scoring free of allocations.
+var scorePool struct {
+	once sync.Once
+	jobs chan scoreJob
+}
+
+func scoreWorker(jobs <-chan scoreJob) {
+	for j := range jobs {
+		s := j.m.getScratch()
+		j.run(s)
+		j.m.putScratch(s)
+		j.wg.Done()
+	}
+}
+
+// parallel runs job, n items long, split over GOMAXPROCS goroutines when
+// it is large: the caller scores the first part, the pool the others.
+func (m *Model) parallel(job scoreJob, n int) {
 	w := runtime.GOMAXPROCS(0)
+	s := m.getScratch()
+	defer m.putScratch(s)
 	if n < parallelMin || w == 1 {
-		s := m.getScratch()
-		f(s, 0, n)
-		m.putScratch(s)
+		job.run(s)
 		return
 	}
-	var wg sync.WaitGroup
+	scorePool.once.Do(func() {
+		scorePool.jobs = make(chan scoreJob)
+		for range w {
+			go scoreWorker(scorePool.jobs)
+		}
+	})
 	chunk := (n + w - 1) / w
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := m.getScratch()
-			f(s, lo, hi)
-			m.putScratch(s)
-		}()
+	for lo := chunk; lo < n; lo += chunk {
+		part := job.slice(lo, min(lo+chunk, n))
+		part.wg = &s.wg
+		s.wg.Add(1)
+		scorePool.jobs <- part
 	}
-	wg.Wait()
+	job.slice(0, min(chunk, n)).run(s)
+	s.wg.Wait()
 }
 
 func growResults(dst []Result, n int) []Result {

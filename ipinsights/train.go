@@ -68,11 +68,13 @@ type trainer struct {
 	workers int
 
 	// Optimiser state: Adam moments (nil for sgd) and the step constants.
-	entM, entV, ipM, ipV []float32
-	lyM, lyV             []layer
-	step                 int
-	adam                 embedding.Adam
-	sgdLR, wd            float32
+	// The moments of an embedding row lie side by side, first m then v
+	// (2*d floats a row), so that a touched row costs one memory region.
+	entMV, ipMV []float32
+	lyM, lyV    []layer
+	step        int
+	adam        embedding.Adam
+	sgdLR, wd   float32
 
 	// The current batch.
 	batch    sampler.Batch
@@ -82,7 +84,7 @@ type trainer struct {
 	eRows    []int32   // per group: entity row
 	ipRows   []int32   // per sample: MaxLevels prefix rows
 	nLv      []uint8   // per sample: rows used in ipRows
-	xs       []float32 // per sample: prefix sum x
+	xs       []float32 // per sample: prefix sum x (only with 2+ layers)
 	acts     [][]float32
 	deltas   [][]float32
 	dXs      []float32 // per sample: gradient wrt x (only with 2+ layers)
@@ -97,7 +99,15 @@ type trainer struct {
 
 	// De-duplicated sparse rows of the batch, in order of first use, with
 	// the groups (entity) or samples (IP) that touch each, in batch order.
-	ent, ip sparseRows
+	// The IP rows are split into shards that never share a row, built in
+	// parallel: shard k < v4Levels holds the rows of IPv4 prefix level k
+	// (each level has its own table), the last shard every IPv6 row (the
+	// IPv6 levels share one table). sparseAt[k] is the first item of the
+	// sparse phase that belongs to IP shard k.
+	ent      sparseRows
+	ipSh     []sparseRows
+	v4Levels int
+	sparseAt []int
 
 	// Per-worker scratch.
 	scr []workerScratch
@@ -116,6 +126,8 @@ type workerScratch struct {
 	grad []float32
 	dh   []float32
 	tmp  []float32
+	x    []float32 // prefix sum of the current sample (0 or 1 layer)
+	coef []float32 // per group: one entity component (dense rows)
 }
 
 // sparseRows de-duplicates the rows of one embedding table touched by a
@@ -136,6 +148,17 @@ func newSparseRows(rows int) sparseRows {
 		s.slot[i] = -1
 	}
 	return s
+}
+
+// newShards returns n sparseRows sharing one slot table of rows entries;
+// they must never be given the same row.
+func newShards(n, rows int) []sparseRows {
+	sh := make([]sparseRows, n)
+	sh[0] = newSparseRows(rows)
+	for k := 1; k < n; k++ {
+		sh[k].slot = sh[0].slot
+	}
+	return sh
 }
 
 func (s *sparseRows) reset() {
@@ -205,14 +228,16 @@ func newTrainer(m *Model, n int) *trainer {
 		wd:      float32(cfg.WeightDecay),
 		sgdLR:   float32(cfg.LearningRate),
 		ent:     newSparseRows(cfg.NumEntityVectors),
-		ip:      newSparseRows(m.enc.Rows()),
 	}
+	t.v4Levels = len(cfg.IPv4Prefixes)
+	t.ipSh = newShards(t.v4Levels+1, m.enc.Rows())
+	t.sparseAt = make([]int, len(t.ipSh)+1)
 	t.K = t.smp.GroupSize()
 	if cfg.Optimizer == "adam" {
-		t.entM = make([]float32, len(m.entity))
-		t.entV = make([]float32, len(m.entity))
-		t.ipM = make([]float32, len(m.ip))
-		t.ipV = make([]float32, len(m.ip))
+		t.entMV = make([]float32, 2*len(m.entity))
+		t.ipMV = make([]float32, 2*len(m.ip))
+		adviseHugePages(t.entMV)
+		adviseHugePages(t.ipMV)
 		for range m.layers {
 			t.lyM = append(t.lyM, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
 			t.lyV = append(t.lyV, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
@@ -222,7 +247,11 @@ func newTrainer(m *Model, n int) *trainer {
 	t.alloc(p)
 	t.scr = make([]workerScratch, t.workers)
 	for w := range t.scr {
-		t.scr[w] = workerScratch{grad: make([]float32, t.d), dh: make([]float32, t.d), tmp: make([]float32, t.d)}
+		buf := make([]float32, 4*t.d+p)
+		t.scr[w] = workerScratch{
+			grad: buf[:t.d:t.d], dh: buf[t.d : 2*t.d : 2*t.d], tmp: buf[2*t.d : 3*t.d : 3*t.d],
+			x: buf[3*t.d : 4*t.d : 4*t.d], coef: buf[4*t.d:],
+		}
 	}
 	return t
 }
@@ -234,7 +263,6 @@ func (t *trainer) alloc(p int) {
 	t.eRows = make([]int32, p)
 	t.ipRows = make([]int32, s*embedding.MaxLevels)
 	t.nLv = make([]uint8, s)
-	t.xs = make([]float32, s*d)
 	t.us = make([]float32, p*d)
 	t.cs = make([]float32, p)
 	t.gs = make([]float32, s)
@@ -244,6 +272,7 @@ func (t *trainer) alloc(p int) {
 	t.lossG = make([]float64, p)
 	t.corrG = make([]int32, p)
 	if t.L >= 2 {
+		t.xs = make([]float32, s*d)
 		t.dXs = make([]float32, s*d)
 		t.acts = make([][]float32, t.L-1)
 		t.deltas = make([][]float32, t.L-1)
@@ -257,12 +286,23 @@ func (t *trainer) alloc(p int) {
 // The phases of one batch; each runs in parallel over its items.
 const (
 	phaseForward = iota // items: groups
-	phaseDense          // items: rows of the dense layers
-	phaseSparse         // items: touched entity rows, then touched IP rows
+	phaseDense          // items: IP shards to de-duplicate, then rows of the dense layers
+	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
 )
 
 func (t *trainer) run(ctx context.Context, data []sampler.Tuple, opts *TrainOptions) error {
-	g, gctx := errgroup.WithContext(ctx)
+	stop := t.startPool()
+	err := t.loop(ctx, data, opts)
+	if werr := stop(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// startPool starts the helper workers 1..workers-1 (worker 0 is the
+// caller of parallel); stop ends them.
+func (t *trainer) startPool() (stop func() error) {
+	var g errgroup.Group
 	quit := make(chan struct{})
 	t.start = make([]chan struct{}, t.workers)
 	for w := 1; w < t.workers; w++ {
@@ -279,12 +319,10 @@ func (t *trainer) run(ctx context.Context, data []sampler.Tuple, opts *TrainOpti
 			}
 		})
 	}
-	err := t.loop(gctx, data, opts)
-	close(quit)
-	if werr := g.Wait(); err == nil {
-		err = werr
+	return func() error {
+		close(quit)
+		return g.Wait()
 	}
-	return err
 }
 
 // parallel runs phase over n items on every worker and waits.
@@ -315,7 +353,11 @@ func (t *trainer) work(w int) {
 			case phaseForward:
 				t.forward(w, i)
 			case phaseDense:
-				t.denseRow(w, i)
+				if i < len(t.ipSh) {
+					t.dedupShard(i)
+				} else {
+					t.denseRow(w, i-len(t.ipSh))
+				}
 			case phaseSparse:
 				t.sparseRow(w, i)
 			}
@@ -403,12 +445,7 @@ func seenOf(data []sampler.Tuple) seenSet {
 // summed cross-entropy, the correctly classified samples and the samples.
 func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 	t.prepare(pos, all)
-	t.parallel(phaseForward, t.groups, 4)
-	t.beginStep()
-	t.parallel(phaseDense, t.L*t.d, 8)
-	t.parallel(phaseSparse, len(t.ent.uniq)+len(t.ip.uniq), 16)
-	t.ent.reset()
-	t.ip.reset()
+	t.runPhases()
 	var loss float64
 	var correct int
 	for g := 0; g < t.groups; g++ {
@@ -418,33 +455,78 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 	return loss, correct, t.groups * t.K
 }
 
-// prepare builds the batch, encodes its rows and de-duplicates them.
+// runPhases runs the parallel phases of the prepared batch: forward and
+// backward per group (which also encodes the addresses), then the dense
+// layers' rows together with the de-duplication of the IP rows, then the
+// touched embedding rows.
+func (t *trainer) runPhases() {
+	t.parallel(phaseForward, t.groups, 2)
+	t.beginStep()
+	t.parallel(phaseDense, len(t.ipSh)+t.L*t.d, 2)
+	n := len(t.ent.uniq)
+	for k := range t.ipSh {
+		t.sparseAt[k] = n
+		n += len(t.ipSh[k].uniq)
+	}
+	t.sparseAt[len(t.ipSh)] = n
+	t.parallel(phaseSparse, n, 8)
+}
+
+// prepare builds the batch and de-duplicates its entity rows (releasing
+// those of the previous batch). The IP rows are encoded by the forward phase
+// and de-duplicated by the dense phase.
 func (t *trainer) prepare(pos, all []sampler.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
 	t.invBatch = 1 / float32(t.groups*t.K)
+	t.ent.reset()
 	n := t.cfg.NumEntityVectors
 	for g, h := range t.batch.Entities {
 		r := int32(embedding.Bucket(h, n))
 		t.eRows[g] = r
 		t.ent.ref(r, int32(g))
 	}
+	t.ent.build()
+}
+
+// dedupShard de-duplicates the IP rows of shard k (see trainer.ipSh),
+// visiting samples in batch order. It first releases the shard's rows of
+// the previous batch.
+func (t *trainer) dedupShard(k int) {
+	s := &t.ipSh[k]
+	s.reset()
 	const ml = embedding.MaxLevels
-	for i, a := range t.batch.Addrs {
-		rows := t.ipRows[i*ml : (i+1)*ml]
-		k := t.m.enc.Encode(rows, a)
-		t.nLv[i] = uint8(k)
-		for _, r := range rows[:k] {
-			t.ip.ref(r, int32(i))
+	addrs := t.batch.Addrs
+	if k < t.v4Levels {
+		for i, a := range addrs {
+			if a.Is4() {
+				s.ref(t.ipRows[i*ml+k], int32(i))
+			}
+		}
+	} else {
+		for i, a := range addrs {
+			if !a.Is4() {
+				for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
+					s.ref(r, int32(i))
+				}
+			}
 		}
 	}
-	t.ent.build()
-	t.ip.build()
+	s.build()
+}
+
+// ipRowsTouched returns the IP rows of the current batch (tests).
+func (t *trainer) ipRowsTouched() []int32 {
+	var rows []int32
+	for k := range t.ipSh {
+		rows = append(rows, t.ipSh[k].uniq...)
+	}
+	return rows
 }
 
 func (t *trainer) beginStep() {
 	t.step++
-	if t.entM != nil {
+	if t.entMV != nil {
 		t.adam = embedding.AdamStep(t.step, t.cfg.LearningRate, 0.9, 0.999, 1e-8, t.cfg.WeightDecay)
 	}
 }
@@ -454,6 +536,18 @@ func (t *trainer) beginStep() {
 func (t *trainer) forward(w, g int) {
 	d, K, L := t.d, t.K, t.L
 	m := t.m
+	const ml = embedding.MaxLevels
+	// Encode the group's addresses and start loading their prefix rows,
+	// which are spread over hundreds of megabytes, before the projection
+	// below keeps the CPU busy.
+	for i := g * K; i < (g+1)*K; i++ {
+		rows := t.ipRows[i*ml : (i+1)*ml]
+		nl := m.enc.Encode(rows, t.batch.Addrs[i])
+		t.nLv[i] = uint8(nl)
+		for _, r := range rows[:nl] {
+			embedding.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
+		}
+	}
 	er := int(t.eRows[g])
 	e := m.entity[er*d : (er+1)*d]
 	u := t.us[g*d : (g+1)*d]
@@ -471,10 +565,13 @@ func (t *trainer) forward(w, g int) {
 	var gsum float32
 	var loss float64
 	var correct int32
-	const ml = embedding.MaxLevels
+	sc := &t.scr[w]
 	for k := 0; k < K; k++ {
 		i := g*K + k
-		x := t.xs[i*d : (i+1)*d]
+		x := sc.x
+		if L >= 2 {
+			x = t.xs[i*d : (i+1)*d]
+		}
 		rows := t.ipRows[i*ml : i*ml+int(t.nLv[i])]
 		r0 := int(rows[0])
 		copy(x, m.ip[r0*d:(r0+1)*d])
@@ -514,7 +611,6 @@ func (t *trainer) forward(w, g int) {
 		embedding.Axpy(dE, gsum, last.b)
 	}
 	if L >= 2 {
-		sc := &t.scr[w]
 		for k := 0; k < K; k++ {
 			i := g*K + k
 			dh := sc.dh
@@ -551,12 +647,14 @@ func (t *trainer) denseRow(w, item int) {
 	clear(gw)
 	var gb float32
 	if l == L-1 {
-		for g := 0; g < t.groups; g++ {
-			er := int(t.eRows[g])
-			a := m.entity[er*d+r]
-			embedding.Axpy(gw, a, t.xbar[g*d:(g+1)*d])
-			gb += t.gsum[g] * a
+		// gw = sum over groups of e_g[r] xbar_g: gather the coefficients,
+		// then one transposed product over the groups in batch order.
+		coef := t.scr[w].coef[:t.groups]
+		for g, er := range t.eRows[:t.groups] {
+			coef[g] = m.entity[int(er)*d+r]
 		}
+		embedding.MatTVec(gw, t.xbar[:t.groups*d], coef)
+		gb = embedding.Dot(t.gsum[:t.groups], coef)
 	} else {
 		in := t.xs
 		if l > 0 {
@@ -578,7 +676,7 @@ func (t *trainer) denseRow(w, item int) {
 		t.capture.b[l][r] = gb
 		return
 	}
-	if t.entM == nil {
+	if t.entMV == nil {
 		embedding.SGDUpdate(wrow, gw, t.sgdLR, t.wd)
 		ly.b[r] -= t.sgdLR * gb
 		return
@@ -597,27 +695,28 @@ func (t *trainer) denseRow(w, item int) {
 // optimiser to it.
 func (t *trainer) sparseRow(w, item int) {
 	d := t.d
+	if next := item + 2; next < t.items {
+		// Start loading a later row and its moments: rows are spread over
+		// hundreds of megabytes, so each is a cache miss.
+		p, mv, _, _ := t.sparseTarget(next)
+		embedding.Prefetch(p)
+		embedding.Prefetch(mv)
+	}
 	gr := t.scr[w].grad
 	clear(gr)
-	var p, mm, vv []float32
+	p, mv, s, j := t.sparseTarget(item)
+	refs := s.refs[s.off[j]:s.off[j+1]]
 	var capt []float32
-	if item < len(t.ent.uniq) {
-		s := &t.ent
-		for _, g := range s.refs[s.off[item]:s.off[item+1]] {
+	if s == &t.ent {
+		for _, g := range refs {
 			embedding.Add(gr, t.dE[int(g)*d:(int(g)+1)*d])
 		}
-		r := int(s.uniq[item])
-		p = t.m.entity[r*d : (r+1)*d]
-		if t.entM != nil {
-			mm, vv = t.entM[r*d:(r+1)*d], t.entV[r*d:(r+1)*d]
-		}
 		if t.capture != nil {
+			r := int(s.uniq[j])
 			capt = t.capture.entity[r*d : (r+1)*d]
 		}
 	} else {
-		j := item - len(t.ent.uniq)
-		s := &t.ip
-		for _, i := range s.refs[s.off[j]:s.off[j+1]] {
+		for _, i := range refs {
 			if t.L >= 2 {
 				embedding.Add(gr, t.dXs[int(i)*d:(int(i)+1)*d])
 			} else {
@@ -625,23 +724,43 @@ func (t *trainer) sparseRow(w, item int) {
 				embedding.Axpy(gr, t.gs[i], t.us[g*d:(g+1)*d])
 			}
 		}
-		r := int(s.uniq[j])
-		p = t.m.ip[r*d : (r+1)*d]
-		if t.ipM != nil {
-			mm, vv = t.ipM[r*d:(r+1)*d], t.ipV[r*d:(r+1)*d]
-		}
 		if t.capture != nil {
+			r := int(s.uniq[j])
 			capt = t.capture.ip[r*d : (r+1)*d]
 		}
 	}
 	switch {
 	case capt != nil:
 		copy(capt, gr)
-	case mm == nil:
+	case mv == nil:
 		embedding.SGDUpdate(p, gr, t.sgdLR, t.wd)
 	default:
-		t.adam.Update(p, mm, vv, gr)
+		t.adam.Update(p, mv[:d], mv[d:], gr)
 	}
+}
+
+// sparseTarget returns, for an item of the sparse phase, the parameter row,
+// its Adam moments (m then v; nil for sgd), and the de-duplicated list and
+// index that hold its references.
+func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int) {
+	d := t.d
+	table, state := t.m.entity, t.entMV
+	if item < len(t.ent.uniq) {
+		s, j = &t.ent, item
+	} else {
+		k := 0
+		for item >= t.sparseAt[k+1] {
+			k++
+		}
+		s, j = &t.ipSh[k], item-t.sparseAt[k]
+		table, state = t.m.ip, t.ipMV
+	}
+	r := int(s.uniq[j])
+	p = table[r*d : (r+1)*d]
+	if state != nil {
+		mv = state[2*r*d : 2*(r+1)*d]
+	}
+	return p, mv, s, j
 }
 
 // gradCapture receives the gradients of one batch instead of the optimiser

@@ -1,0 +1,40 @@
+//go:build amd64 && !purego
+
+package embedding
+
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
+
+// accel selects the AVX2/FMA assembly kernels. It is set once at start-up
+// (tests switch it to run every kernel both ways).
+var accel = hasAVX2FMA() && os.Getenv("IPINSIGHTS_NOASM") == ""
+
+func hasAVX2FMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+
+//go:noescape
+func dotAVX2(x, y []float32) float32
+
+//go:noescape
+func axpyAVX2(dst []float32, a float32, x []float32)
+
+//go:noescape
+func addAVX2(dst, x []float32)
+
+//go:noescape
+func matTVecAVX2(dst, w, x []float32)
+
+//go:noescape
+func matVecAVX2(dst, w, x []float32)
+
+//go:noescape
+func adamAVX2(p, m, v, g []float32, c *[8]float32)
+
+//go:noescape
+func prefetchAsm(x []float32)
+
+// Prefetch asks the CPU to bring x into cache ahead of use (a hint; it
+// changes no value).
+func Prefetch(x []float32) { prefetchAsm(x) }

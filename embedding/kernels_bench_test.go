@@ -1,0 +1,115 @@
+package embedding
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// The kernel benchmarks run at the tutorial's vector_dim (128) with three
+// implementations: the assembly (asm), the pure-Go fallback (go) and
+// gonum's blas32 (gonum), which the project could have used instead.
+// Compare them with benchstat, e.g.
+//
+//	go test ./embedding -run XXX -bench Kernel -count 6 > k.txt && benchstat -col /impl k.txt
+
+const benchDim = 128
+
+func benchImpls(b *testing.B, own func(b *testing.B), gonum func(b *testing.B)) {
+	saved := accel
+	defer func() { accel = saved }()
+	if hasAVX2FMA() {
+		accel = true
+		b.Run("impl=asm", own)
+	}
+	accel = false
+	b.Run("impl=go", own)
+	b.Run("impl=gonum", gonum)
+}
+
+func benchVecs() (w, x, y []float32) {
+	r := rand.New(rand.NewPCG(1, 1))
+	return randVec(r, benchDim*benchDim), randVec(r, benchDim), randVec(r, benchDim)
+}
+
+var sink float32
+
+func BenchmarkKernelDot(b *testing.B) {
+	_, x, y := benchVecs()
+	vx, vy := blas32.Vector{N: benchDim, Inc: 1, Data: x}, blas32.Vector{N: benchDim, Inc: 1, Data: y}
+	benchImpls(b, func(b *testing.B) {
+		for b.Loop() {
+			sink += Dot(x, y)
+		}
+	}, func(b *testing.B) {
+		for b.Loop() {
+			sink += blas32.Dot(vx, vy)
+		}
+	})
+}
+
+func BenchmarkKernelAxpy(b *testing.B) {
+	_, x, y := benchVecs()
+	vx, vy := blas32.Vector{N: benchDim, Inc: 1, Data: x}, blas32.Vector{N: benchDim, Inc: 1, Data: y}
+	benchImpls(b, func(b *testing.B) {
+		for b.Loop() {
+			Axpy(y, 1e-3, x)
+		}
+	}, func(b *testing.B) {
+		for b.Loop() {
+			blas32.Axpy(1e-3, vx, vy)
+		}
+	})
+}
+
+func BenchmarkKernelMatVec(b *testing.B)  { benchGemv(b, blas.NoTrans, MatVec) }
+func BenchmarkKernelMatTVec(b *testing.B) { benchGemv(b, blas.Trans, MatTVec) }
+
+// benchGemv times a 128x128 matrix-vector kernel against gonum's Gemv with
+// the same transposition.
+func benchGemv(b *testing.B, tr blas.Transpose, own func(dst, w, x []float32)) {
+	w, x, y := benchVecs()
+	gw := blas32.General{Rows: benchDim, Cols: benchDim, Stride: benchDim, Data: w}
+	vx, vy := blas32.Vector{N: benchDim, Inc: 1, Data: x}, blas32.Vector{N: benchDim, Inc: 1, Data: y}
+	benchImpls(b, func(b *testing.B) {
+		for b.Loop() {
+			own(y, w, x)
+		}
+	}, func(b *testing.B) {
+		for b.Loop() {
+			blas32.Gemv(tr, 1, gw, vx, 0, vy)
+		}
+	})
+}
+
+// BenchmarkKernelAdam updates one 128-float row, restarting every
+// iteration from the same parameters and moments (so that repeated steps do
+// not drift into other number ranges; the copies cost every column alike).
+// gonum has no Adam; its column runs the pure-Go step with the first moment
+// updated by blas32 (Scal and Axpy), the nearest it offers.
+func BenchmarkKernelAdam(b *testing.B) {
+	_, g, p0 := benchVecs()
+	m0, v0 := make([]float32, benchDim), make([]float32, benchDim)
+	for i := range m0 {
+		m0[i], v0[i] = 0.1*g[i], 0.01*g[i]*g[i]
+	}
+	p, m, v := make([]float32, benchDim), make([]float32, benchDim), make([]float32, benchDim)
+	reset := func() { copy(p, p0); copy(m, m0); copy(v, v0) }
+	a := AdamStep(10, 0.01, 0.9, 0.999, 1e-8, 1e-5)
+	benchImpls(b, func(b *testing.B) {
+		for b.Loop() {
+			reset()
+			a.Update(p, m, v, g)
+		}
+	}, func(b *testing.B) {
+		vm, vg := blas32.Vector{N: benchDim, Inc: 1, Data: m}, blas32.Vector{N: benchDim, Inc: 1, Data: g}
+		for b.Loop() {
+			reset()
+			blas32.Scal(a.Beta1, vm)
+			blas32.Axpy(1-a.Beta1, vg, vm)
+			a.updateGo(p, m, v, g) // second moment and step: no BLAS equivalent
+		}
+	})
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package ipinsights
+
+// adviseHugePages does nothing outside Linux.
+func adviseHugePages(x []float32) {}
