@@ -287,9 +287,15 @@ func TestServeSignals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, preds, len(serveRecords))
 
+	// Read stderr to its end before Wait: Wait closes the pipe, and the
+	// last lines ("stopped") would be lost if it ran first.
+	select {
+	case <-copied:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not exit after SIGTERM; logs:\n%s", logs.String())
+	}
 	err = cmd.Wait()
 	exited = true
-	<-copied
 	assert.NoError(t, err, "exit status; logs:\n%s", logs.String())
 	assert.Equal(t, 0, cmd.ProcessState.ExitCode())
 	assert.Contains(t, logs.String(), `"msg":"stopped"`)
