@@ -40,10 +40,11 @@ func fineConfig() EncoderConfig {
 func TestDefaultEncoderIsDenseNetworkLevels(t *testing.T) {
 	c := DefaultEncoderConfig()
 	e := mustEncoder(t, c)
-	assert.Equal(t, []int{8, 12, 16}, c.V4Prefixes)
-	assert.Equal(t, 256+4096+65536+c.V6HashRows, e.Rows(), "IPv4 tables are dense")
-	rows := encode(e, "10.1.2.3")
-	assert.Equal(t, []int32{10, 256 + 0xa0, 256 + 4096 + 0x0a01}, rows)
+	assert.Equal(t, []int{16}, c.V4Prefixes)
+	assert.Equal(t, 65536+c.V6HashRows, e.Rows(), "the IPv4 table is dense")
+	assert.Equal(t, []int32{0x0a01}, encode(e, "10.1.2.3"), "the /16 row is the first two octets")
+	assert.Equal(t, encode(e, "10.1.2.3"), encode(e, "10.1.255.255"), "one row per /16")
+	assert.NotEqual(t, encode(e, "10.1.2.3"), encode(e, "10.2.2.3"))
 }
 
 func TestEncoderDenseAndHashedLevels(t *testing.T) {

@@ -16,7 +16,7 @@
 //
 // An entity is hashed (embedding.EntityHash) into one of num_entity_vectors
 // rows of the entity table. An address is encoded as the sum of one row per
-// prefix length (IPv4 /8, /12, /16 and IPv6 /16, /32, /48 by default; see
+// prefix length (IPv4 /16 and IPv6 /16, /32, /48 by default; see
 // embedding.DefaultEncoderConfig for why, and the ipv4_prefix_lengths and
 // ipv6_prefix_lengths hyperparameters), so that addresses in the same network
 // share their vector, followed by num_ip_encoder_layers dense layers
