@@ -513,3 +513,16 @@ func (r *Reader) Err() error { return r.err }
 
 // Skipped returns the rows skipped so far in lenient mode.
 func (r *Reader) Skipped() *SkipReport { return &r.skips }
+
+// ParseLabel parses the label column of a labeled row (entity,ip,label):
+// "1" marks an anomaly, "0" a normal pair. Anything else is an error that
+// callers prefix with the file and line.
+func ParseLabel(field []byte) (anomalous bool, err error) {
+	switch string(field) {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, fmt.Errorf("label %q: want 0 (normal) or 1 (anomaly)", field)
+}

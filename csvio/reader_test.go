@@ -199,3 +199,16 @@ func TestReaderSteadyStateDoesNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestParseLabel(t *testing.T) {
+	a, err := ParseLabel([]byte("1"))
+	require.NoError(t, err)
+	assert.True(t, a)
+	a, err = ParseLabel([]byte("0"))
+	require.NoError(t, err)
+	assert.False(t, a)
+	for _, bad := range []string{"", "2", "true", " 1", "1.0"} {
+		_, err := ParseLabel([]byte(bad))
+		assert.ErrorContains(t, err, "want 0 (normal) or 1 (anomaly)", "%q", bad)
+	}
+}

@@ -214,14 +214,11 @@ func ReadLabels(path string) (*Labels, error) {
 	l := &Labels{}
 	for r.Next() {
 		f := r.Fields()
-		switch string(f[2]) {
-		case "0":
-			l.Anomalous = append(l.Anomalous, false)
-		case "1":
-			l.Anomalous = append(l.Anomalous, true)
-		default:
-			return nil, fmt.Errorf("%s:%d: label %q is not 0 or 1", path, r.Line(), f[2])
+		a, err := csvio.ParseLabel(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
 		}
+		l.Anomalous = append(l.Anomalous, a)
 		l.Rows = append(l.Rows, string(f[0])+","+r.Addr().String())
 	}
 	if err := r.Err(); err != nil {

@@ -83,7 +83,7 @@ func TestReadLabels(t *testing.T) {
 		assert.Equal(t, []string{"alice,10.0.0.1", "bob,10.0.0.2"}, l.Rows)
 	}
 	_, err := ReadLabels(write(t, dir, "l.csv", "alice,10.0.0.1,0\nbob,10.0.0.2,2\n"))
-	assert.ErrorContains(t, err, `l.csv:2: label "2" is not 0 or 1`)
+	assert.ErrorContains(t, err, `l.csv:2: label "2": want 0 (normal) or 1 (anomaly)`)
 	_, err = ReadLabels(write(t, dir, "l.csv", "alice,10.0.0.1\n"))
 	assert.ErrorContains(t, err, "l.csv:1: wrong number of fields")
 }

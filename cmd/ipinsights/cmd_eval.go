@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "eval",
 		summary: "evaluate a model on labeled entity,ip,label rows (1 = anomaly)",
-		usage:   "--model FILE --labeled FILE [--threshold T] [--json] [--roc roc.png] [--hist hist.png]",
+		usage:   "--model FILE --labeled FILE [--header] [--threshold T] [--json] [--roc roc.png] [--hist hist.png]",
 		example: `ipinsights eval --model model.bin --labeled test_labeled.csv --roc roc.png --hist hist.png
 # prints AUC, and precision, recall and false-positive rate when flagging dot_product < threshold`,
 		run: runEval,
@@ -42,6 +42,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	roc := fs.String("roc", "", "write the ROC curve as PNG to this file")
 	hist := fs.String("hist", "", "write histograms of normal and anomalous scores as PNG to this file")
+	header := fs.Bool("header", false, "the labeled file's first row is a header")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	lab, err := scoreLabeled(ctx, e, m, *labeledPath)
+	lab, err := scoreLabeled(ctx, e, m, *labeledPath, *header)
 	if err != nil {
 		return err
 	}
@@ -87,8 +88,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 }
 
 // scoreLabeled reads and scores a labeled file.
-func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string) (*labeled, error) {
-	r, err := openCSV(e, path, csvio.Options{MinFields: 3, MaxFields: -1})
+func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string, header bool) (*labeled, error) {
+	r, err := openCSV(e, path, csvio.Options{MinFields: 3, MaxFields: -1, Header: header})
 	if err != nil {
 		return nil, err
 	}
@@ -98,18 +99,15 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string)
 	kinds := map[string]string{} // interned
 	for r.Next() {
 		f := r.Fields()
-		switch string(f[2]) {
-		case "0":
-			lab.anomalous = append(lab.anomalous, false)
-		case "1":
-			lab.anomalous = append(lab.anomalous, true)
-		default:
+		a, err := csvio.ParseLabel(f[2])
+		if err != nil {
 			name := path
 			if path == "-" {
 				name = "<stdin>"
 			}
-			return nil, fmt.Errorf("%s:%d: label %q: want 0 (normal) or 1 (anomaly)", name, r.Line(), f[2])
+			return nil, fmt.Errorf("%s:%d: %w", name, r.Line(), err)
 		}
+		lab.anomalous = append(lab.anomalous, a)
 		k := ""
 		if len(f) > 3 {
 			var ok bool

@@ -224,6 +224,21 @@ func TestEvalReportJSONAndPlots(t *testing.T) {
 	tp, fn := rep["true_positives"].(float64), rep["false_negatives"].(float64)
 	assert.InDelta(t, tp/(tp+fn), rep["recall"].(float64), 1e-12)
 
+	// A header line: refused with a hint, read with --header.
+	withHeader := filepath.Join(t.TempDir(), "header.csv")
+	data, err := os.ReadFile(filepath.Join(dir, "test_labeled.csv"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(withHeader, append([]byte("entity,ip,label,kind\n"), data...), 0o644))
+	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", withHeader)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, withHeader+":1:")
+	code, stdout, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", withHeader, "--header", "--json", "--threshold", "-1")
+	require.Equal(t, exitOK, code, stderr)
+	var repH map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &repH))
+	assert.Equal(t, rep["rows"], repH["rows"], "the header is not a row")
+	assert.Equal(t, rep["auc"], repH["auc"])
+
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte("user_1,10.0.0.1,0\nuser_2,10.0.0.2,maybe\n"), 0o644))
 	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", bad)
