@@ -233,6 +233,21 @@ func metricsOf(ds []types.MetricData) []Metric {
 	return sortMetrics(ms)
 }
 
+// primaryAt returns the primary status the job had during secondary
+// transition i. Only the newest transition is still current; an earlier
+// one (say Uploading, seen for the first time in the same poll as
+// Completed, because the job moved on between two polls) was superseded
+// while the job was running: InProgress, or Stopping while it stopped.
+func primaryAt(current string, trans []types.SecondaryStatusTransition, i int) string {
+	switch {
+	case i == len(trans)-1:
+		return current
+	case trans[i].Status == types.SecondaryStatusStopping:
+		return "Stopping"
+	}
+	return "InProgress"
+}
+
 // waitTraining polls the training job until it ends, reporting new status
 // transitions and metric values.
 func (c *Client) waitTraining(ctx context.Context, name string) (*sm.DescribeTrainingJobOutput, error) {
@@ -245,11 +260,12 @@ func (c *Client) waitTraining(ctx context.Context, name string) (*sm.DescribeTra
 			return jobState{}, err
 		}
 		last = d
-		for _, t := range d.SecondaryStatusTransitions[min(seen, len(d.SecondaryStatusTransitions)):] {
+		trans := d.SecondaryStatusTransitions
+		for i := min(seen, len(trans)); i < len(trans); i++ {
 			c.report(Event{
 				Kind: EventStatus, Resource: name,
-				Status:  string(d.TrainingJobStatus) + "/" + string(t.Status),
-				Message: aws.ToString(t.StatusMessage),
+				Status:  primaryAt(string(d.TrainingJobStatus), trans, i) + "/" + string(trans[i].Status),
+				Message: aws.ToString(trans[i].StatusMessage),
 			})
 		}
 		seen = max(seen, len(d.SecondaryStatusTransitions))

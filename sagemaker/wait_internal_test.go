@@ -1,0 +1,29 @@
+package sagemaker
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/stretchr/testify/assert"
+)
+
+// A poll can see several new transitions at once (the job moved on between
+// two polls): only the newest carries the current primary status.
+func TestPrimaryStatusOfEachTransition(t *testing.T) {
+	trans := []types.SecondaryStatusTransition{
+		{Status: types.SecondaryStatusStarting},
+		{Status: types.SecondaryStatusTraining},
+		{Status: types.SecondaryStatusUploading},
+		{Status: types.SecondaryStatusCompleted},
+	}
+	var got []string
+	for i := range trans {
+		got = append(got, primaryAt("Completed", trans, i)+"/"+string(trans[i].Status))
+	}
+	assert.Equal(t, []string{"InProgress/Starting", "InProgress/Training", "InProgress/Uploading", "Completed/Completed"}, got)
+
+	stopped := []types.SecondaryStatusTransition{{Status: types.SecondaryStatusTraining}, {Status: types.SecondaryStatusStopping}, {Status: types.SecondaryStatusStopped}}
+	assert.Equal(t, "Stopping", primaryAt("Stopped", stopped, 1))
+	assert.Equal(t, "Stopped", primaryAt("Stopped", stopped, 2))
+	assert.Equal(t, "InProgress", primaryAt("InProgress", stopped[:1], 0), "the newest transition is current")
+}
