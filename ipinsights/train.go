@@ -293,8 +293,8 @@ func (t *trainer) alloc(p int) {
 
 // The phases of one batch; each runs in parallel over its items.
 const (
-	phaseForward = iota // items: groups
-	phaseDense          // items: IP shards to de-duplicate, then rows of the dense layers
+	phaseForward = iota // items: IP shards to de-duplicate, then groups
+	phaseDense          // items: rows of the dense layers
 	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
 )
 
@@ -425,17 +425,21 @@ func (t *trainer) work(w int) {
 			return
 		}
 		hi := min(lo+t.block, t.items)
-		for i := lo; i < hi; i++ {
-			switch t.phase {
-			case phaseForward:
-				t.forward(w, i)
-			case phaseDense:
-				if i < len(t.ipSh) {
-					t.dedupShard(i)
-				} else {
-					t.denseRow(w, i-len(t.ipSh))
-				}
-			case phaseSparse:
+		switch t.phase {
+		case phaseForward:
+			ns := len(t.ipSh)
+			for k := lo; k < min(hi, ns); k++ {
+				t.dedupShard(k)
+			}
+			for g := max(lo, ns) - ns; g < hi-ns; g++ {
+				t.forward(w, g)
+			}
+		case phaseDense:
+			for i := lo; i < hi; i++ {
+				t.denseRow(w, i)
+			}
+		case phaseSparse:
+			for i := lo; i < hi; i++ {
 				t.sparseRow(w, i)
 			}
 		}
@@ -533,13 +537,13 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 }
 
 // runPhases runs the parallel phases of the prepared batch: forward and
-// backward per group (which also encodes the addresses), then the dense
-// layers' rows together with the de-duplication of the IP rows, then the
-// touched embedding rows.
+// backward per group together with the de-duplication of the IP rows, then
+// the dense layers' rows (none without layers), then the touched embedding
+// rows.
 func (t *trainer) runPhases() {
-	t.parallel(phaseForward, t.groups, 2)
+	t.parallel(phaseForward, len(t.ipSh)+t.groups, 2)
 	t.beginStep()
-	t.parallel(phaseDense, len(t.ipSh)+t.L*t.d, 2)
+	t.parallel(phaseDense, t.L*t.d, 2)
 	n := len(t.ent.uniq)
 	for k := range t.ipSh {
 		t.sparseAt[k] = n
@@ -549,9 +553,11 @@ func (t *trainer) runPhases() {
 	t.parallel(phaseSparse, n, 8)
 }
 
-// prepare builds the batch and de-duplicates its entity rows (releasing
-// those of the previous batch). The IP rows are encoded by the forward phase
-// and de-duplicated by the dense phase.
+// prepare builds the batch, de-duplicates its entity rows (releasing those
+// of the previous batch) and encodes its addresses. The IP rows are
+// de-duplicated by the forward phase, while other workers already compute
+// groups: with the IPv4 /16 encoder alone there is a single large shard,
+// which in a phase of its own ran on one worker while the others waited.
 func (t *trainer) prepare(pos, all []sampler.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
@@ -564,6 +570,23 @@ func (t *trainer) prepare(pos, all []sampler.Tuple) {
 		t.ent.ref(r, int32(g))
 	}
 	t.ent.build()
+	const ml = embedding.MaxLevels
+	for i, a := range t.batch.Addrs {
+		t.nLv[i] = uint8(t.m.enc.Encode(t.ipRows[i*ml:(i+1)*ml], a))
+	}
+}
+
+// prefetchGroup starts loading the entity row and the IP rows of group g.
+func (t *trainer) prefetchGroup(g int) {
+	d, K := t.d, t.K
+	const ml = embedding.MaxLevels
+	er := int(t.eRows[g])
+	embedding.Prefetch(t.m.entity[er*d : (er+1)*d])
+	for i := g * K; i < (g+1)*K; i++ {
+		for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
+			embedding.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
+		}
+	}
 }
 
 // dedupShard de-duplicates the IP rows of shard k (see trainer.ipSh),
@@ -614,17 +637,9 @@ func (t *trainer) forward(w, g int) {
 	d, K, L := t.d, t.K, t.L
 	m := t.m
 	const ml = embedding.MaxLevels
-	// Encode the group's addresses and start loading their prefix rows,
-	// which are spread over hundreds of megabytes, before the projection
-	// below keeps the CPU busy.
-	for i := g * K; i < (g+1)*K; i++ {
-		rows := t.ipRows[i*ml : (i+1)*ml]
-		nl := m.enc.Encode(rows, t.batch.Addrs[i])
-		t.nLv[i] = uint8(nl)
-		for _, r := range rows[:nl] {
-			embedding.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
-		}
-	}
+	// Start loading the group's prefix rows, which are spread over hundreds
+	// of megabytes, before the projection below keeps the CPU busy.
+	t.prefetchGroup(g)
 	er := int(t.eRows[g])
 	e := m.entity[er*d : (er+1)*d]
 	u := t.us[g*d : (g+1)*d]
