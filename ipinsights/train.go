@@ -439,7 +439,13 @@ func (t *trainer) work(w int) {
 				t.denseRow(w, i)
 			}
 		case phaseSparse:
+			for i := lo; i < min(lo+spAhead, hi); i++ {
+				t.prefetchSparse(i)
+			}
 			for i := lo; i < hi; i++ {
+				if n := i + spAhead; n < hi {
+					t.prefetchSparse(n)
+				}
 				t.sparseRow(w, i)
 			}
 		}
@@ -550,7 +556,7 @@ func (t *trainer) runPhases() {
 		n += len(t.ipSh[k].uniq)
 	}
 	t.sparseAt[len(t.ipSh)] = n
-	t.parallel(phaseSparse, n, 8)
+	t.parallel(phaseSparse, n, spBlock)
 }
 
 // prepare builds the batch, de-duplicates its entity rows (releasing those
@@ -785,15 +791,27 @@ func (t *trainer) denseRow(w, item int) {
 
 // sparseRow sums the gradient of one touched embedding row and applies the
 // optimiser to it.
+// The sparse phase takes rows in blocks of spBlock, and a worker starts
+// loading the row spAhead after the current one, and its moments: rows are
+// spread over hundreds of megabytes, so each is a cache miss. Prefetching
+// stays within the block (the first rows are prefetched when the block is
+// taken) so that the rows land in the cache of the worker that updates
+// them, not in the other worker's, which then has them written back.
+const (
+	spBlock = 8
+	spAhead = 2
+)
+
+// prefetchSparse starts loading the parameter row and moments of an item
+// of the sparse phase.
+func (t *trainer) prefetchSparse(item int) {
+	p, mv, _, _ := t.sparseTarget(item)
+	embedding.Prefetch(p)
+	embedding.Prefetch(mv)
+}
+
 func (t *trainer) sparseRow(w, item int) {
 	d := t.d
-	if next := item + 2; next < t.items {
-		// Start loading a later row and its moments: rows are spread over
-		// hundreds of megabytes, so each is a cache miss.
-		p, mv, _, _ := t.sparseTarget(next)
-		embedding.Prefetch(p)
-		embedding.Prefetch(mv)
-	}
 	gr := t.scr[w].grad
 	clear(gr)
 	p, mv, s, j := t.sparseTarget(item)
