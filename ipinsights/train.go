@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -112,14 +112,22 @@ type trainer struct {
 	// Per-worker scratch.
 	scr []workerScratch
 
-	// Worker pool.
+	// Worker pool (see startPool). gen counts the phases started; pending
+	// the helpers still working on the current one.
 	phase   int
 	items   int
 	block   int
 	next    atomic.Int64
-	start   []chan struct{}
-	done    sync.WaitGroup
-	capture *gradCapture // tests: record gradients instead of applying them
+	gen     atomic.Uint32
+	pending atomic.Int32
+	spin    bool
+	asleep  []atomic.Bool
+	wake    []chan struct{}
+	quit    chan struct{}
+	// afterStart, when set (tests), runs between starting a phase and
+	// waking the parked helpers.
+	afterStart func()
+	capture    *gradCapture // tests: record gradients instead of applying them
 }
 
 type workerScratch struct {
@@ -285,8 +293,8 @@ func (t *trainer) alloc(p int) {
 
 // The phases of one batch; each runs in parallel over its items.
 const (
-	phaseForward = iota // items: groups
-	phaseDense          // items: IP shards to de-duplicate, then rows of the dense layers
+	phaseForward = iota // items: IP shards to de-duplicate, then groups
+	phaseDense          // items: rows of the dense layers
 	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
 )
 
@@ -301,27 +309,82 @@ func (t *trainer) run(ctx context.Context, data []sampler.Tuple, opts *TrainOpti
 
 // startPool starts the helper workers 1..workers-1 (worker 0 is the
 // caller of parallel); stop ends them.
+//
+// A batch runs three short phases (a few hundred microseconds each), and
+// waking a parked thread takes tens of microseconds on a virtual machine
+// (about 65 µs measured on the 2-core test machine, per phase). So a helper
+// that finishes a phase spins for a while, watching gen, before it parks
+// on its wake channel; parallel only sends to helpers that parked. Spinning
+// is skipped when there are more workers than Ps: a spinning helper would
+// then hold a P that a working one needs.
 func (t *trainer) startPool() (stop func() error) {
 	var g errgroup.Group
-	quit := make(chan struct{})
-	t.start = make([]chan struct{}, t.workers)
+	t.quit = make(chan struct{})
+	t.spin = t.workers <= runtime.GOMAXPROCS(0)
+	t.asleep = make([]atomic.Bool, t.workers)
+	t.wake = make([]chan struct{}, t.workers)
+	t.gen.Store(0)
 	for w := 1; w < t.workers; w++ {
-		t.start[w] = make(chan struct{})
+		t.wake[w] = make(chan struct{}, 1)
 		g.Go(func() error {
-			for {
-				select {
-				case <-t.start[w]:
-					t.work(w)
-					t.done.Done()
-				case <-quit:
-					return nil
-				}
+			var seen uint32
+			for t.awaitPhase(w, seen) {
+				seen++ // parallel starts the next phase only once all helpers are done
+				t.work(w)
+				t.pending.Add(-1)
 			}
+			return nil
 		})
 	}
 	return func() error {
-		close(quit)
+		close(t.quit)
 		return g.Wait()
+	}
+}
+
+// spinFor bounds how long an idle helper spins before it parks; it covers
+// the serial work between phases and batches (tens of microseconds).
+const spinFor = 200 * time.Microsecond
+
+// awaitPhase waits until a phase after the seen-th has started, and reports
+// false when the pool is stopped instead.
+func (t *trainer) awaitPhase(w int, seen uint32) bool {
+	if t.spin {
+		var began time.Time
+		for i := 0; ; i++ {
+			if t.gen.Load() != seen {
+				return true
+			}
+			if i%64 == 63 {
+				if began.IsZero() {
+					began = time.Now()
+				} else if time.Since(began) > spinFor {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+	}
+	for {
+		// Announce the parking before checking gen again: either parallel
+		// sees asleep and sends a wake-up, or this check sees the new phase
+		// (or both, and the compare-and-swap decides whether a wake-up
+		// comes).
+		t.asleep[w].Store(true)
+		if t.gen.Load() != seen && t.asleep[w].CompareAndSwap(true, false) {
+			return true
+		}
+		select {
+		case <-t.wake[w]:
+			// The wake-up can be stale: parallel, delayed between starting
+			// a phase and checking asleep, may see this helper parking
+			// again after it already ran that phase.
+			if t.gen.Load() != seen {
+				return true
+			}
+		case <-t.quit:
+			return false
+		}
 	}
 }
 
@@ -332,13 +395,27 @@ func (t *trainer) parallel(phase, n, block int) {
 	}
 	t.phase, t.items, t.block = phase, n, block
 	t.next.Store(0)
-	helpers := min(t.workers, (n+block-1)/block) - 1
-	t.done.Add(helpers)
-	for w := 1; w <= helpers; w++ {
-		t.start[w] <- struct{}{}
+	if t.workers == 1 {
+		t.work(0)
+		return
+	}
+	t.pending.Store(int32(t.workers - 1))
+	t.gen.Add(1) // publishes the fields above to the helpers
+	if t.afterStart != nil {
+		t.afterStart()
+	}
+	for w := 1; w < t.workers; w++ {
+		if t.asleep[w].Load() && t.asleep[w].CompareAndSwap(true, false) {
+			t.wake[w] <- struct{}{}
+		}
 	}
 	t.work(0)
-	t.done.Wait()
+	// The helpers finish at about the same time as worker 0: spin.
+	for i := 0; t.pending.Load() != 0; i++ {
+		if i%16 == 15 || !t.spin {
+			runtime.Gosched()
+		}
+	}
 }
 
 func (t *trainer) work(w int) {
@@ -348,17 +425,27 @@ func (t *trainer) work(w int) {
 			return
 		}
 		hi := min(lo+t.block, t.items)
-		for i := lo; i < hi; i++ {
-			switch t.phase {
-			case phaseForward:
-				t.forward(w, i)
-			case phaseDense:
-				if i < len(t.ipSh) {
-					t.dedupShard(i)
-				} else {
-					t.denseRow(w, i-len(t.ipSh))
+		switch t.phase {
+		case phaseForward:
+			ns := len(t.ipSh)
+			for k := lo; k < min(hi, ns); k++ {
+				t.dedupShard(k)
+			}
+			for g := max(lo, ns) - ns; g < hi-ns; g++ {
+				t.forward(w, g)
+			}
+		case phaseDense:
+			for i := lo; i < hi; i++ {
+				t.denseRow(w, i)
+			}
+		case phaseSparse:
+			for i := lo; i < min(lo+spAhead, hi); i++ {
+				t.prefetchSparse(i)
+			}
+			for i := lo; i < hi; i++ {
+				if n := i + spAhead; n < hi {
+					t.prefetchSparse(n)
 				}
-			case phaseSparse:
 				t.sparseRow(w, i)
 			}
 		}
@@ -456,25 +543,27 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 }
 
 // runPhases runs the parallel phases of the prepared batch: forward and
-// backward per group (which also encodes the addresses), then the dense
-// layers' rows together with the de-duplication of the IP rows, then the
-// touched embedding rows.
+// backward per group together with the de-duplication of the IP rows, then
+// the dense layers' rows (none without layers), then the touched embedding
+// rows.
 func (t *trainer) runPhases() {
-	t.parallel(phaseForward, t.groups, 2)
+	t.parallel(phaseForward, len(t.ipSh)+t.groups, 2)
 	t.beginStep()
-	t.parallel(phaseDense, len(t.ipSh)+t.L*t.d, 2)
+	t.parallel(phaseDense, t.L*t.d, 2)
 	n := len(t.ent.uniq)
 	for k := range t.ipSh {
 		t.sparseAt[k] = n
 		n += len(t.ipSh[k].uniq)
 	}
 	t.sparseAt[len(t.ipSh)] = n
-	t.parallel(phaseSparse, n, 8)
+	t.parallel(phaseSparse, n, spBlock)
 }
 
-// prepare builds the batch and de-duplicates its entity rows (releasing
-// those of the previous batch). The IP rows are encoded by the forward phase
-// and de-duplicated by the dense phase.
+// prepare builds the batch, de-duplicates its entity rows (releasing those
+// of the previous batch) and encodes its addresses. The IP rows are
+// de-duplicated by the forward phase, while other workers already compute
+// groups: with the IPv4 /16 encoder alone there is a single large shard,
+// which in a phase of its own ran on one worker while the others waited.
 func (t *trainer) prepare(pos, all []sampler.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
@@ -487,6 +576,23 @@ func (t *trainer) prepare(pos, all []sampler.Tuple) {
 		t.ent.ref(r, int32(g))
 	}
 	t.ent.build()
+	const ml = embedding.MaxLevels
+	for i, a := range t.batch.Addrs {
+		t.nLv[i] = uint8(t.m.enc.Encode(t.ipRows[i*ml:(i+1)*ml], a))
+	}
+}
+
+// prefetchGroup starts loading the entity row and the IP rows of group g.
+func (t *trainer) prefetchGroup(g int) {
+	d, K := t.d, t.K
+	const ml = embedding.MaxLevels
+	er := int(t.eRows[g])
+	embedding.Prefetch(t.m.entity[er*d : (er+1)*d])
+	for i := g * K; i < (g+1)*K; i++ {
+		for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
+			embedding.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
+		}
+	}
 }
 
 // dedupShard de-duplicates the IP rows of shard k (see trainer.ipSh),
@@ -537,17 +643,9 @@ func (t *trainer) forward(w, g int) {
 	d, K, L := t.d, t.K, t.L
 	m := t.m
 	const ml = embedding.MaxLevels
-	// Encode the group's addresses and start loading their prefix rows,
-	// which are spread over hundreds of megabytes, before the projection
-	// below keeps the CPU busy.
-	for i := g * K; i < (g+1)*K; i++ {
-		rows := t.ipRows[i*ml : (i+1)*ml]
-		nl := m.enc.Encode(rows, t.batch.Addrs[i])
-		t.nLv[i] = uint8(nl)
-		for _, r := range rows[:nl] {
-			embedding.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
-		}
-	}
+	// Start loading the group's prefix rows, which are spread over hundreds
+	// of megabytes, before the projection below keeps the CPU busy.
+	t.prefetchGroup(g)
 	er := int(t.eRows[g])
 	e := m.entity[er*d : (er+1)*d]
 	u := t.us[g*d : (g+1)*d]
@@ -693,15 +791,27 @@ func (t *trainer) denseRow(w, item int) {
 
 // sparseRow sums the gradient of one touched embedding row and applies the
 // optimiser to it.
+// The sparse phase takes rows in blocks of spBlock, and a worker starts
+// loading the row spAhead after the current one, and its moments: rows are
+// spread over hundreds of megabytes, so each is a cache miss. Prefetching
+// stays within the block (the first rows are prefetched when the block is
+// taken) so that the rows land in the cache of the worker that updates
+// them, not in the other worker's, which then has them written back.
+const (
+	spBlock = 8
+	spAhead = 2
+)
+
+// prefetchSparse starts loading the parameter row and moments of an item
+// of the sparse phase.
+func (t *trainer) prefetchSparse(item int) {
+	p, mv, _, _ := t.sparseTarget(item)
+	embedding.Prefetch(p)
+	embedding.Prefetch(mv)
+}
+
 func (t *trainer) sparseRow(w, item int) {
 	d := t.d
-	if next := item + 2; next < t.items {
-		// Start loading a later row and its moments: rows are spread over
-		// hundreds of megabytes, so each is a cache miss.
-		p, mv, _, _ := t.sparseTarget(next)
-		embedding.Prefetch(p)
-		embedding.Prefetch(mv)
-	}
 	gr := t.scr[w].grad
 	clear(gr)
 	p, mv, s, j := t.sparseTarget(item)
