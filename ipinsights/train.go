@@ -789,8 +789,6 @@ func (t *trainer) denseRow(w, item int) {
 	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
 }
 
-// sparseRow sums the gradient of one touched embedding row and applies the
-// optimiser to it.
 // The sparse phase takes rows in blocks of spBlock, and a worker starts
 // loading the row spAhead after the current one, and its moments: rows are
 // spread over hundreds of megabytes, so each is a cache miss. Prefetching
@@ -810,6 +808,8 @@ func (t *trainer) prefetchSparse(item int) {
 	embedding.Prefetch(mv)
 }
 
+// sparseRow sums the gradient of one touched embedding row and applies the
+// optimiser to it.
 func (t *trainer) sparseRow(w, item int) {
 	d := t.d
 	gr := t.scr[w].grad
