@@ -142,11 +142,15 @@ func (l *Logins) TravelShare() float64 {
 	return float64(travel) / float64(normal)
 }
 
-// Ceiling returns the best attack-test AUC any detector can reach: travel
-// rows are drawn exactly as attacks are, so at best they tie with them
-// (AUC 1/2 on that share) while every other row is separated, which gives
-// 1 - t/2 for a travel share t.
-func (l *Logins) Ceiling() float64 { return 1 - l.TravelShare()/2 }
+// Ceiling returns the best attack-test AUC any detector can reach on l
+// (CeilingFor its travel share).
+func (l *Logins) Ceiling() float64 { return CeilingFor(l.TravelShare()) }
+
+// CeilingFor returns the best attack-test AUC any detector can reach when a
+// share t of the normal rows are travel rows: they are drawn exactly as
+// attacks are, so at best they tie with them (AUC 1/2 on that share) while
+// every other row is separated, which gives 1 - t/2.
+func CeilingFor(t float64) float64 { return 1 - t/2 }
 
 // user is the generated behaviour of one user.
 type user struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/synth"
 )
 
 func init() {
@@ -162,12 +163,13 @@ type evalReport struct {
 }
 
 type kindSummary struct {
-	Kind     string    `json:"kind"`
-	Rows     int       `json:"rows"`
-	Flagged  float64   `json:"flagged_share"`
-	MeanDot  jsonFloat `json:"mean_dot_product"`
-	Median   jsonFloat `json:"median_dot_product"`
-	Negative bool      `json:"anomalous"`
+	Kind    string    `json:"kind"`
+	Rows    int       `json:"rows"`
+	Flagged float64   `json:"flagged_share"`
+	MeanDot jsonFloat `json:"mean_dot_product"`
+	Median  jsonFloat `json:"median_dot_product"`
+	// AnomalousShare is the share of the kind's rows labeled 1.
+	AnomalousShare float64 `json:"anomalous_share"`
 }
 
 // jsonFloat encodes NaN as null.
@@ -193,11 +195,11 @@ func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
 	for i, k := range lab.kinds {
 		byKind[k] = append(byKind[k], i)
 	}
-	var travel, normal int
+	travel := 0 // normal rows of kind "travel"
 	for k, idx := range byKind {
 		s := kindSummary{Kind: k, Rows: len(idx)}
 		ds := make([]float64, len(idx))
-		flagged := 0
+		flagged, anomalous := 0, 0
 		sum := 0.0
 		for j, i := range idx {
 			ds[j] = lab.dots[i]
@@ -205,23 +207,22 @@ func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
 			if lab.dots[i] < ev.Threshold {
 				flagged++
 			}
-			s.Negative = lab.anomalous[i]
+			if lab.anomalous[i] {
+				anomalous++
+			} else if k == "travel" {
+				travel++
+			}
 		}
 		sort.Float64s(ds)
 		s.Flagged = float64(flagged) / float64(len(idx))
+		s.AnomalousShare = float64(anomalous) / float64(len(idx))
 		s.MeanDot = jsonFloat(sum / float64(len(idx)))
 		s.Median = jsonFloat(ds[len(ds)/2])
 		rep.ByKind = append(rep.ByKind, s)
-		if !s.Negative {
-			normal += len(idx)
-			if k == "travel" {
-				travel += len(idx)
-			}
-		}
 	}
 	sort.Slice(rep.ByKind, func(i, j int) bool { return rep.ByKind[i].Kind < rep.ByKind[j].Kind })
-	if travel > 0 {
-		c := 1 - float64(travel)/float64(normal)/2
+	if normal := ev.N - ev.Anomalies; travel > 0 && normal > 0 {
+		c := synth.CeilingFor(float64(travel) / float64(normal))
 		rep.Ceiling = &c
 	}
 	return rep

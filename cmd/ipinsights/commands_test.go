@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -267,4 +269,26 @@ func TestCommas(t *testing.T) {
 	assert.Equal(t, "1,000", commas(1000))
 	assert.Equal(t, "2,190,975", commas(2190975))
 	assert.Equal(t, "-1,000", commas(-1000))
+}
+
+// The per-kind summary counts labels row by row, and the ceiling uses the
+// normal rows of kind "travel" only, whatever the order of the rows.
+func TestEvalReportKindsWithMixedLabels(t *testing.T) {
+	lab := &labeled{
+		dots:      []float64{1, -1, 2, -2, 3, -3},
+		anomalous: []bool{false, true, false, true, false, false},
+		kinds:     []string{"travel", "travel", "home", "attack", "home", "travel"},
+	}
+	ev, err := ipinsights.Evaluate(lab.dots, lab.anomalous, 0)
+	require.NoError(t, err)
+	rep := newEvalReport(ev, lab)
+	share := map[string]float64{}
+	for _, k := range rep.ByKind {
+		share[k.Kind] = k.AnomalousShare
+	}
+	assert.Equal(t, map[string]float64{"attack": 1, "home": 0, "travel": 1.0 / 3}, share)
+	require.NotNil(t, rep.Ceiling)
+	// 2 of the 4 normal rows are travel.
+	assert.InDelta(t, synth.CeilingFor(0.5), *rep.Ceiling, 1e-12)
+	assert.InDelta(t, 0.75, *rep.Ceiling, 1e-12)
 }
