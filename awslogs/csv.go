@@ -3,7 +3,8 @@ package awslogs
 import (
 	"bufio"
 	"io"
-	"strings"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
 // CSVWriter writes tuples as CSV rows that `ipinsights train` and
@@ -48,13 +49,13 @@ func (c *CSVWriter) WriteTuple(t *Tuple) error {
 	if err := c.writeHeader(); err != nil {
 		return err
 	}
-	b := appendField(c.buf[:0], t.Principal)
+	b := csvio.AppendField(c.buf[:0], t.Principal)
 	b = append(b, ',')
 	b = t.Addr.AppendTo(b)
 	if c.findings {
 		for _, f := range [...]string{t.FindingID, t.FindingType, t.Severity} {
 			b = append(b, ',')
-			b = appendField(b, f)
+			b = csvio.AppendField(b, f)
 		}
 	}
 	b = append(b, '\n')
@@ -69,23 +70,4 @@ func (c *CSVWriter) Flush() error {
 		return err
 	}
 	return c.w.Flush()
-}
-
-func appendField(b []byte, s string) []byte {
-	if !needsQuotes(s) {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
-}
-
-func needsQuotes(s string) bool {
-	if s == "" {
-		return false
-	}
-	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
-		return true
-	}
-	return strings.ContainsAny(s, ",\"\r\n")
 }

@@ -1,6 +1,7 @@
 package csvio
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -213,4 +214,19 @@ func TestAppendRequestRoundTrips(t *testing.T) {
 	body, err := AppendRequest(nil, JSON, recs[:2])
 	require.NoError(t, err)
 	assert.Equal(t, `{"instances":[{"features":["plain","1.2.3.4"]},{"features":[" spaced ","2001:db8::1"]}]}`, string(body))
+}
+
+// AppendField quotes exactly what Reader would read back differently, for
+// strings and byte slices alike.
+func TestAppendFieldRoundTrips(t *testing.T) {
+	for _, f := range []string{"alice", "a b", " a", "a ", "\ta", "a\t", "a,b", `say "hi"`, "\ufeffa", "日本"} {
+		line := AppendField(nil, f)
+		assert.Equal(t, string(line), string(AppendField(nil, []byte(f))))
+		line = append(line, ",10.0.0.1\n"...)
+		r := NewReader(bytes.NewReader(line), Options{})
+		require.True(t, r.Next(), "%q: %v", line, r.Err())
+		assert.Equal(t, f, string(r.Fields()[0]), "%q", line)
+	}
+	assert.Equal(t, "alice", string(AppendField(nil, "alice")), "plain fields stay unquoted")
+	assert.Equal(t, `"a,b"`, string(AppendField(nil, "a,b")))
 }

@@ -2,7 +2,6 @@ package sagemaker
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -65,20 +64,9 @@ func checkFile(path string, extraColumns bool) (dataFile, error) {
 }
 
 // appendRow appends one normalised entity,ip line: the entity quoted when
-// it needs to be, the address in canonical dotted form.
+// it needs to be, the address in canonical form.
 func appendRow(dst, entity []byte, a netip.Addr) []byte {
-	if bytes.ContainsAny(entity, ",\"\r\n") || (len(entity) > 0 && (entity[0] == ' ' || entity[len(entity)-1] == ' ')) {
-		dst = append(dst, '"')
-		for _, c := range entity {
-			if c == '"' {
-				dst = append(dst, '"')
-			}
-			dst = append(dst, c)
-		}
-		dst = append(dst, '"')
-	} else {
-		dst = append(dst, entity...)
-	}
+	dst = csvio.AppendField(dst, entity)
 	dst = append(dst, ',')
 	dst = a.AppendTo(dst)
 	return append(dst, '\n')

@@ -44,6 +44,7 @@ func TestAppendRowQuotesWhatCSVNeeds(t *testing.T) {
 	assert.Equal(t, "alice,10.0.0.1\n", string(appendRow(nil, []byte("alice"), a)))
 	assert.Equal(t, "\"a,b\",10.0.0.1\n", string(appendRow(nil, []byte("a,b"), a)))
 	assert.Equal(t, "\"say \"\"hi\"\"\",10.0.0.1\n", string(appendRow(nil, []byte(`say "hi"`), a)))
+	assert.Equal(t, "\"\tx\",10.0.0.1\n", string(appendRow(nil, []byte("\tx"), a)), "a tab the reader would trim")
 }
 
 func TestNewJobNameIsValid(t *testing.T) {

@@ -110,7 +110,7 @@ func (s *scorer) writeHeader(w *output, names []string, extra int) {
 	for i := 0; i < max(extra, len(names)); i++ {
 		b = append(b, ',')
 		if i < len(names) {
-			b = appendCSVField(b, []byte(names[i]))
+			b = csvio.AppendField(b, names[i])
 		} else {
 			b = append(b, "col"+strconv.Itoa(i+3)...)
 		}
@@ -122,13 +122,13 @@ func (s *scorer) add(r *csvio.Reader) {
 	f := r.Fields()
 	s.tuples = append(s.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(f[0]), Addr: embedding.AddrFrom(r.Addr())})
 	start := len(s.arena)
-	s.arena = appendCSVField(s.arena, f[0])
+	s.arena = csvio.AppendField(s.arena, f[0])
 	s.arena = append(s.arena, ',')
-	s.arena = appendCSVField(s.arena, f[1])
+	s.arena = csvio.AppendField(s.arena, f[1])
 	mid := len(s.arena)
 	for _, x := range f[2:] {
 		s.arena = append(s.arena, ',')
-		s.arena = appendCSVField(s.arena, x)
+		s.arena = csvio.AppendField(s.arena, x)
 	}
 	// Offsets, not slices: the arena may move as it grows.
 	s.offsets = append(s.offsets, [3]int{start, mid, len(s.arena)})

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -85,30 +84,3 @@ func (m *multiFlag) Set(v string) error {
 	*m = append(*m, v)
 	return nil
 }
-
-// appendCSVField appends f to b, quoting it when it holds a comma, a quote
-// or a line break (RFC 4180).
-func appendCSVField(b, f []byte) []byte {
-	if !needsQuote(f) {
-		return append(b, f...)
-	}
-	b = append(b, '"')
-	for _, c := range f {
-		if c == '"' {
-			b = append(b, '"')
-		}
-		b = append(b, c)
-	}
-	return append(b, '"')
-}
-
-func needsQuote(f []byte) bool {
-	for _, c := range f {
-		if c == ',' || c == '"' || c == '\n' || c == '\r' {
-			return true
-		}
-	}
-	return len(f) > 0 && (f[0] == ' ' || f[len(f)-1] == ' ')
-}
-
-var _ io.Writer = (*output)(nil)
