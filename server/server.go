@@ -381,11 +381,15 @@ func (s *Server) serveMetrics(st *reqState, r *http.Request) {
 
 // readBody reads r into dst, growing it at most to limit+1 bytes (r is an
 // http.MaxBytesReader of limit, which fails past it), so that a request
-// never makes the server hold more than its limit.
+// never makes the server hold more than its limit. The declared length
+// (hint) sizes the buffer only up to firstAlloc: beyond that the buffer
+// grows as bytes arrive, so that a client that declares a large body and
+// sends nothing does not pin the memory.
 func readBody(dst []byte, r io.Reader, hint, limit int64) ([]byte, error) {
+	const firstAlloc = 256 << 10
 	dst = dst[:0]
 	if hint > 0 && int64(cap(dst)) <= hint {
-		dst = make([]byte, 0, min(hint, limit)+1)
+		dst = make([]byte, 0, min(hint, limit, firstAlloc)+1)
 	}
 	for {
 		if len(dst) == cap(dst) {

@@ -556,3 +556,16 @@ func TestRequestHeaders(t *testing.T) {
 		}
 	}
 }
+
+// A declared length sizes the buffer only up to a first allocation: a
+// client that announces 6 MB and sends a few bytes does not pin 6 MB.
+func TestReadBodyDoesNotTrustTheDeclaredLength(t *testing.T) {
+	const limit = 6 << 20
+	buf, err := readBody(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), limit, limit)
+	require.NoError(t, err)
+	assert.Equal(t, "a,10.0.0.1\n", string(buf))
+	assert.LessOrEqual(t, cap(buf), 256<<10+1)
+	small, err := readBody(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), 11, limit)
+	require.NoError(t, err)
+	assert.Equal(t, 12, cap(small), "a small declared length is one exact allocation")
+}
