@@ -1,20 +1,12 @@
-//go:build unix
-
 package awslogs
 
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
-)
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/ipinsights/ipinsights-go/internal/cputime"
+)
 
 // BenchmarkCloudTrailGzPerCPU decodes the files of BenchmarkCloudTrailGz
 // with one worker and reports records per CPU-second of the process, a
@@ -25,7 +17,7 @@ func BenchmarkCloudTrailGzPerCPU(b *testing.B) {
 	root := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(paths[0]))))
 	discard := TupleWriterFunc(func(*Tuple) error { return nil })
 	b.ResetTimer()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	n := 0
 	for i := 0; i < b.N; i++ {
 		rep, err := ExtractCloudTrail(context.Background(), []string{root}, discard, &Options{Workers: 1})
@@ -34,5 +26,5 @@ func BenchmarkCloudTrailGzPerCPU(b *testing.B) {
 		}
 		n += rep.Records
 	}
-	b.ReportMetric(float64(n)/(cpuTime()-c0).Seconds(), "records/cpu-s")
+	b.ReportMetric(float64(n)/(cputime.Process()-c0).Seconds(), "records/cpu-s")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/internal/cputime"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -64,14 +65,14 @@ func BenchmarkTrainBatch(b *testing.B) {
 				}
 				samples = 0
 				b.ReportAllocs()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				i := 0
 				for b.Loop() {
 					next(i)
 					i++
 				}
 				b.ReportMetric(float64(samples)/b.Elapsed().Seconds(), "samples/s")
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 			})
 		}
 	}
@@ -93,12 +94,12 @@ func BenchmarkScoreTuples(b *testing.B) {
 		dst = m.ScoreTuples(dst, data[lo:lo+batch])
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	lo := 0
 	for b.Loop() {
 		dst = m.ScoreTuples(dst, data[lo:lo+batch])
 		lo = (lo + batch) % len(data)
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "pairs/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }

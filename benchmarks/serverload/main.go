@@ -32,10 +32,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
@@ -107,9 +107,9 @@ func throughputPhase(client *http.Client, endpoint string, f csvio.Format, gen *
 	fmt.Printf("\nthroughput: %d-row %s requests, %d connections, %s per run\n", batchRows, f, conns, duration)
 	var rowRates, cpuRates []float64
 	for r := 1; r <= runs; r++ {
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		rows, reqs, errs, elapsed := throughput(client, endpoint, f, bodies, batchRows, conns, duration)
-		cpu := cpuTime() - cpu0
+		cpu := cputime.Process() - cpu0
 		rps := float64(rows) / elapsed.Seconds()
 		rowRates = append(rowRates, rps)
 		line := fmt.Sprintf("  run %d: %9.0f rows/s  (%d requests, %d errors)", r, rps, reqs, errs)
@@ -142,9 +142,9 @@ func latencyPhase(client *http.Client, endpoint string, f csvio.Format, gen *gen
 	fmt.Printf("\nlatency: 1-row %s requests at %d requests/s, %s per run (from scheduled send to full response)\n", f, rate, duration)
 	var p99s []float64
 	for r := 1; r <= runs; r++ {
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		lat, errs := openLoop(client, endpoint, f, singles, rate, duration)
-		cpu := cpuTime() - cpu0
+		cpu := cputime.Process() - cpu0
 		q := func(p float64) float64 { return quantile(lat, p) * 1e3 }
 		p99s = append(p99s, q(0.99))
 		line := fmt.Sprintf("  run %d: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms  (%d requests, %d errors)",
@@ -335,15 +335,6 @@ func openLoop(c *http.Client, url string, f csvio.Format, bodies [][]byte, rate 
 	wg.Wait()
 	slices.Sort(lat)
 	return lat, errs
-}
-
-// cpuTime returns the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // quantile returns the p-quantile of sorted xs (nearest rank).
