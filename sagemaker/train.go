@@ -184,9 +184,9 @@ func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResu
 		},
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			// The request may have reached SageMaker before the cancel:
-			// stop the job in case it exists.
+		if outcomeUnknown(ctx, err) {
+			// The request may have reached SageMaker: stop the job in
+			// case it exists.
 			cctx, cancel := c.cleanupContext(ctx)
 			_, _ = c.sm.StopTrainingJob(cctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(j.Name)})
 			cancel()

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/s3util"
@@ -141,10 +140,7 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 		},
 	})
 	if err != nil {
-		var apiErr smithy.APIError
-		if !errors.As(err, &apiErr) {
-			// The outcome is unknown (network error, cancellation): the
-			// model may exist.
+		if outcomeUnknown(ctx, err) {
 			c.deleteModel(ctx, j.ModelName, true)
 		}
 		return nil, fmt.Errorf("sagemaker: create model %s: %w", j.ModelName, err)
@@ -181,7 +177,7 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 		},
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		if outcomeUnknown(ctx, err) {
 			cctx, cancel := c.cleanupContext(ctx)
 			_, _ = c.sm.StopTransformJob(cctx, &sm.StopTransformJobInput{TransformJobName: aws.String(j.Name)})
 			cancel()

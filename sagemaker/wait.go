@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 // jobState is what the wait loop needs of a job description. SageMaker's
@@ -17,6 +19,15 @@ type jobState struct {
 
 func (s jobState) ended() bool {
 	return s.status == "Completed" || s.status == "Failed" || s.status == "Stopped"
+}
+
+// outcomeUnknown reports whether a create call that failed may still have
+// created its resource, which must then be stopped or deleted: the call
+// was cancelled, or it failed without an answer from SageMaker (a network
+// error after the SDK's retries). An API error means SageMaker refused it.
+func outcomeUnknown(ctx context.Context, err error) bool {
+	var apiErr smithy.APIError
+	return ctx.Err() != nil || !errors.As(err, &apiErr)
 }
 
 // maxDescribeErrors is how many describe calls in a row may fail (after the

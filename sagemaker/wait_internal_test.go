@@ -1,7 +1,12 @@
 package sagemaker
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/stretchr/testify/assert"
@@ -26,4 +31,16 @@ func TestPrimaryStatusOfEachTransition(t *testing.T) {
 	assert.Equal(t, "Stopping", primaryAt("Stopped", stopped, 1))
 	assert.Equal(t, "Stopped", primaryAt("Stopped", stopped, 2))
 	assert.Equal(t, "InProgress", primaryAt("InProgress", stopped[:1], 0), "the newest transition is current")
+}
+
+// A create call that got SageMaker's answer created nothing; one that was
+// cancelled or lost its connection may have.
+func TestOutcomeUnknown(t *testing.T) {
+	live := context.Background()
+	refused := fmt.Errorf("create: %w", &smithy.GenericAPIError{Code: "ValidationException", Message: "bad"})
+	assert.False(t, outcomeUnknown(live, refused))
+	assert.True(t, outcomeUnknown(live, errors.New("dial tcp: connection reset")))
+	cancelled, cancel := context.WithCancel(live)
+	cancel()
+	assert.True(t, outcomeUnknown(cancelled, refused))
 }
