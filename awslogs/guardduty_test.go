@@ -66,15 +66,22 @@ func TestGuardDutyKeysMatchCloudTrail(t *testing.T) {
 			keys[tu.Principal] = true
 		}
 		// Findings 1 (IAM user Alice), 2 (role RoleToBeAssumed) and 10 (root).
+		checked := map[string]bool{}
 		for _, tu := range gd.tuples {
 			switch tu.FindingID {
 			case fid(1), fid(2), fid(10):
 				if k == KeyAccessKey && tu.FindingID == fid(10) {
 					continue // the root's console sign-in had no access key
 				}
+				checked[tu.FindingID] = true
 				assert.True(t, keys[tu.Principal], "%s: finding %s principal %q is a training principal", k, tu.FindingID, tu.Principal)
 			}
 		}
+		want := 3
+		if k == KeyAccessKey {
+			want = 2
+		}
+		assert.Len(t, checked, want, "%s: every one of these findings gives a tuple", k)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -103,13 +104,23 @@ func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	assert.Regexp(t, `^user_\d+,\d+\.\d+\.\d+\.\d+,-?\d.*,[01],(home|work|travel|attack)$`, lines[1])
 
 	// The offline report reads SageMaker's transform output and the labels.
+	// "Ours" is that output with every score negated: a perfect inverse
+	// ranking, which the report must see as such, row for row.
+	inverse := []string{lines[0]}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		x, err := strconv.ParseFloat(f[2], 64)
+		require.NoError(t, err)
+		f[2] = strconv.FormatFloat(-x, 'g', -1, 64)
+		inverse = append(inverse, strings.Join(f, ","))
+	}
 	ours := filepath.Join(dir, "ours.csv")
-	require.NoError(t, os.WriteFile(ours, b, 0o644))
+	require.NoError(t, os.WriteFile(ours, []byte(strings.Join(inverse, "\n")+"\n"), 0o644))
 	code, stdout, stderr = runCLI(t, "", "parity", "--ours", ours, "--sagemaker", out, "--labeled", test, "--top-k", "10")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "parity of 80 rows")
-	assert.Contains(t, stdout, "Spearman rank correlation  1.0000")
-	assert.Contains(t, stdout, "top-10 most anomalous      10 shared (100.0%)")
+	assert.Contains(t, stdout, "Spearman rank correlation  -1.0000")
+	assert.Contains(t, stdout, "top-10 most anomalous      0 shared (0.0%)")
 	assert.Contains(t, stdout, "with labels (40 anomalous of 80)")
 }
 

@@ -218,6 +218,7 @@ func TestServeSignals(t *testing.T) {
 		t.Skip("-short: starts a child process")
 	}
 	a, b := trainedModels(t)
+	require.NotEqual(t, scoresFor(a), scoresFor(b), "the two models must tell a reload apart")
 	path := filepath.Join(t.TempDir(), "m.bin")
 	saveModel(t, a, path)
 	exe, err := os.Executable()
