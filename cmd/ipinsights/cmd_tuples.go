@@ -98,12 +98,12 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return usagef("no input PATH given")
 	}
-	opts, err := f.options(paths)
+	opts, err := f.options()
 	if err != nil {
 		return err
 	}
 	opts.Stdin = e.stdin
-	if opts.S3 == nil && hasS3(paths) {
+	if hasS3(paths) {
 		if opts.S3, err = f.s3Client(ctx); err != nil {
 			return err
 		}
@@ -151,19 +151,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			// The flag package consumed a "--": all that follows is a path.
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
 			return pos, nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }
 
-func (f *tuplesFlags) options(paths []string) (*awslogs.Options, error) {
+func (f *tuplesFlags) options() (*awslogs.Options, error) {
 	key, err := awslogs.ParsePrincipalKey(f.principal)
 	if err != nil {
 		return nil, usagef("--principal: %q is not one of %s", f.principal, strings.Join(awslogs.PrincipalKeyNames(), ", "))

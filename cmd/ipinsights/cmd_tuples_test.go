@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,22 @@ func TestTuplesFromS3(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", "--s3-endpoint", srv.URL, "s3://trail/AWSLogs/")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Len(t, strings.Split(strings.TrimSpace(stdout), "\n"), 12)
+}
+
+// Flags may come between paths; after "--" everything is a path, even what
+// looks like a flag.
+func TestParseInterleaved(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	out := fs.String("out", "", "")
+	pos, err := parseInterleaved(fs, []string{"a.json", "--out", "x", "b.json"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a.json", "b.json"}, pos)
+	assert.Equal(t, "x", *out)
+
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	out = fs.String("out", "", "")
+	pos, err = parseInterleaved(fs, []string{"a.json", "--", "-b.json", "--out", "y"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a.json", "-b.json", "--out", "y"}, pos)
+	assert.Empty(t, *out, "--out after -- is a path, not a flag")
 }
