@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -115,31 +114,29 @@ func (s *Server) tooLarge(st *reqState, size int64) {
 	s.fail(st, http.StatusRequestEntityTooLarge, "PayloadTooLarge", msg)
 }
 
-// decode reads the records of the body into tuples (and, for verbose
-// responses, records with their entity strings).
+// decode reads the records of the body into tuples, or for verbose
+// responses into records with their entity strings (ScoreVerbose hashes
+// them itself). The error is a *csvio.RequestError.
 func (inv *invocation) decode(format csvio.Format, verbose bool) error {
 	inv.tuples, inv.recs = inv.tuples[:0], inv.recs[:0]
 	d := &inv.dec
 	d.Reset(format, inv.body)
 	for d.Next() {
-		inv.tuples = append(inv.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(d.Entity()), Addr: embedding.AddrFrom(d.Addr())})
 		if verbose {
 			inv.recs = append(inv.recs, csvio.Record{Entity: string(d.Entity()), IP: d.Addr()})
+		} else {
+			inv.tuples = append(inv.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(d.Entity()), Addr: embedding.AddrFrom(d.Addr())})
 		}
 	}
-	if err := d.Err(); err != nil {
-		var re *csvio.RequestError
-		if errors.As(err, &re) {
-			return err
-		}
-		return fmt.Errorf("decoding the request: %w", err)
-	}
-	return nil
+	return d.Err()
 }
 
 // score fills preds for the decoded records.
 func (inv *invocation) score(m *ipinsights.Model, verbose bool) {
 	n := len(inv.tuples)
+	if verbose {
+		n = len(inv.recs)
+	}
 	if cap(inv.preds) < n {
 		inv.preds = make([]csvio.Prediction, n)
 	}
@@ -170,7 +167,7 @@ func (inv *invocation) trim() {
 	if cap(inv.out) > maxPooledBytes {
 		inv.out = nil
 	}
-	if cap(inv.tuples) > maxPooledRecords {
+	if max(cap(inv.tuples), cap(inv.recs)) > maxPooledRecords {
 		inv.tuples, inv.recs, inv.results, inv.preds = nil, nil, nil, nil
 	}
 	inv.dec.Reset(csvio.CSV, nil)
