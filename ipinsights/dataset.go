@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -27,7 +26,7 @@ func (d *Dataset) Add(entity string, ip netip.Addr) {
 // AddBytes appends a pair whose entity is given as bytes; it does not
 // retain b.
 func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
-	d.tuples = append(d.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(entity), Addr: embedding.AddrFrom(ip)})
+	d.tuples = append(d.tuples, sampler.NewTupleBytes(entity, ip))
 }
 
 // AddTuples appends encoded pairs.

@@ -22,6 +22,12 @@ func NewTuple(entity string, ip netip.Addr) Tuple {
 	return Tuple{Entity: embedding.EntityHash(entity), Addr: embedding.AddrFrom(ip)}
 }
 
+// NewTupleBytes is NewTuple for an entity in a byte slice (a field of a
+// reader's buffer), without converting it to a string.
+func NewTupleBytes(entity []byte, ip netip.Addr) Tuple {
+	return Tuple{Entity: embedding.EntityHashBytes(entity), Addr: embedding.AddrFrom(ip)}
+}
+
 // Shuffle permutes tuples uniformly at random (Fisher-Yates).
 func Shuffle(tuples []Tuple, r *RNG) {
 	for i := len(tuples) - 1; i > 0; i-- {

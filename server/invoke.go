@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
@@ -125,7 +124,7 @@ func (inv *invocation) decode(format csvio.Format, verbose bool) error {
 		if verbose {
 			inv.recs = append(inv.recs, csvio.Record{Entity: string(d.Entity()), IP: d.Addr()})
 		} else {
-			inv.tuples = append(inv.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(d.Entity()), Addr: embedding.AddrFrom(d.Addr())})
+			inv.tuples = append(inv.tuples, sampler.NewTupleBytes(d.Entity(), d.Addr()))
 		}
 	}
 	return d.Err()

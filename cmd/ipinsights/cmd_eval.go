@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
@@ -118,7 +117,7 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 			}
 		}
 		lab.kinds = append(lab.kinds, k)
-		tuples = append(tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(f[0]), Addr: embedding.AddrFrom(r.Addr())})
+		tuples = append(tuples, sampler.NewTupleBytes(f[0], r.Addr()))
 		if len(tuples)%(1<<16) == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err

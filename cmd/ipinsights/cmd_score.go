@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
@@ -120,7 +119,7 @@ func (s *scorer) writeHeader(w *output, names []string, extra int) {
 
 func (s *scorer) add(r *csvio.Reader) {
 	f := r.Fields()
-	s.tuples = append(s.tuples, sampler.Tuple{Entity: embedding.EntityHashBytes(f[0]), Addr: embedding.AddrFrom(r.Addr())})
+	s.tuples = append(s.tuples, sampler.NewTupleBytes(f[0], r.Addr()))
 	start := len(s.arena)
 	s.arena = csvio.AppendField(s.arena, f[0])
 	s.arena = append(s.arena, ',')
