@@ -23,6 +23,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
+	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 func init() {
@@ -194,11 +195,16 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
+	w, err := createOutput(e, *output) // before the endpoint calls: a bad path fails first
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	scores, err := ep.ScoreFile(ctx, *input)
 	if err != nil {
 		return err
 	}
-	return writeScores(e, *output, *input, scores, nil)
+	return writeScores(w, *input, scores, nil)
 }
 
 // confirm shows the plan on stderr and, unless yes, asks on stdin.
@@ -363,22 +369,25 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err := confirm(e, *awsf.yes, client.PlanTransform(job)); err != nil {
 		return err
 	}
+	w, err := createOutput(e, *output) // before the billable job: a bad path fails first
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	res, err := client.RunTransform(ctx, job)
 	if err != nil {
 		return err
 	}
-	return writeScores(e, *output, *input, res.Scores, nil)
+	return writeScores(w, *input, res.Scores, nil)
 }
 
-// writeScores writes the rows of input with their scores as CSV: entity,
-// ip, dot_product, entity_seen when seen is given, then the extra input
-// columns.
-func writeScores(e *env, output, input string, dots []float64, seen []bool) error {
-	w, err := createOutput(e, output)
-	if err != nil {
-		return err
-	}
+// writeScores writes the rows of input with their scores to w as CSV:
+// entity, ip, dot_product, entity_seen when seen is given, then the extra
+// input columns; then it closes w. Callers create w before any billable
+// work, so that an output that cannot be written fails first.
+func writeScores(w *output, input string, dots []float64, seen []bool) error {
 	cw := csv.NewWriter(w)
+	var err error
 	i := 0
 	err = eachInputRow(input, func(entity string, ip netip.Addr, extra []string) error {
 		if i == 0 {
@@ -533,6 +542,21 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		}
 	}
 
+	// The score files are created before any billable work: a bad path
+	// fails first.
+	var oursW, smW *output
+	if *oursOut != "" {
+		if oursW, err = createOutput(e, *oursOut); err != nil {
+			return err
+		}
+		defer oursW.Close()
+	}
+	if *smOut != "" {
+		if smW, err = createOutput(e, *smOut); err != nil {
+			return err
+		}
+		defer smW.Close()
+	}
 	model, err := localParityModel(ctx, e, *localModel, *tf.train, *tf.valid, hp)
 	if err != nil {
 		return err
@@ -545,13 +569,13 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *oursOut != "" {
-		if err := writeScores(e, *oursOut, rows, ours, seen); err != nil {
+	if oursW != nil {
+		if err := writeScores(oursW, rows, ours, seen); err != nil {
 			return err
 		}
 	}
-	if *smOut != "" {
-		if err := writeScores(e, *smOut, rows, theirs, nil); err != nil {
+	if smW != nil {
+		if err := writeScores(smW, rows, theirs, nil); err != nil {
 			return err
 		}
 	}
@@ -590,15 +614,24 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 	return ipinsights.Train(ctx, cfg, data, opts)
 }
 
-// scoreRows scores every row of path with m.
+// scoreRows scores every row of path with m, in one batch.
 func scoreRows(m *ipinsights.Model, path string) ([]float64, []bool, error) {
-	var dots []float64
-	var seen []bool
-	err := eachInputRow(path, func(entity string, ip netip.Addr, _ []string) error {
-		r := m.Score(entity, ip)
-		dots = append(dots, r.DotProduct)
-		seen = append(seen, r.EntitySeen)
-		return nil
-	})
-	return dots, seen, err
+	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	var tuples []sampler.Tuple
+	for r.Next() {
+		tuples = append(tuples, sampler.NewTupleBytes(r.Entity(), r.Addr()))
+	}
+	if err := r.Err(); err != nil {
+		return nil, nil, err
+	}
+	res := m.ScoreTuples(nil, tuples)
+	dots, seen := make([]float64, len(res)), make([]bool, len(res))
+	for i, x := range res {
+		dots[i], seen[i] = x.DotProduct, x.EntitySeen
+	}
+	return dots, seen, nil
 }

@@ -91,6 +91,12 @@ func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	assert.Contains(t, stderr, "cli-train [InProgress/Training]: Training image download completed. Training in progress.")
 	assert.Contains(t, stderr, "not sent to SageMaker (this implementation's own hyperparameters): [ipv4_hash_rows ipv6_hash_rows seed]")
 
+	// An output that cannot be written fails before the billable job.
+	code, _, stderr = runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test, "--training-job", "cli-train", "--output", filepath.Join(dir, "missing", "sm.csv"))
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "no such file or directory")
+	assert.Empty(t, env.Emulator.TransformJobs(), "no transform job was created")
+
 	out := filepath.Join(dir, "sm.csv")
 	code, _, stderr = runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test, "--training-job", "cli-train", "--output", out)
 	require.Equal(t, exitOK, code, stderr)

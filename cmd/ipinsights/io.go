@@ -41,12 +41,14 @@ func createOutput(e *env, name string) (*output, error) {
 	return &output{Writer: bufio.NewWriterSize(f, 1<<16), f: f, name: name}, nil
 }
 
+// Close flushes and closes; closing again does nothing more.
 func (o *output) Close() error {
 	err := o.Flush()
 	if o.f != nil {
 		if cerr := o.f.Close(); err == nil {
 			err = cerr
 		}
+		o.f = nil
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", o.name, err)
