@@ -94,7 +94,6 @@ type scorer struct {
 	arena       []byte   // the rendered "entity,ip" and ",extra..." of every row
 	offsets     [][3]int // per row: start, end of "entity,ip", end of the extras
 	results     []ipinsights.Result
-	line        []byte
 	wroteHeader bool
 }
 
@@ -140,7 +139,8 @@ func (s *scorer) flush(w *output) {
 	s.results = s.m.ScoreTuples(s.results, s.tuples)
 	for i, res := range s.results {
 		o := s.offsets[i]
-		b := append(s.line[:0], s.arena[o[0]:o[1]]...)
+		// Build the line in the writer's free space: one copy per row.
+		b := append(w.AvailableBuffer(), s.arena[o[0]:o[1]]...)
 		b = append(b, ',')
 		b = strconv.AppendFloat(b, res.DotProduct, 'g', -1, 32)
 		if res.EntitySeen {
@@ -151,7 +151,6 @@ func (s *scorer) flush(w *output) {
 		b = append(b, s.arena[o[1]:o[2]]...)
 		b = append(b, '\n')
 		w.Write(b)
-		s.line = b
 	}
 	s.tuples, s.offsets, s.arena = s.tuples[:0], s.offsets[:0], s.arena[:0]
 }
