@@ -247,7 +247,7 @@ func poisson(r *rand.Rand, mean float64) int {
 // of EventBridge events, gzip compressed): API calls by five users and one
 // assumed role from attacker addresses, and an SSH brute force on an
 // instance, which has no access key.
-func writeFindings(s settings, w *world, r *rand.Rand) (string, []awsgen.Finding, error) {
+func writeFindings(s settings, w *world, r *rand.Rand) (string, error) {
 	day := w.start.Add(time.Duration(s.days-1)*24*time.Hour + 15*time.Hour)
 	types := []struct{ typ, title, api, svc string }{
 		{"UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom", "API ListBuckets was invoked from an IP address on a custom threat list.", "ListBuckets", "s3.amazonaws.com"},
@@ -276,18 +276,18 @@ func writeFindings(s settings, w *world, r *rand.Rand) (string, []awsgen.Finding
 	}
 	path := filepath.Join(s.out, "AWSLogs", account, "GuardDuty", "us-east-1", day.Format("2006/01/02"), "findings.jsonl.gz")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", nil, err
+		return "", err
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	defer f.Close()
 	zw := gzip.NewWriter(f)
 	enc := json.NewEncoder(zw)
 	for i := range fs {
 		if err := enc.Encode(fs[i].EventBridge(r)); err != nil {
-			return "", nil, err
+			return "", err
 		}
 	}
 	// An EC2 finding: its resource is an instance, not an access key.
@@ -298,12 +298,12 @@ func writeFindings(s settings, w *world, r *rand.Rand) (string, []awsgen.Finding
 			"resource": map[string]any{"resourceType": "Instance", "instanceDetails": map[string]any{"instanceId": "i-0123456789abcdef0"}},
 			"service":  map[string]any{"action": map[string]any{"actionType": "NETWORK_CONNECTION", "networkConnectionAction": map[string]any{"connectionDirection": "INBOUND", "remoteIpDetails": map[string]any{"ipAddressV4": randomNetwork(r).addr(r).String()}}}}}}
 	if err := enc.Encode(ssh); err != nil {
-		return "", nil, err
+		return "", err
 	}
 	if err := zw.Close(); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return path, fs, f.Close()
+	return path, f.Close()
 }
 
 // result is what run measured.
@@ -328,7 +328,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	gdPath, _, err := writeFindings(s, w, r)
+	gdPath, err := writeFindings(s, w, r)
 	if err != nil {
 		return nil, err
 	}
