@@ -93,7 +93,7 @@ type trainer struct {
 	gs       []float32 // per sample: dLoss/dscore
 	xbar     []float32 // per group: sum over samples of gs * (last layer input)
 	gsum     []float32 // per group: sum of gs
-	dE       []float32 // per group: gradient wrt the entity row
+	dE       []float32 // per group: gradient wrt the entity row (xbar without layers)
 	lossG    []float64 // per group: summed cross-entropy
 	corrG    []int32   // per group: correctly classified samples
 
@@ -276,7 +276,9 @@ func (t *trainer) alloc(p int) {
 	t.gs = make([]float32, s)
 	t.xbar = make([]float32, p*d)
 	t.gsum = make([]float32, p)
-	t.dE = make([]float32, p*d)
+	if t.L > 0 {
+		t.dE = make([]float32, p*d)
+	}
 	t.lossG = make([]float64, p)
 	t.corrG = make([]int32, p)
 	if t.L >= 2 {
@@ -661,20 +663,31 @@ func (t *trainer) forward(w, g int) {
 	xb := t.xbar[g*d : (g+1)*d]
 	clear(xb)
 	var gsum float32
-	var loss float64
+	// The cross-entropy of a sample is softplus(-s) for the positive and
+	// softplus(s) for a negative, max(±s, 0) + log1p(exp(-|s|)); the
+	// exponential is shared with the sigmoid, and the log1p terms of the
+	// group are summed as one log of their product (each factor is in
+	// [1, 2], so the product cannot overflow).
+	var relu float64
+	prod := 1.0
 	var correct int32
 	sc := &t.scr[w]
 	for k := 0; k < K; k++ {
 		i := g*K + k
-		x := sc.x
-		if L >= 2 {
-			x = t.xs[i*d : (i+1)*d]
-		}
 		rows := t.ipRows[i*ml : i*ml+int(t.nLv[i])]
 		r0 := int(rows[0])
-		copy(x, m.ip[r0*d:(r0+1)*d])
-		for _, r := range rows[1:] {
-			embedding.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
+		x := m.ip[r0*d : (r0+1)*d]
+		if L >= 2 || len(rows) > 1 {
+			// The prefix sum; with 2+ layers it is kept for the backward
+			// pass of the first layer.
+			x = sc.x
+			if L >= 2 {
+				x = t.xs[i*d : (i+1)*d]
+			}
+			copy(x, m.ip[r0*d:(r0+1)*d])
+			for _, r := range rows[1:] {
+				embedding.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
+			}
 		}
 		h := x
 		for l := 0; l+1 < L; l++ {
@@ -683,12 +696,19 @@ func (t *trainer) forward(w, g int) {
 			h = a
 		}
 		s := float64(embedding.Dot(u, h) + c)
+		ex := math.Exp(-math.Abs(s))
+		p := 1 / (1 + ex) // sigmoid(s)
+		if s < 0 {
+			p = ex / (1 + ex)
+		}
+		prod *= 1 + ex
 		label := 0.0
 		if k == 0 {
 			label = 1
+			relu += max(-s, 0)
+		} else {
+			relu += max(s, 0)
 		}
-		p := sigmoid(s)
-		loss += logLoss(s, k == 0)
 		if (s > 0) == (k == 0) {
 			correct++
 		}
@@ -698,16 +718,15 @@ func (t *trainer) forward(w, g int) {
 		gsum += gi
 	}
 	t.gsum[g] = gsum
-	t.lossG[g] = loss
+	t.lossG[g] = relu + math.Log(prod)
 	t.corrG[g] = correct
-	dE := t.dE[g*d : (g+1)*d]
 	if L == 0 {
-		copy(dE, xb)
-	} else {
-		last := m.layers[L-1]
-		embedding.MatVec(dE, last.w, xb)
-		embedding.Axpy(dE, gsum, last.b)
+		return // dE of the group is xbar (see sparseRow)
 	}
+	dE := t.dE[g*d : (g+1)*d]
+	last := m.layers[L-1]
+	embedding.MatVec(dE, last.w, xb)
+	embedding.Axpy(dE, gsum, last.b)
 	if L >= 2 {
 		for k := 0; k < K; k++ {
 			i := g*K + k
@@ -818,8 +837,12 @@ func (t *trainer) sparseRow(w, item int) {
 	refs := s.refs[s.off[j]:s.off[j+1]]
 	var capt []float32
 	if s == &t.ent {
+		dE := t.dE
+		if t.L == 0 {
+			dE = t.xbar // the entity gradient of a group without layers
+		}
 		for _, g := range refs {
-			embedding.Add(gr, t.dE[int(g)*d:(int(g)+1)*d])
+			embedding.Add(gr, dE[int(g)*d:(int(g)+1)*d])
 		}
 		if t.capture != nil {
 			r := int(s.uniq[j])
@@ -878,14 +901,6 @@ func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int)
 type gradCapture struct {
 	entity, ip []float32
 	w, b       [][]float32
-}
-
-func sigmoid(s float64) float64 {
-	if s >= 0 {
-		return 1 / (1 + math.Exp(-s))
-	}
-	e := math.Exp(s)
-	return e / (1 + e)
 }
 
 // logLoss is the binary cross-entropy of score s (log-odds) for the label,
