@@ -311,7 +311,10 @@ func TestPoolStaleWakeUp(t *testing.T) {
 	tr.prepare(data[:tr.smp.Positives()], data)
 	// With only the shards as items, the forward phase de-duplicates the
 	// IP rows again and again, always to the same result.
-	dedup := func() { tr.parallel(phaseForward, len(tr.ipSh), 1) }
+	dedup := func() {
+		tr.evenCuts(len(tr.ipSh))
+		tr.parallel(phaseForward, 1)
+	}
 	dedup()
 	want := append([]int32(nil), tr.ipRowsTouched()...)
 	const phases = 50
