@@ -59,9 +59,13 @@ func BenchmarkTrainBatch(b *testing.B) {
 				p := t.smp.Positives()
 				batches := len(data) / p
 				samples := 0
+				// As Train does, each batch prepares the next one.
 				next := func(i int) {
-					bi := i % batches
-					t.rng.Seed(1, sampler.Stream(1, uint64(bi)))
+					bi, bn := i%batches, (i+1)%batches
+					if !t.ready {
+						t.rng.Seed(1, sampler.Stream(1, uint64(bi)))
+					}
+					t.ahead = aheadBatch{ok: true, pos: data[bn*p : (bn+1)*p], all: data, seed: 1, strm: sampler.Stream(1, uint64(bn))}
 					_, _, n := t.trainBatch(data[bi*p:(bi+1)*p], data)
 					samples += n
 				}

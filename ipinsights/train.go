@@ -104,10 +104,21 @@ type trainer struct {
 	// (each level has its own table), the last shard every IPv6 row (the
 	// IPv6 levels share one table). segs maps the items of the sparse
 	// phase to these lists (see planSparse).
-	ent      sparseRows
+	ent      *sparseRows // entBuf[entCur]
 	ipSh     []sparseRows
 	v4Levels int
 	segs     []sparseSeg
+
+	// The next batch can be prepared during this batch's sparse phase, as
+	// item aheadItem (-1: none): its positives and random stream are in
+	// ahead. It fills the entity list not in use (entBuf[entCur^1]) and
+	// the per-batch inputs that the sparse phase does not read (batch,
+	// groups, eRows, ipRows, nLv). ready reports a prepared batch.
+	entBuf    [2]sparseRows
+	entCur    int
+	ahead     aheadBatch
+	aheadItem int
+	ready     bool
 
 	// Per-worker scratch.
 	scr []workerScratch
@@ -140,6 +151,13 @@ type cursor struct {
 	next atomic.Int64
 	end  int
 	_    [48]byte
+}
+
+// aheadBatch is the batch to prepare during the current one.
+type aheadBatch struct {
+	ok         bool
+	pos, all   []sampler.Tuple
+	seed, strm uint64
 }
 
 // sparseSeg is a run of items of the sparse phase: items from item on are
@@ -270,8 +288,9 @@ func newTrainer(m *Model, n int) *trainer {
 		workers: cfg.workers(),
 		wd:      float32(cfg.WeightDecay),
 		sgdLR:   float32(cfg.LearningRate),
-		ent:     newSparseRows(cfg.NumEntityVectors),
+		entBuf:  [2]sparseRows{newSparseRows(cfg.NumEntityVectors), newSparseRows(cfg.NumEntityVectors)},
 	}
+	t.ent = &t.entBuf[0]
 	t.v4Levels = len(cfg.IPv4Prefixes)
 	t.ipSh = newShards(t.v4Levels+1, m.enc.Rows())
 	t.K = t.smp.GroupSize()
@@ -505,6 +524,10 @@ func (t *trainer) workBlock(w, lo, hi int) {
 			if n := i + spAhead; n < hi {
 				t.prefetchSparse(n)
 			}
+			if i == t.aheadItem {
+				t.prepareAhead()
+				continue
+			}
 			t.sparseRow(w, i)
 		}
 	}
@@ -535,7 +558,14 @@ func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOpt
 				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
 			}
 			pos := tuples[b*p : min((b+1)*p, len(tuples))]
-			t.rng.Seed(seed, sampler.Stream(uint64(ep), uint64(b)))
+			if !t.ready {
+				t.rng.Seed(seed, sampler.Stream(uint64(ep), uint64(b)))
+			}
+			t.ahead = aheadBatch{}
+			if b+1 < batches {
+				t.ahead = aheadBatch{ok: true, pos: tuples[(b+1)*p : min((b+2)*p, len(tuples))], all: tuples,
+					seed: seed, strm: sampler.Stream(uint64(ep), uint64(b+1))}
+			}
 			loss, correct, n := t.trainBatch(pos, tuples)
 			total += int64(n)
 			interval.loss += loss
@@ -588,16 +618,25 @@ func seenOf(data []sampler.Tuple) seenSet {
 
 // trainBatch runs one optimiser step on the positives pos and returns the
 // summed cross-entropy, the correctly classified samples and the samples.
+//
+// pos must be the positives of t.ahead when the previous batch had one
+// (the batch is then already prepared); otherwise t.rng must be seeded for
+// the batch.
 func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
-	t.prepare(pos, all)
+	if t.ready {
+		t.useSpare()
+	} else {
+		t.prepare(pos, all)
+	}
+	groups := t.groups // the sparse phase may prepare the next batch
 	t.runPhases()
 	var loss float64
 	var correct int
-	for g := 0; g < t.groups; g++ {
+	for g := 0; g < groups; g++ {
 		loss += t.lossG[g]
 		correct += int(t.corrG[g])
 	}
-	return loss, correct, t.groups * t.K
+	return loss, correct, groups * t.K
 }
 
 // runPhases runs the parallel phases of the prepared batch: forward and
@@ -634,8 +673,16 @@ func (t *trainer) forwardCuts() {
 func (t *trainer) planSparse() {
 	t.segs = t.segs[:0]
 	item := 0
+	t.aheadItem = -1
 	for w := range t.workers {
 		t.cuts[w] = item
+		if w == t.workers-1 && t.ahead.ok {
+			// The last worker, usually the last to start, prepares the
+			// next batch first; the others take over its rows if they
+			// finish theirs before it does.
+			t.aheadItem = item
+			item++
+		}
 		g0, g1 := w*t.groups/t.workers, (w+1)*t.groups/t.workers
 		add := func(s *sparseRows, lo, hi int32) {
 			j0, j1 := s.firstUseAt(lo), s.firstUseAt(hi)
@@ -644,7 +691,7 @@ func (t *trainer) planSparse() {
 				item += j1 - j0
 			}
 		}
-		add(&t.ent, int32(g0), int32(g1))
+		add(t.ent, int32(g0), int32(g1))
 		for k := range t.ipSh {
 			add(&t.ipSh[k], int32(g0*t.K), int32(g1*t.K))
 		}
@@ -653,22 +700,47 @@ func (t *trainer) planSparse() {
 }
 
 // prepare builds the batch, de-duplicates its entity rows (releasing those
-// of the previous batch) and encodes its addresses. The IP rows are
-// de-duplicated by the forward phase, while other workers already compute
-// groups: with the IPv4 /16 encoder alone there is a single large shard,
-// which in a phase of its own ran on one worker while the others waited.
+// of the batch before the previous one) and encodes its addresses. The IP
+// rows are de-duplicated by the forward phase, while other workers already
+// compute groups: with the IPv4 /16 encoder alone there is a single large
+// shard, which in a phase of its own ran on one worker while the others
+// waited. Train prepares a batch during the previous one's sparse phase
+// instead (prepareAhead), as it would otherwise leave the other workers
+// waiting for a few tens of microseconds.
 func (t *trainer) prepare(pos, all []sampler.Tuple) {
+	t.fill(pos, all)
+	t.useSpare()
+}
+
+// prepareAhead prepares t.ahead (see trainer.aheadItem).
+func (t *trainer) prepareAhead() {
+	t.rng.Seed(t.ahead.seed, t.ahead.strm)
+	t.fill(t.ahead.pos, t.ahead.all)
+	t.ready = true
+}
+
+// useSpare makes the entity list filled last the current one.
+func (t *trainer) useSpare() {
+	t.entCur ^= 1
+	t.ent = &t.entBuf[t.entCur]
+	t.ready = false
+}
+
+// fill builds a batch from pos into the per-batch inputs and the spare
+// entity list (see prepare).
+func (t *trainer) fill(pos, all []sampler.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
 	t.invBatch = 1 / float32(t.groups*t.K)
-	t.ent.reset()
+	e := &t.entBuf[t.entCur^1]
+	e.reset()
 	n := t.cfg.NumEntityVectors
 	for g, h := range t.batch.Entities {
 		r := int32(embedding.Bucket(h, n))
 		t.eRows[g] = r
-		t.ent.ref(r, int32(g))
+		e.ref(r, int32(g))
 	}
-	t.ent.build()
+	e.build()
 	const ml = embedding.MaxLevels
 	for i, a := range t.batch.Addrs {
 		t.nLv[i] = uint8(t.m.enc.Encode(t.ipRows[i*ml:(i+1)*ml], a))
@@ -913,6 +985,9 @@ const (
 // prefetchSparse starts loading the parameter row and moments of an item
 // of the sparse phase.
 func (t *trainer) prefetchSparse(item int) {
+	if item == t.aheadItem {
+		return
+	}
 	p, mv, _, _ := t.sparseTarget(item)
 	embedding.Prefetch(p)
 	embedding.Prefetch(mv)
@@ -927,7 +1002,7 @@ func (t *trainer) sparseRow(w, item int) {
 	p, mv, s, j := t.sparseTarget(item)
 	refs := s.refs[s.off[j]:s.off[j+1]]
 	var capt []float32
-	if s == &t.ent {
+	if s == t.ent {
 		dE := t.dE
 		if t.L == 0 {
 			dE = t.xbar // the entity gradient of a group without layers
@@ -975,7 +1050,7 @@ func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int)
 	sg := &t.segs[k]
 	s, j = sg.rows, sg.j0+item-sg.item
 	table, state := t.m.entity, t.entMV
-	if s != &t.ent {
+	if s != t.ent {
 		table, state = t.m.ip, t.ipMV
 	}
 	r := int(s.uniq[j])
