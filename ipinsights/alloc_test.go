@@ -28,10 +28,16 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 		stop := tr.startPool()
 		p := tr.smp.Positives()
 		b := 0
-		batch := func() {
+		at := func(b int) []sampler.Tuple {
 			lo := (b * p) % (len(data) - p)
-			tr.rng.Seed(1, uint64(b))
-			tr.trainBatch(data[lo:lo+p], data)
+			return data[lo : lo+p]
+		}
+		batch := func() { // as Train runs them: each prepares the next
+			if !tr.ready {
+				tr.rng.Seed(1, uint64(b))
+			}
+			tr.ahead = aheadBatch{ok: true, pos: at(b + 1), all: data, seed: 1, strm: uint64(b + 1)}
+			tr.trainBatch(at(b), data)
 			b++
 		}
 		for range 20 {

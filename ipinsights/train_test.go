@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // heldOutAUC scores n fresh real pairs against the same entities with
@@ -99,11 +100,53 @@ func modelBytes(t *testing.T, m *Model) []byte {
 	return b.Bytes()
 }
 
+// TestPrepareAheadMatchesSerial trains the same batches twice, once
+// preparing each batch during the previous one's sparse phase, as Train
+// does, and once preparing each on its own before it runs: the parameters
+// must be the same bits.
+func TestPrepareAheadMatchesSerial(t *testing.T) {
+	p := newPlanted(6, 200, 2, 300)
+	data := p.dataset(6000).tuples
+	for i := 0; i < len(data); i += 7 { // some IPv6 rows, in their own shard
+		data[i] = sampler.NewTuple(entityName(i%200), embedding.Addr{Hi: 0x20010db8<<32 | uint64(i%5)<<16, Lo: uint64(i)}.Netip())
+	}
+	for _, layers := range []int{0, 1} {
+		run := func(ahead bool) []byte {
+			cfg := smallConfig()
+			cfg.NumIPEncoderLayers = layers
+			cfg.Workers = 2
+			cfg.IPv4Prefixes = []int{16, 24}
+			m, err := newModel(cfg)
+			require.NoError(t, err)
+			m.initParams()
+			tr := newTrainer(m, len(data))
+			stop := tr.startPool()
+			n := tr.smp.Positives()
+			batches := len(data) / n
+			for b := range batches {
+				if !tr.ready {
+					tr.rng.Seed(1, uint64(b))
+				}
+				tr.ahead = aheadBatch{}
+				if ahead && b+1 < batches {
+					tr.ahead = aheadBatch{ok: true, pos: data[(b+1)*n : (b+2)*n], all: data, seed: 1, strm: uint64(b + 1)}
+				}
+				tr.trainBatch(data[b*n:(b+1)*n], data)
+				assert.Equal(t, ahead && b+1 < batches, tr.ready, "batch %d", b)
+			}
+			require.NoError(t, stop())
+			m.invalidate()
+			return modelBytes(t, m)
+		}
+		assert.True(t, bytes.Equal(run(false), run(true)), "layers=%d", layers)
+	}
+}
+
 func TestDeterministicAcrossWorkers(t *testing.T) {
 	p := newPlanted(3, 100, 2, 200)
 	data := p.dataset(4000)
 	valid := p.dataset(500)
-	for _, layers := range []int{1, 2} {
+	for _, layers := range []int{0, 1, 2} {
 		var ref []byte
 		var refAUC float64
 		for _, w := range []int{1, 2, 4} {
