@@ -141,21 +141,36 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 	return lab, nil
 }
 
+// evalMetrics are the metrics of an ipinsights.Evaluation under the JSON
+// keys of eval --json; parity --json reports each side's evaluation with
+// the same type, so that both commands name a metric alike.
+type evalMetrics struct {
+	Rows              int       `json:"rows"`
+	Anomalous         int       `json:"anomalous"`
+	AUC               jsonFloat `json:"auc"`
+	Threshold         float64   `json:"threshold"`
+	Precision         jsonFloat `json:"precision"`
+	Recall            jsonFloat `json:"recall"`
+	FalsePositiveRate jsonFloat `json:"false_positive_rate"`
+	TP                int       `json:"true_positives"`
+	FP                int       `json:"false_positives"`
+	TN                int       `json:"true_negatives"`
+	FN                int       `json:"false_negatives"`
+}
+
+func newEvalMetrics(ev *ipinsights.Evaluation) evalMetrics {
+	return evalMetrics{
+		Rows: ev.N, Anomalous: ev.Anomalies, AUC: jsonFloat(ev.AUC), Threshold: ev.Threshold,
+		Precision: jsonFloat(ev.Precision), Recall: jsonFloat(ev.Recall), FalsePositiveRate: jsonFloat(ev.FPR),
+		TP: ev.TP, FP: ev.FP, TN: ev.TN, FN: ev.FN,
+	}
+}
+
 // evalReport is what eval prints, also as JSON.
 type evalReport struct {
-	Rows              int           `json:"rows"`
-	Anomalous         int           `json:"anomalous"`
-	UnseenEntities    int           `json:"rows_with_unseen_entity"`
-	AUC               float64       `json:"auc"`
-	Threshold         float64       `json:"threshold"`
-	Precision         jsonFloat     `json:"precision"`
-	Recall            jsonFloat     `json:"recall"`
-	FalsePositiveRate jsonFloat     `json:"false_positive_rate"`
-	TP                int           `json:"true_positives"`
-	FP                int           `json:"false_positives"`
-	TN                int           `json:"true_negatives"`
-	FN                int           `json:"false_negatives"`
-	ByKind            []kindSummary `json:"by_kind,omitempty"`
+	evalMetrics
+	UnseenEntities int           `json:"rows_with_unseen_entity"`
+	ByKind         []kindSummary `json:"by_kind,omitempty"`
 	// Ceiling is the best AUC any detector can reach when rows of kind
 	// "travel" are drawn exactly as attacks are (synthetic data).
 	Ceiling *float64 `json:"auc_ceiling,omitempty"`
@@ -182,11 +197,7 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 }
 
 func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
-	rep := &evalReport{
-		Rows: ev.N, Anomalous: ev.Anomalies, UnseenEntities: lab.unseen, AUC: ev.AUC, Threshold: ev.Threshold,
-		Precision: jsonFloat(ev.Precision), Recall: jsonFloat(ev.Recall), FalsePositiveRate: jsonFloat(ev.FPR),
-		TP: ev.TP, FP: ev.FP, TN: ev.TN, FN: ev.FN,
-	}
+	rep := &evalReport{evalMetrics: newEvalMetrics(&ev), UnseenEntities: lab.unseen}
 	if len(lab.kinds) == 0 {
 		return rep
 	}
@@ -232,9 +243,9 @@ func (r *evalReport) print(w io.Writer) {
 	if r.UnseenEntities > 0 {
 		fmt.Fprintf(w, "unseen entities      %d rows have entities absent from training: their scores carry no information\n", r.UnseenEntities)
 	}
-	fmt.Fprintf(w, "AUC                  %.4f\n", r.AUC)
+	fmt.Fprintf(w, "AUC                  %.4f\n", float64(r.AUC))
 	if r.Ceiling != nil {
-		fmt.Fprintf(w, "AUC ceiling          %.4f (travel rows look exactly like attacks; this model is %.4f below)\n", *r.Ceiling, *r.Ceiling-r.AUC)
+		fmt.Fprintf(w, "AUC ceiling          %.4f (travel rows look exactly like attacks; this model is %.4f below)\n", *r.Ceiling, *r.Ceiling-float64(r.AUC))
 	}
 	fmt.Fprintf(w, "threshold            %g (flag dot_product < %g)\n", r.Threshold, r.Threshold)
 	fmt.Fprintf(w, "precision            %.4f\n", float64(r.Precision))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 
-	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
 )
 
@@ -76,7 +75,8 @@ func writeParity(e *env, p *sagemaker.Parity, asJSON bool) error {
 	return enc.Encode(parityJSON(p))
 }
 
-// parityJSON is the report with NaN (undefined statistics) as null.
+// parityJSON is the report with NaN (undefined statistics) as null. Each
+// side's evaluation has the keys of eval --json.
 func parityJSON(p *sagemaker.Parity) map[string]any {
 	m := map[string]any{
 		"rows": p.N, "spearman": num(p.Spearman), "kendall_tau_b": num(p.KendallTauB), "pearson": num(p.Pearson),
@@ -84,20 +84,12 @@ func parityJSON(p *sagemaker.Parity) map[string]any {
 		"threshold": p.Threshold, "flag_agreement": num(p.FlagAgreement),
 	}
 	if p.Ours != nil {
-		m["ours"], m["sagemaker"] = evalJSON(p.Ours), evalJSON(p.SageMaker)
+		m["ours"], m["sagemaker"] = newEvalMetrics(p.Ours), newEvalMetrics(p.SageMaker)
 	}
 	if p.SeenOnly != nil {
 		m["seen_only"] = parityJSON(p.SeenOnly)
 	}
 	return m
-}
-
-func evalJSON(e *ipinsights.Evaluation) map[string]any {
-	return map[string]any{
-		"rows": e.N, "anomalies": e.Anomalies, "auc": num(e.AUC), "threshold": e.Threshold,
-		"tp": e.TP, "fp": e.FP, "tn": e.TN, "fn": e.FN,
-		"precision": num(e.Precision), "recall": num(e.Recall), "fpr": num(e.FPR),
-	}
 }
 
 func num(f float64) any {

@@ -252,6 +252,36 @@ func TestEvalReportJSONAndPlots(t *testing.T) {
 	assert.Contains(t, stderr, "both normal (0) and anomalous (1)")
 }
 
+// parity --json reports each side's evaluation under eval --json's keys:
+// scoring the labeled rows and comparing the scores with themselves gives
+// the numbers eval prints for the same model and rows.
+func TestParityJSONUsesEvalKeys(t *testing.T) {
+	dir := fixture(t)
+	model, labeled := filepath.Join(dir, "model.bin"), filepath.Join(dir, "test_labeled.csv")
+	code, stdout, stderr := runCLI(t, "", "eval", "--model", model, "--labeled", labeled, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &ev))
+
+	scored := filepath.Join(t.TempDir(), "scored.csv")
+	code, _, stderr = runCLI(t, "", "score", "--model", model, "--input", labeled, "--output", scored)
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr = runCLI(t, "", "parity", "--ours", scored, "--sagemaker", scored, "--labeled", labeled, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var par map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &par))
+	for _, side := range []string{"ours", "sagemaker"} {
+		got, ok := par[side].(map[string]any)
+		require.True(t, ok, "%s: %v", side, par[side])
+		for _, k := range []string{"rows", "anomalous", "auc", "threshold", "precision", "recall", "false_positive_rate",
+			"true_positives", "false_positives", "true_negatives", "false_negatives"} {
+			require.Contains(t, got, k, side)
+			assert.Equal(t, ev[k], got[k], "%s: %s", side, k)
+		}
+		assert.Len(t, got, 11, "%s: no keys beyond eval's", side)
+	}
+}
+
 func TestDemoSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: trains a 128-dimensional model")
