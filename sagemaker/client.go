@@ -52,7 +52,8 @@ type Options struct {
 	StopTimeout time.Duration
 	// PartBytes bounds the size of one uploaded CSV object.
 	PartBytes int64
-	// Image overrides the IP Insights image URI of Region.
+	// Image is the IP Insights image URI; empty means that of Region (see
+	// ImageURI).
 	Image string
 	// Progress receives events; nil discards them.
 	Progress Reporter
@@ -62,10 +63,9 @@ type Options struct {
 // transform. It creates only jobs and models, never endpoints, and deletes
 // every model it creates before returning.
 type Client struct {
-	sm    API
-	s3    S3API
-	opts  Options
-	image string
+	sm   API
+	s3   S3API
+	opts Options // defaults filled in
 }
 
 var (
@@ -123,21 +123,14 @@ func New(smc API, s3c S3API, opts Options) (*Client, error) {
 	if opts.PartBytes <= 0 {
 		opts.PartBytes = DefaultPartBytes
 	}
-	image := opts.Image
-	if image == "" {
+	if opts.Image == "" {
 		var err error
-		if image, err = ImageURI(opts.Region); err != nil {
+		if opts.Image, err = ImageURI(opts.Region); err != nil {
 			return nil, err
 		}
 	}
-	return &Client{sm: smc, s3: s3c, opts: opts, image: image}, nil
+	return &Client{sm: smc, s3: s3c, opts: opts}, nil
 }
-
-// Options returns the client's options with defaults filled in.
-func (c *Client) Options() Options { return c.opts }
-
-// Image returns the IP Insights image URI the client uses.
-func (c *Client) Image() string { return c.image }
 
 func (c *Client) report(e Event) {
 	if c.opts.Progress == nil {

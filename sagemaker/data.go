@@ -11,11 +11,15 @@ import (
 	"github.com/ipinsights/ipinsights-go/internal/s3util"
 )
 
-// dataFile is a local CSV input that was checked for SageMaker.
+// dataFile is a local CSV input that was checked for SageMaker; the zero
+// value stands for no local file.
 type dataFile struct {
 	path string
 	rows int
 }
+
+// uploads reports whether f is a local file to upload.
+func (f dataFile) uploads() bool { return f.path != "" }
 
 // readerOptions returns the csvio options for a delegate input: exactly
 // entity,ip for training data, entity,ip and any further columns (which are

@@ -1,10 +1,12 @@
 package sagemaker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -320,4 +322,66 @@ func TestJobErrorMessage(t *testing.T) {
 	assert.Equal(t, "sagemaker: training job j failed: ClientError: x", err.Error())
 	var je *sagemaker.JobError
 	assert.True(t, errors.As(fmt.Errorf("wrapped: %w", err), &je))
+}
+
+// Data already on S3 is used in place: nothing is uploaded, and the
+// validation channel is there exactly when validation data is given.
+func TestDelegateTrainingFromS3(t *testing.T) {
+	dir := t.TempDir()
+	train, _, _ := logins(t, dir, 20, 20)
+	env, c, ev := newClient(t, smemu.Options{}, nil)
+	ctx := context.Background()
+	for _, key := range []string{"data/train/part.csv", "data/validation/part.csv"} {
+		body, err := os.ReadFile(train)
+		require.NoError(t, err)
+		_, err = env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(awstest.Bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+		require.NoError(t, err)
+	}
+	channels := func(job string) []string {
+		d, err := env.SageMaker.DescribeTrainingJob(ctx, &sm.DescribeTrainingJobInput{TrainingJobName: aws.String(job)})
+		require.NoError(t, err)
+		var names []string
+		for _, ch := range d.InputDataConfig {
+			names = append(names, aws.ToString(ch.ChannelName)+" "+aws.ToString(ch.DataSource.S3DataSource.S3Uri))
+		}
+		return names
+	}
+
+	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", ValidationS3: "s3://ipinsights-test/data/validation/",
+		Hyperparameters: tinyHP, JobName: "s3-both"})
+	require.NoError(t, err)
+	assert.NotContains(t, c.PlanTraining(tj).String(), "S3 upload")
+	_, err = c.RunTraining(ctx, tj)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"train s3://ipinsights-test/data/train/", "validation s3://ipinsights-test/data/validation/"}, channels("s3-both"))
+
+	tj, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Hyperparameters: tinyHP, JobName: "s3-train"})
+	require.NoError(t, err)
+	_, err = c.RunTraining(ctx, tj)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"train s3://ipinsights-test/data/train/"}, channels("s3-train"))
+	assert.Empty(t, ev.of(sagemaker.EventUpload))
+
+	// A local validation file next to training data on S3: only it is
+	// uploaded.
+	tj, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Validation: train, Hyperparameters: tinyHP, JobName: "s3-local"})
+	require.NoError(t, err)
+	plan := c.PlanTraining(tj).String()
+	assert.Equal(t, 1, strings.Count(plan, "S3 upload"), plan)
+	assert.Contains(t, plan, "ipinsights/input/s3-local/validation/")
+	_, err = c.RunTraining(ctx, tj)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"train s3://ipinsights-test/data/train/", "validation s3://ipinsights-test/ipinsights/input/s3-local/validation/"}, channels("s3-local"))
+	assert.Len(t, ev.of(sagemaker.EventUpload), 1)
+}
+
+// Options.Image replaces the region's image in the jobs the client creates.
+func TestDelegateImageOverride(t *testing.T) {
+	env, c, _ := newClient(t, smemu.Options{}, func(o *sagemaker.Options) { o.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:dev" })
+	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/", Hyperparameters: tinyHP, JobName: "own-image"})
+	require.NoError(t, err)
+	_, err = c.RunTraining(context.Background(), tj)
+	// The emulator runs SageMaker's image only, and says so.
+	assert.ErrorContains(t, err, "this emulator runs only the IP Insights image")
+	assert.Empty(t, env.Emulator.TrainingJobs())
 }

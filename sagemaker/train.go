@@ -48,10 +48,11 @@ type TrainingJob struct {
 	// implementation's extras and are not sent.
 	NotSent []string
 
-	train, validation           dataFile
-	trainURI, validationURI     S3URI
-	uploadTrain, uploadValidate bool
-	hasValidation               bool
+	// train and validation are the checked local files to upload; zero
+	// when the data is already on S3 (or, for validation, absent).
+	train, validation dataFile
+	// validationURI is zero when the job has no validation channel.
+	trainURI, validationURI S3URI
 }
 
 // PrepareTraining checks spec and the local data and fixes the job's name
@@ -87,7 +88,7 @@ func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
 		if j.train, err = checkFile(spec.Train, false); err != nil {
 			return nil, err
 		}
-		j.trainURI, j.uploadTrain = input.Join("train/"), true
+		j.trainURI = input.Join("train/")
 	default:
 		return nil, errors.New("sagemaker: no training data")
 	}
@@ -98,12 +99,11 @@ func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
 		if j.validationURI, err = ParseS3URI(spec.ValidationS3); err != nil {
 			return nil, err
 		}
-		j.hasValidation = true
 	case spec.Validation != "":
 		if j.validation, err = checkFile(spec.Validation, false); err != nil {
 			return nil, err
 		}
-		j.validationURI, j.uploadValidate, j.hasValidation = input.Join("validation/"), true, true
+		j.validationURI = input.Join("validation/")
 	}
 	return j, nil
 }
@@ -111,10 +111,10 @@ func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
 // PlanTraining returns what running j creates.
 func (c *Client) PlanTraining(j *TrainingJob) Plan {
 	p := Plan{Region: c.opts.Region}
-	if j.uploadTrain {
+	if j.train.uploads() {
 		p.Resources = append(p.Resources, Resource{Kind: "S3 upload", Name: j.trainURI.String(), Note: fmt.Sprintf("%d rows from %s", j.train.rows, j.train.path)})
 	}
-	if j.uploadValidate {
+	if j.validation.uploads() {
 		p.Resources = append(p.Resources, Resource{Kind: "S3 upload", Name: j.validationURI.String(), Note: fmt.Sprintf("%d rows from %s", j.validation.rows, j.validation.path)})
 	}
 	p.Resources = append(p.Resources, Resource{
@@ -145,12 +145,12 @@ func (c *Client) outputURI() S3URI { return c.s3Root().Join("output") }
 // is stopped, and RunTraining returns after it reached Stopped (or after
 // StopTimeout).
 func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResult, error) {
-	if j.uploadTrain {
+	if j.train.uploads() {
 		if _, err := c.uploadRows(ctx, j.train, false, j.trainURI); err != nil {
 			return nil, err
 		}
 	}
-	if j.uploadValidate {
+	if j.validation.uploads() {
 		if _, err := c.uploadRows(ctx, j.validation, false, j.validationURI); err != nil {
 			return nil, err
 		}
@@ -159,14 +159,14 @@ func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResu
 		c.report(Event{Kind: EventNote, Resource: j.Name, Message: fmt.Sprintf("not sent to SageMaker (this implementation's own hyperparameters): %v", j.NotSent)})
 	}
 	channels := []types.Channel{channel("train", j.trainURI)}
-	if j.hasValidation {
+	if j.validationURI != (S3URI{}) {
 		channels = append(channels, channel("validation", j.validationURI))
 	}
 	out, err := c.sm.CreateTrainingJob(ctx, &sm.CreateTrainingJobInput{
 		TrainingJobName: aws.String(j.Name),
 		RoleArn:         aws.String(c.opts.RoleARN),
 		AlgorithmSpecification: &types.AlgorithmSpecification{
-			TrainingImage:     aws.String(c.image),
+			TrainingImage:     aws.String(c.opts.Image),
 			TrainingInputMode: types.TrainingInputModeFile,
 		},
 		HyperParameters: j.Hyperparameters,

@@ -92,9 +92,6 @@ func (c *Client) PrepareTransform(spec TransformSpec) (*TransformJob, error) {
 	return j, nil
 }
 
-// Rows returns the number of rows the job scores.
-func (j *TransformJob) Rows() int { return j.input.rows }
-
 // PlanTransform returns what running j creates.
 func (c *Client) PlanTransform(j *TransformJob) Plan {
 	return Plan{Region: c.opts.Region, Resources: []Resource{
@@ -135,7 +132,7 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 		ModelName:        aws.String(j.ModelName),
 		ExecutionRoleArn: aws.String(c.opts.RoleARN),
 		PrimaryContainer: &types.ContainerDefinition{
-			Image:        aws.String(c.image),
+			Image:        aws.String(c.opts.Image),
 			ModelDataUrl: aws.String(j.ModelData),
 		},
 	})
