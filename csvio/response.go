@@ -34,11 +34,17 @@ type Prediction struct {
 // (JSON and JSONLines; ignored for CSV, which ParseAccept never pairs with
 // Verbose); Seen adds "entity_seen" last (a second CSV column, true or
 // false). Numbers are written like Python's repr, as SageMaker's responses
-// are: the shortest digits that read back to the same value (of a float32
-// when the value is one), with ".0" on whole numbers and an exponent below
-// 1e-4 and from 1e16. Non-finite numbers, which JSON can not hold, are
-// written null (NaN, +Inf, -Inf in CSV). It does not allocate when dst has
-// room.
+// are: the shortest digits that read back to the same value, with ".0" on
+// whole numbers and an exponent below 1e-4 and from 1e16. dot_product is a
+// float64 and is written as one even when it holds a float32 score, on
+// purpose: SageMaker's container sends its float32 scores as Python floats
+// ("dot_product": 0.8731245994567871, which is exactly a float32, rather
+// than 0.8731246), and DecodeResponse reads back exactly the value written.
+// Embedding components are float32 and get the shortest float32 digits.
+// (The CSV that `ipinsights score` writes is not a SageMaker format; it has
+// the shortest float32 digits of each score.) Non-finite numbers, which
+// JSON can not hold, are written null (NaN, +Inf, -Inf in CSV). It does not
+// allocate when dst has room.
 func AppendResponse(dst []byte, rf ResponseFormat, preds []Prediction) []byte {
 	switch rf.Format {
 	case JSON:

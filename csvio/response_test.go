@@ -34,6 +34,12 @@ func TestAppendResponse(t *testing.T) {
 		assert.Equal(t, tc.want, string(AppendResponse(nil, tc.rf, preds)), tc.rf.String())
 	}
 	assert.Equal(t, `{"predictions":[]}`, string(AppendResponse(nil, ResponseFormat{Format: JSON}, nil)))
+	// A float32 score is written as the float64 it is, as SageMaker's
+	// container writes its float32 scores (TestDecodeSageMakerResponses);
+	// an embedding component with the shortest float32 digits.
+	f32 := []Prediction{{DotProduct: float64(float32(0.8731246)), EntityEmbedding: []float32{0.8731246}, IPEmbedding: []float32{1}}}
+	assert.Equal(t, `{"predictions":[{"dot_product":0.8731245994567871,"entity_embedding":[0.8731246],"ip_embedding":[1.0]}]}`,
+		string(AppendResponse(nil, ResponseFormat{Format: JSON, Verbose: true}, f32)))
 	assert.Equal(t, "prefix:", string(AppendResponse([]byte("prefix:"), ResponseFormat{Format: JSONLines}, nil)))
 }
 

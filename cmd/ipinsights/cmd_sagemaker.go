@@ -204,7 +204,7 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeScores(w, *input, scores, nil)
+	return writeScores(w, *input, scores, nil, 64)
 }
 
 // confirm shows the plan on stderr and, unless yes, asks on stdin.
@@ -378,14 +378,17 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	return writeScores(w, *input, res.Scores, nil)
+	return writeScores(w, *input, res.Scores, nil, 64)
 }
 
 // writeScores writes the rows of input with their scores to w as CSV:
 // entity, ip, dot_product, entity_seen when seen is given, then the extra
 // input columns; then it closes w. Callers create w before any billable
-// work, so that an output that cannot be written fails first.
-func writeScores(w *output, input string, dots []float64, seen []bool) error {
+// work, so that an output that cannot be written fails first. bits is 32
+// for our scores, which are float32 values: their shortest float32 digits,
+// as `ipinsights score` writes them; 64 for SageMaker's, which are numbers
+// we read from its responses and write back unchanged.
+func writeScores(w *output, input string, dots []float64, seen []bool, bits int) error {
 	cw := csv.NewWriter(w)
 	var err error
 	i := 0
@@ -405,7 +408,7 @@ func writeScores(w *output, input string, dots []float64, seen []bool) error {
 		if i >= len(dots) {
 			return fmt.Errorf("%s: more rows than scores (%d)", input, len(dots))
 		}
-		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, 64)}
+		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, bits)}
 		if seen != nil {
 			rec = append(rec, strconv.FormatBool(seen[i]))
 		}
@@ -570,12 +573,12 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	if oursW != nil {
-		if err := writeScores(oursW, rows, ours, seen); err != nil {
+		if err := writeScores(oursW, rows, ours, seen, 32); err != nil {
 			return err
 		}
 	}
 	if smW != nil {
-		if err := writeScores(smW, rows, theirs, nil); err != nil {
+		if err := writeScores(smW, rows, theirs, nil, 64); err != nil {
 			return err
 		}
 	}

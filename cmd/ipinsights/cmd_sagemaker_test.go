@@ -169,6 +169,14 @@ func TestSageMakerParityEndToEnd(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "", "parity", "--ours", scored, "--sagemaker", smOut, "--labeled", test)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Spearman rank correlation  1.0000")
+	// The same model: --ours-out writes each score as `score` does, in
+	// the shortest digits of the float32.
+	oursRows, scoredRows := readCSV(t, oursOut), readCSV(t, scored)
+	require.Len(t, oursRows, len(scoredRows))
+	for i := range oursRows {
+		assert.Equal(t, scoredRows[i][:4], oursRows[i][:4], "row %d", i)
+	}
+	assert.Equal(t, "entity,ip,dot_product,entity_seen", strings.Join(oursRows[0][:4], ","))
 
 	// A different local seed: still a parity report, no longer identical.
 	args = append([]string{"sagemaker", "parity", "--yes", "--train", train, "--test", test, "--training-job", env.Emulator.TrainingJobs()[0],
