@@ -25,7 +25,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,18 +99,16 @@ func main() {
 	printTable(os.Stdout, results, *epochs)
 }
 
-// config returns the tutorial's hyperparameters (DESIGN.md section 1, as
-// internal/tutorial has them) with the given depth, workers, epochs and seed.
+// config returns the tutorial's configuration (DESIGN.md section 1, as
+// internal/tutorial has it) with the given depth, workers, epochs and seed.
 func config(layers, workers, epochs int, seed uint64) ipinsights.Config {
-	hp := maps.Clone(tutorial.Hyperparameters)
-	hp["epochs"] = strconv.Itoa(epochs)
-	hp["num_ip_encoder_layers"] = strconv.Itoa(layers)
-	hp["seed"] = strconv.FormatUint(seed, 10)
-	cfg, err := ipinsights.ParseHyperparameters(hp)
+	cfg, _, err := tutorial.Config(map[string]string{
+		"epochs": strconv.Itoa(epochs), "num_ip_encoder_layers": strconv.Itoa(layers),
+		"seed": strconv.FormatUint(seed, 10), "workers": strconv.Itoa(workers),
+	})
 	if err != nil {
 		panic(err)
 	}
-	cfg.Workers = workers
 	return cfg
 }
 

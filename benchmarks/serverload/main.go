@@ -37,6 +37,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/server"
@@ -173,13 +174,10 @@ func loadOrTrain(path string) (*ipinsights.Model, error) {
 	if path != "" {
 		return ipinsights.LoadFile(path)
 	}
-	cfg := ipinsights.DefaultConfig()
-	cfg.VectorDim = 128
-	cfg.NumEntityVectors = 20000
-	cfg.Epochs = 1
-	cfg.MiniBatchSize = 1000
-	cfg.RandomNegativeSamplingRate = 5
-	cfg.LearningRate = 0.01
+	cfg, _, err := tutorial.Config(map[string]string{"epochs": "1"})
+	if err != nil {
+		return nil, err
+	}
 	data := ipinsights.NewDataset()
 	for _, p := range testmodel.Pairs(1, 10000, 10000) {
 		data.Add(p.Entity, p.IP)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
@@ -41,11 +40,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "IP Insights demo: the SageMaker tutorial's synthetic web logins, %s users (the tutorial has 10,000)\n", commas(*users))
-	fmt.Fprintf(w, "training with the tutorial's hyperparameters: %s\n\n", hpString(tutorial.Hyperparameters))
+	cfg, hp, err := tutorial.Config(nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "training with the tutorial's hyperparameters: %s\n\n", hpString(hp))
 	opts := tutorial.Options{Users: *users, Seed: *seed, Workers: *workers}
 	if !*quiet {
-		epochs, _ := strconv.Atoi(tutorial.Hyperparameters["epochs"])
-		opts.Progress = newProgressPrinter(e.stderr, e.stderrIsTerminal, epochs)
+		opts.Progress = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
 	}
 	res, err := tutorial.Run(ctx, opts)
 	if err != nil {

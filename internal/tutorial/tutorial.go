@@ -15,7 +15,7 @@ import (
 )
 
 // Hyperparameters are the tutorial's settings (others take SageMaker's
-// defaults).
+// defaults). Config turns them into an ipinsights.Config.
 var Hyperparameters = map[string]string{
 	"num_entity_vectors":            "20000",
 	"vector_dim":                    "128",
@@ -34,6 +34,19 @@ const (
 	SageMakerValidAUC   = 0.99
 	SageMakerThroughput = 142000 // expanded samples/s on ml.m5.2xlarge (8 vCPU)
 )
+
+// Config returns the configuration of the tutorial's hyperparameters with
+// override applied on top (names as ipinsights.ParseHyperparameters takes
+// them, ours included), and the merged map.
+func Config(override map[string]string) (ipinsights.Config, map[string]string, error) {
+	hp := maps.Clone(Hyperparameters)
+	maps.Copy(hp, override)
+	cfg, err := ipinsights.ParseHyperparameters(hp)
+	if err != nil {
+		return ipinsights.Config{}, nil, err
+	}
+	return cfg, hp, nil
+}
 
 // Options configure a run.
 type Options struct {
@@ -64,11 +77,9 @@ func (r *Result) SamplesPerSecond() float64 {
 
 // Run generates the data, trains and evaluates.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	hp := maps.Clone(Hyperparameters)
-	hp["seed"] = strconv.FormatUint(o.Seed, 10)
-	hp["workers"] = strconv.Itoa(o.Workers)
-	maps.Copy(hp, o.Override)
-	cfg, err := ipinsights.ParseHyperparameters(hp)
+	over := map[string]string{"seed": strconv.FormatUint(o.Seed, 10), "workers": strconv.Itoa(o.Workers)}
+	maps.Copy(over, o.Override)
+	cfg, hp, err := Config(over)
 	if err != nil {
 		return nil, err
 	}

@@ -22,3 +22,27 @@ func TestRunSmall(t *testing.T) {
 	_, err = Run(context.Background(), Options{Users: 10, Override: map[string]string{"vector_dim": "1"}})
 	assert.ErrorContains(t, err, "vector_dim")
 }
+
+func TestConfig(t *testing.T) {
+	// The tutorial's values, DESIGN.md section 1.
+	cfg, hp, err := Config(nil)
+	require.NoError(t, err)
+	assert.Equal(t, 20000, cfg.NumEntityVectors)
+	assert.Equal(t, 128, cfg.VectorDim)
+	assert.Equal(t, 5, cfg.RandomNegativeSamplingRate)
+	assert.Equal(t, 1000, cfg.MiniBatchSize)
+	assert.Equal(t, 5, cfg.Epochs)
+	assert.InDelta(t, 0.01, cfg.LearningRate, 1e-12)
+	assert.Equal(t, Hyperparameters, hp)
+
+	cfg, hp, err = Config(map[string]string{"epochs": "1", "workers": "2"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, cfg.Epochs)
+	assert.Equal(t, 2, cfg.Workers)
+	assert.Equal(t, 128, cfg.VectorDim, "tutorial values stay where not overridden")
+	assert.Equal(t, "1", hp["epochs"])
+	assert.Equal(t, "5", Hyperparameters["epochs"], "the tutorial's map is not modified")
+
+	_, _, err = Config(map[string]string{"vector_dim": "1"})
+	assert.ErrorContains(t, err, "vector_dim")
+}
