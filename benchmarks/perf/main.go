@@ -31,18 +31,17 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
-	"gonum.org/v1/gonum/stat"
 )
 
 func main() {
@@ -332,14 +331,6 @@ func peakRSS() int64 {
 	return -1
 }
 
-// median returns the median of xs (for an even count, the lower of the two
-// middle values).
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return stat.Quantile(0.5, stat.Empirical, s, nil)
-}
-
 func printTable(out *os.File, rs []result, epochs int) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "metric\t"
@@ -354,7 +345,7 @@ func printTable(out *os.File, rs []result, epochs int) {
 			xs = append(xs, get(r))
 			s += fmt.Sprintf(format+"\t", get(r))
 		}
-		fmt.Fprintln(w, s+fmt.Sprintf(format+"\t", median(xs)))
+		fmt.Fprintln(w, s+fmt.Sprintf(format+"\t", stats.Median(xs)))
 	}
 	if rs[0].haveRates {
 		line("train samples/s, 1 worker (batches 1001-2000)", "%.0f", func(r result) float64 { return r.rate1 })

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 )
 
@@ -77,20 +78,10 @@ func main() {
 			vauc = append(vauc, res.LastEpoch.ValidationAUC)
 		}
 		fmt.Printf("%7d %10.0f %8.1f %10.0f %8.4f %8.4f %9.4f %8.4f %8.4f %9.4f\n",
-			users, median(rows), median(trainS), median(sps), median(auc), median(ceil), median(prec), median(rec), median(fpr), median(vauc))
+			users, stats.Median(rows), stats.Median(trainS), stats.Median(sps), stats.Median(auc), stats.Median(ceil), stats.Median(prec), stats.Median(rec), stats.Median(fpr), stats.Median(vauc))
 	}
 	fmt.Printf("\nSageMaker (tutorial, 10,000 users): precision %.4f, recall %.4f, validation AUC ~%.2f, %d samples/s on 8 vCPU\n",
 		tutorial.SageMakerPrecision, tutorial.SageMakerRecall, tutorial.SageMakerValidAUC, tutorial.SageMakerThroughput)
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func overrideString(o map[string]string) string {

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/cputime"
+	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
@@ -120,13 +121,13 @@ func throughputPhase(client *http.Client, endpoint string, f csvio.Format, gen *
 		}
 		fmt.Println(line)
 	}
-	fmt.Printf("  median: %.0f rows/s  (target >= 200000)\n", median(rowRates))
+	fmt.Printf("  median: %.0f rows/s  (target >= 200000)\n", stats.Median(rowRates))
 	if len(cpuRates) > 0 {
 		// On a shared machine wall-clock rates fall with other people's
 		// load; CPU time spent per row does not, so it tells what two
 		// otherwise idle cores would do.
 		fmt.Printf("  median: %.0f rows per CPU-second (client and server together; x%d cores = %.0f rows/s if the cores were ours alone)\n",
-			median(cpuRates), runtime.GOMAXPROCS(0), median(cpuRates)*float64(runtime.GOMAXPROCS(0)))
+			stats.Median(cpuRates), runtime.GOMAXPROCS(0), stats.Median(cpuRates)*float64(runtime.GOMAXPROCS(0)))
 	}
 
 }
@@ -155,7 +156,7 @@ func latencyPhase(client *http.Client, endpoint string, f csvio.Format, gen *gen
 		}
 		fmt.Println(line)
 	}
-	fmt.Printf("  median p99: %.3f ms  (target <= 2 ms)\n", median(p99s))
+	fmt.Printf("  median p99: %.3f ms  (target <= 2 ms)\n", stats.Median(p99s))
 }
 
 func describe(m *ipinsights.Model) string {
@@ -342,13 +343,4 @@ func quantile(xs []float64, p float64) float64 {
 	}
 	i := int(p*float64(len(xs))+0.5) - 1
 	return xs[min(max(i, 0), len(xs)-1)]
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
