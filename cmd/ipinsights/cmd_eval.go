@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
@@ -223,11 +224,10 @@ func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
 				travel++
 			}
 		}
-		sort.Float64s(ds)
 		s.Flagged = float64(flagged) / float64(len(idx))
 		s.AnomalousShare = float64(anomalous) / float64(len(idx))
 		s.MeanDot = jsonFloat(sum / float64(len(idx)))
-		s.Median = jsonFloat(ds[len(ds)/2])
+		s.Median = jsonFloat(stats.Median(ds))
 		rep.ByKind = append(rep.ByKind, s)
 	}
 	sort.Slice(rep.ByKind, func(i, j int) bool { return rep.ByKind[i].Kind < rep.ByKind[j].Kind })

@@ -312,11 +312,14 @@ func TestEvalReportKindsWithMixedLabels(t *testing.T) {
 	ev, err := ipinsights.Evaluate(lab.dots, lab.anomalous, 0)
 	require.NoError(t, err)
 	rep := newEvalReport(ev, lab)
-	share := map[string]float64{}
+	share, median := map[string]float64{}, map[string]float64{}
 	for _, k := range rep.ByKind {
 		share[k.Kind] = k.AnomalousShare
+		median[k.Kind] = float64(k.Median)
 	}
 	assert.Equal(t, map[string]float64{"attack": 1, "home": 0, "travel": 1.0 / 3}, share)
+	// home has two rows (2 and 3): the median is their mean.
+	assert.Equal(t, map[string]float64{"attack": -2, "home": 2.5, "travel": -1}, median)
 	require.NotNil(t, rep.Ceiling)
 	// 2 of the 4 normal rows are travel.
 	assert.InDelta(t, synth.CeilingFor(0.5), *rep.Ceiling, 1e-12)
