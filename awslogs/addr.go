@@ -10,19 +10,20 @@ import (
 const awsInternal = "AWS Internal"
 
 // parseSource classifies a CloudTrail sourceIPAddress. It returns the
-// address, or the reason the record cannot give one.
+// address, or the reason the record cannot give one. The names, which
+// are never addresses, are tried first: a failed netip.ParseAddr
+// allocates its error.
 func parseSource(s string) (netip.Addr, Reason) {
-	if s == "" {
+	switch {
+	case s == "":
 		return netip.Addr{}, NoSourceAddress
+	case s == awsInternal:
+		return netip.Addr{}, AWSInternal
+	case isServiceName(s):
+		return netip.Addr{}, ServiceSource
 	}
 	if a, err := parseAddr(s); err == nil {
 		return a, 0
-	}
-	if s == awsInternal {
-		return netip.Addr{}, AWSInternal
-	}
-	if isServiceName(s) {
-		return netip.Addr{}, ServiceSource
 	}
 	return netip.Addr{}, BadAddress
 }
@@ -55,7 +56,7 @@ func isServiceName(s string) bool {
 	if host == "" {
 		return false
 	}
-	for _, label := range strings.Split(host, ".") {
+	for label := range strings.SplitSeq(host, ".") {
 		if label == "" || len(label) > 63 {
 			return false
 		}

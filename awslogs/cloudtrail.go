@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Record is one CloudTrail event: the fields of it this package uses.
@@ -67,12 +68,57 @@ type CloudTrailDecoder struct {
 	n         int
 	err       error
 
-	rec       Record
-	id        UserIdentity
-	sc        SessionContext
-	is        SessionIssuer
-	obo       OnBehalfOf
+	// cur is the current record as parsed: its strings are views of buf
+	// (see viewString), valid until the next call of Next.
+	cur recordStore
+	// out is cur copied out of buf, made by Record on demand; copied says
+	// it is made for the current record.
+	out       recordStore
+	copied    bool
 	malformed error
+}
+
+// recordStore holds a Record and the elements its pointers point to, so
+// that decoding a record allocates none of them.
+type recordStore struct {
+	rec Record
+	id  UserIdentity
+	sc  SessionContext
+	is  SessionIssuer
+	obo OnBehalfOf
+}
+
+// copyOf sets s to a deep copy of v whose strings share no memory with
+// v's.
+func (s *recordStore) copyOf(v *recordStore) {
+	c := strings.Clone
+	r := &v.rec
+	s.rec = Record{
+		EventVersion: c(r.EventVersion), EventTime: c(r.EventTime), EventSource: c(r.EventSource),
+		EventName: c(r.EventName), EventType: c(r.EventType), EventID: c(r.EventID),
+		SourceIPAddress: c(r.SourceIPAddress), ReadOnly: r.ReadOnly,
+	}
+	u := r.UserIdentity
+	if u == nil {
+		return
+	}
+	s.id = UserIdentity{
+		Type: c(u.Type), PrincipalID: c(u.PrincipalID), ARN: c(u.ARN), AccountID: c(u.AccountID),
+		AccessKeyID: c(u.AccessKeyID), UserName: c(u.UserName), InvokedBy: c(u.InvokedBy),
+	}
+	s.rec.UserIdentity = &s.id
+	if sc := u.SessionContext; sc != nil {
+		s.sc = SessionContext{}
+		s.id.SessionContext = &s.sc
+		if is := sc.SessionIssuer; is != nil {
+			s.is = SessionIssuer{Type: c(is.Type), PrincipalID: c(is.PrincipalID), ARN: c(is.ARN), AccountID: c(is.AccountID), UserName: c(is.UserName)}
+			s.sc.SessionIssuer = &s.is
+		}
+	}
+	if o := u.OnBehalfOf; o != nil {
+		s.obo = OnBehalfOf{UserID: c(o.UserID), IdentityStoreARN: c(o.IdentityStoreARN)}
+		s.id.OnBehalfOf = &s.obo
+	}
 }
 
 // The states of a CloudTrailDecoder.
@@ -174,7 +220,7 @@ func (d *CloudTrailDecoder) Next() bool {
 		d.pos += p.i
 		if got {
 			d.n++
-			if d.n == 1 && d.state == ctLines && d.malformed == nil && !d.rec.looksLikeEvent() {
+			if d.n == 1 && d.state == ctLines && d.malformed == nil && !d.cur.rec.looksLikeEvent() {
 				d.fail(ErrNotCloudTrail, 0, -p.i)
 				return false
 			}
@@ -307,9 +353,10 @@ func (d *CloudTrailDecoder) step(p *parser) bool {
 	return false
 }
 
-// record parses one record into d.rec.
+// record parses one record into d.cur.
 func (d *CloudTrailDecoder) record(p *parser) {
-	d.rec, d.id, d.sc, d.is, d.obo = Record{}, UserIdentity{}, SessionContext{}, SessionIssuer{}, OnBehalfOf{}
+	d.cur = recordStore{}
+	d.copied = false
 	d.malformed = nil
 	switch p.peek() {
 	case '{':
@@ -324,23 +371,23 @@ func (d *CloudTrailDecoder) record(p *parser) {
 		d.malformed = errors.New(p.bad)
 		return
 	}
-	r := &d.rec
+	r := &d.cur.rec
 	p.object(func(key []byte) {
 		switch string(key) {
 		case "eventVersion":
-			p.str(&r.EventVersion, "eventVersion")
+			p.strView(&r.EventVersion, "eventVersion")
 		case "eventTime":
-			p.str(&r.EventTime, "eventTime")
+			p.strView(&r.EventTime, "eventTime")
 		case "eventSource":
-			p.str(&r.EventSource, "eventSource")
+			p.strView(&r.EventSource, "eventSource")
 		case "eventName":
-			p.str(&r.EventName, "eventName")
+			p.strView(&r.EventName, "eventName")
 		case "eventType":
-			p.str(&r.EventType, "eventType")
+			p.strView(&r.EventType, "eventType")
 		case "eventID":
-			p.str(&r.EventID, "eventID")
+			p.strView(&r.EventID, "eventID")
 		case "sourceIPAddress":
-			p.str(&r.SourceIPAddress, "sourceIPAddress")
+			p.strView(&r.SourceIPAddress, "sourceIPAddress")
 		case "readOnly":
 			d.readOnly(p)
 		case "userIdentity":
@@ -358,20 +405,20 @@ func (d *CloudTrailDecoder) readOnly(p *parser) {
 	switch p.peek() {
 	case 't':
 		p.literal("true")
-		d.rec.ReadOnly = OptionalBool{Set: true, Value: true}
+		d.cur.rec.ReadOnly = OptionalBool{Set: true, Value: true}
 	case 'f':
 		p.literal("false")
-		d.rec.ReadOnly = OptionalBool{Set: true}
+		d.cur.rec.ReadOnly = OptionalBool{Set: true}
 	case 'n':
 		p.literal("null")
 	case '"':
 		raw, esc := p.rawString()
 		if p.err == nil {
-			switch decodeString(raw, esc) {
+			switch viewString(raw, esc) {
 			case "true":
-				d.rec.ReadOnly = OptionalBool{Set: true, Value: true}
+				d.cur.rec.ReadOnly = OptionalBool{Set: true, Value: true}
 			case "false":
-				d.rec.ReadOnly = OptionalBool{Set: true}
+				d.cur.rec.ReadOnly = OptionalBool{Set: true}
 			default:
 				if p.bad == "" {
 					p.bad = "readOnly is not a boolean"
@@ -402,35 +449,35 @@ func (d *CloudTrailDecoder) identity(p *parser) {
 	if !isObject(p, "userIdentity") {
 		return
 	}
-	u := &d.id
-	d.rec.UserIdentity = u
+	u := &d.cur.id
+	d.cur.rec.UserIdentity = u
 	p.object(func(key []byte) {
 		switch string(key) {
 		case "type":
-			p.str(&u.Type, "userIdentity.type")
+			p.strView(&u.Type, "userIdentity.type")
 		case "principalId":
-			p.str(&u.PrincipalID, "userIdentity.principalId")
+			p.strView(&u.PrincipalID, "userIdentity.principalId")
 		case "arn":
-			p.str(&u.ARN, "userIdentity.arn")
+			p.strView(&u.ARN, "userIdentity.arn")
 		case "accountId":
-			p.str(&u.AccountID, "userIdentity.accountId")
+			p.strView(&u.AccountID, "userIdentity.accountId")
 		case "accessKeyId":
-			p.str(&u.AccessKeyID, "userIdentity.accessKeyId")
+			p.strView(&u.AccessKeyID, "userIdentity.accessKeyId")
 		case "userName":
-			p.str(&u.UserName, "userIdentity.userName")
+			p.strView(&u.UserName, "userIdentity.userName")
 		case "invokedBy":
-			p.str(&u.InvokedBy, "userIdentity.invokedBy")
+			p.strView(&u.InvokedBy, "userIdentity.invokedBy")
 		case "sessionContext":
 			d.sessionContext(p)
 		case "onBehalfOf":
 			if isObject(p, "userIdentity.onBehalfOf") {
-				u.OnBehalfOf = &d.obo
+				u.OnBehalfOf = &d.cur.obo
 				p.object(func(key []byte) {
 					switch string(key) {
 					case "userId":
-						p.str(&d.obo.UserID, "onBehalfOf.userId")
+						p.strView(&u.OnBehalfOf.UserID, "onBehalfOf.userId")
 					case "identityStoreArn":
-						p.str(&d.obo.IdentityStoreARN, "onBehalfOf.identityStoreArn")
+						p.strView(&u.OnBehalfOf.IdentityStoreARN, "onBehalfOf.identityStoreArn")
 					default:
 						p.skip()
 					}
@@ -446,7 +493,8 @@ func (d *CloudTrailDecoder) sessionContext(p *parser) {
 	if !isObject(p, "sessionContext") {
 		return
 	}
-	d.id.SessionContext = &d.sc
+	sc := &d.cur.sc
+	d.cur.id.SessionContext = sc
 	p.object(func(key []byte) {
 		if string(key) != "sessionIssuer" || !isObject(p, "sessionIssuer") {
 			if string(key) != "sessionIssuer" {
@@ -454,20 +502,20 @@ func (d *CloudTrailDecoder) sessionContext(p *parser) {
 			}
 			return
 		}
-		d.sc.SessionIssuer = &d.is
-		is := &d.is
+		is := &d.cur.is
+		sc.SessionIssuer = is
 		p.object(func(key []byte) {
 			switch string(key) {
 			case "type":
-				p.str(&is.Type, "sessionIssuer.type")
+				p.strView(&is.Type, "sessionIssuer.type")
 			case "principalId":
-				p.str(&is.PrincipalID, "sessionIssuer.principalId")
+				p.strView(&is.PrincipalID, "sessionIssuer.principalId")
 			case "arn":
-				p.str(&is.ARN, "sessionIssuer.arn")
+				p.strView(&is.ARN, "sessionIssuer.arn")
 			case "accountId":
-				p.str(&is.AccountID, "sessionIssuer.accountId")
+				p.strView(&is.AccountID, "sessionIssuer.accountId")
 			case "userName":
-				p.str(&is.UserName, "sessionIssuer.userName")
+				p.strView(&is.UserName, "sessionIssuer.userName")
 			default:
 				p.skip()
 			}
@@ -475,8 +523,19 @@ func (d *CloudTrailDecoder) sessionContext(p *parser) {
 	})
 }
 
-// Record returns the current record; it is overwritten by Next.
-func (d *CloudTrailDecoder) Record() *Record { return &d.rec }
+// Record returns the current record; it is overwritten by Next, but the
+// strings in it may be kept.
+func (d *CloudTrailDecoder) Record() *Record {
+	if !d.copied {
+		d.out.copyOf(&d.cur)
+		d.copied = true
+	}
+	return &d.out.rec
+}
+
+// view returns the current record without copying it: its strings are
+// valid only until the next call of Next (see viewString).
+func (d *CloudTrailDecoder) view() *Record { return &d.cur.rec }
 
 // Malformed returns why the current record is malformed, or nil.
 func (d *CloudTrailDecoder) Malformed() error { return d.malformed }

@@ -3,12 +3,14 @@ package awslogs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -425,4 +427,94 @@ func TestCSVWriterQuotes(t *testing.T) {
 	w = NewFindingCSVWriter(&b, true)
 	require.NoError(t, w.Flush())
 	assert.Equal(t, FindingHeader+"\n", b.String(), "the header even without rows")
+}
+
+// TestCloudTrailTupleAllocations checks what the hot path of ExtractCloudTrail allocates per
+// record once the decoder's buffer is full: for a tuple, its principal and
+// eventID, copied out of the buffer; for a record skipped for its source
+// or identity, nothing.
+func TestCloudTrailTupleAllocations(t *testing.T) {
+	data, err := os.ReadFile("testdata/cloudtrail_identities.json")
+	require.NoError(t, err)
+	var file struct{ Records []json.RawMessage }
+	require.NoError(t, json.Unmarshal(data, &file))
+	require.Len(t, file.Records, len(identityCases))
+	x := &extractor{opts: &Options{}, cloudTrail: true}
+	for i, c := range identityCases {
+		w := c.keys[KeyIdentity]
+		var lines []byte
+		for range 100 {
+			lines = append(append(lines, file.Records[i]...), '\n')
+		}
+		d := NewCloudTrailDecoder(bytes.NewReader(lines), "x")
+		var tu Tuple
+		var reason Reason
+		allocs := testing.AllocsPerRun(50, func() {
+			require.True(t, d.Next())
+			reason = x.cloudTrailTuple(d.view(), &tu)
+		})
+		require.Equal(t, w.reason, reason, c.name)
+		switch {
+		case reason == 0:
+			assert.Equal(t, 2.0, allocs, "%s: the principal and the eventID", c.name)
+		case reason == BadAddress:
+			assert.LessOrEqual(t, allocs, 1.0, "%s: at most netip's error", c.name)
+		default:
+			assert.Zero(t, allocs, c.name)
+		}
+	}
+}
+
+// TestCloudTrailStringsOutliveBuffer reads the fixture one byte at a time,
+// so that the decoder moves its data to the front of its buffer at every
+// read, over the bytes of the records before: the strings of tuples and of
+// Record must still hold what the input said.
+func TestCloudTrailStringsOutliveBuffer(t *testing.T) {
+	data, err := os.ReadFile("testdata/cloudtrail_identities.json")
+	require.NoError(t, err)
+	var file struct{ Records []Record }
+	require.NoError(t, json.Unmarshal(data, &file))
+
+	type kept struct {
+		rec Record
+		id  UserIdentity
+	}
+	var all []kept
+	d := NewCloudTrailDecoder(iotest.OneByteReader(bytes.NewReader(data)), "x")
+	for d.Next() {
+		r := d.Record()
+		k := kept{rec: *r}
+		k.rec.UserIdentity = nil
+		if r.UserIdentity != nil {
+			k.id = *r.UserIdentity
+			k.id.SessionContext, k.id.OnBehalfOf = nil, nil
+		}
+		all = append(all, k)
+	}
+	require.NoError(t, d.Err())
+	require.Len(t, all, len(file.Records))
+	for i, k := range all {
+		want := file.Records[i]
+		var wantID UserIdentity
+		if want.UserIdentity != nil {
+			wantID = *want.UserIdentity
+			wantID.SessionContext, wantID.OnBehalfOf = nil, nil
+		}
+		want.UserIdentity = nil
+		assert.Equal(t, want, k.rec, "record %d", i+1)
+		assert.Equal(t, wantID, k.id, "record %d", i+1)
+	}
+
+	var fromFile, fromStdin collect
+	_, err = ExtractCloudTrail(context.Background(), []string{"testdata/cloudtrail_identities.json"}, &fromFile, nil)
+	require.NoError(t, err)
+	rep, err := ExtractCloudTrail(context.Background(), []string{"-"}, &fromStdin, &Options{Stdin: iotest.OneByteReader(bytes.NewReader(data))})
+	require.NoError(t, err)
+	require.False(t, rep.Failed(), rep.String())
+	require.Len(t, fromFile.tuples, 12)
+	require.Len(t, fromStdin.tuples, 12)
+	for i := range fromFile.tuples {
+		a, b := fromFile.tuples[i], fromStdin.tuples[i]
+		assert.Equal(t, [3]string{a.Principal, a.Addr.String(), a.EventID}, [3]string{b.Principal, b.Addr.String(), b.EventID})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,7 +234,7 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 				continue
 			}
 			buf = append(buf, Tuple{Source: loc})
-			if reason := x.cloudTrailTuple(d.Record(), &buf[len(buf)-1]); reason != 0 {
+			if reason := x.cloudTrailTuple(d.view(), &buf[len(buf)-1]); reason != 0 {
 				buf = buf[:len(buf)-1]
 				rep.skip(reason, loc)
 				continue
@@ -273,6 +274,7 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 }
 
 // cloudTrailTuple fills t from rec, or returns why rec gives no tuple.
+// rec may be a CloudTrailDecoder's view: the strings t keeps are copies.
 func (x *extractor) cloudTrailTuple(rec *Record, t *Tuple) Reason {
 	o := x.opts
 	if !o.Since.IsZero() || !o.Until.IsZero() {
@@ -313,7 +315,7 @@ func (x *extractor) cloudTrailTuple(rec *Record, t *Tuple) Reason {
 	if hasControl(key) {
 		return BadPrincipal
 	}
-	t.Principal, t.Addr, t.EventID = key, addr, rec.EventID
+	t.Principal, t.Addr, t.EventID = strings.Clone(key), addr, strings.Clone(rec.EventID)
 	return 0
 }
 

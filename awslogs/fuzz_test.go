@@ -40,9 +40,13 @@ func FuzzCloudTrailDecoder(f *testing.F) {
 				t.Fatalf("index %d, want %d", d.Index(), n)
 			}
 			if d.Malformed() == nil {
-				var tu Tuple
-				if x.cloudTrailTuple(d.Record(), &tu) == 0 && (tu.Principal == "" || !tu.Addr.IsValid()) {
+				var tu, fromCopy Tuple
+				reason := x.cloudTrailTuple(d.view(), &tu)
+				if reason == 0 && (tu.Principal == "" || !tu.Addr.IsValid()) {
 					t.Fatalf("tuple without principal or address: %+v", tu)
+				}
+				if r := x.cloudTrailTuple(d.Record(), &fromCopy); r != reason || fromCopy != tu {
+					t.Fatalf("from the view: %v %+v; from Record: %v %+v", reason, tu, r, fromCopy)
 				}
 			}
 			if n > len(data) {
