@@ -212,11 +212,13 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 	}
 	defer rc.Close()
 
-	buf := make([]Tuple, 0, chunkLen)
+	// buf is made when it gets its first tuple: an input's last chunk is
+	// not followed by an empty one, and an input without tuples has none.
+	var buf []Tuple
 	send := func() bool {
 		select {
 		case j.out <- buf:
-			buf = make([]Tuple, 0, chunkLen)
+			buf = nil
 			return true
 		case <-ctx.Done():
 			return false
@@ -232,6 +234,9 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 				loc.Detail = m.Error()
 				rep.skip(Malformed, loc)
 				continue
+			}
+			if buf == nil {
+				buf = make([]Tuple, 0, chunkLen)
 			}
 			buf = append(buf, Tuple{Source: loc})
 			if reason := x.cloudTrailTuple(d.view(), &buf[len(buf)-1]); reason != 0 {
