@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/internal/awsgen"
+	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 )
 
 // benchLogs writes files .json.gz CloudTrail log files of perFile records
@@ -84,7 +85,7 @@ func BenchmarkCloudTrailDecoder(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := maybeGunzip(zr)
+	r, err := maybegzip.NewReader(zr)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 )
 
 // Record is one CloudTrail event: the fields of it this package uses.
@@ -195,7 +197,7 @@ func (d *CloudTrailDecoder) fail(err error, record, at int) {
 // type, a null) is returned with Malformed set.
 func (d *CloudTrailDecoder) Next() bool {
 	if d.state == ctStart {
-		r, err := maybeGunzip(&d.src)
+		r, err := maybegzip.NewReader(&d.src)
 		if err != nil {
 			d.fail(err, 0, 0)
 			return false

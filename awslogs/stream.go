@@ -3,12 +3,13 @@ package awslogs
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 )
 
 // errTracker remembers the first error of the reader it wraps other than
@@ -25,21 +26,6 @@ func (t *errTracker) Read(p []byte) (int, error) {
 		t.err = err
 	}
 	return n, err
-}
-
-// maybeGunzip returns r decompressed when it starts with the gzip magic
-// bytes, whatever the name of the file it comes from.
-func maybeGunzip(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, nil
-	}
-	return br, nil
 }
 
 // The layouts of a JSON input.
@@ -82,7 +68,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // start decompresses the input if needed, skips a byte order mark and
 // white space, and chooses the mode from the first bytes.
 func (s *stream) start() {
-	r, err := maybeGunzip(&s.src)
+	r, err := maybegzip.NewReader(&s.src)
 	if err != nil {
 		s.fail(err, 0)
 		return

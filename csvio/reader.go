@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"unsafe"
+
+	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 )
 
 // Reason classifies a malformed row.
@@ -212,18 +214,14 @@ func NewReaderMaybeGzip(r io.Reader, opts Options) (*Reader, error) {
 }
 
 func newMaybeGzip(r io.Reader, opts Options) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("%s: gzip: %w", opts.Name, err)
-		}
-		rd := NewReader(zr, opts)
-		rd.closers = append(rd.closers, zr)
-		return rd, nil
+	mr, err := maybegzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
-	rd := NewReader(br, opts)
+	rd := NewReader(mr, opts)
+	if zr, ok := mr.(*gzip.Reader); ok {
+		rd.closers = append(rd.closers, zr)
+	}
 	return rd, nil
 }
 
