@@ -128,15 +128,11 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 	if *a.role == "" || *a.bucket == "" {
 		return nil, usagef("--role-arn and --bucket are required")
 	}
-	cfg, err := loadAWSConfig(ctx, *a.region)
+	cfg, err := loadAWSConfig(ctx, *a.region, "")
 	if err != nil {
 		return nil, err
 	}
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		// SageMaker's outputs carry no checksum; that is no news for the user.
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
-	c, err := sagemaker.New(sm.NewFromConfig(cfg), s3c, sagemaker.Options{
+	c, err := sagemaker.New(sm.NewFromConfig(cfg), newS3Client(cfg, ""), sagemaker.Options{
 		Region: cfg.Region, RoleARN: *a.role, Bucket: *a.bucket, Prefix: *a.prefix,
 		InstanceType: *a.instanceType, InstanceCount: *a.instanceCount,
 		PollInterval: *a.poll, MaxRuntime: *a.maxRuntime,
@@ -150,9 +146,11 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 	return c, nil
 }
 
-// loadAWSConfig loads the standard AWS configuration, with region when
-// given.
-func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+// loadAWSConfig loads the standard AWS configuration (environment, shared
+// files, instance role), with region (a --region flag) when given. When
+// neither sets a region, defaultRegion is used, or else it is a usage
+// error.
+func loadAWSConfig(ctx context.Context, region, defaultRegion string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
@@ -162,14 +160,31 @@ func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
+		cfg.Region = defaultRegion
+	}
+	if cfg.Region == "" {
 		return aws.Config{}, usagef("no AWS region: give --region or set AWS_REGION")
 	}
 	return cfg, nil
 }
 
+// newS3Client returns an S3 client of cfg; endpoint, when given, is the
+// URL of an S3-compatible store, addressed path-style.
+func newS3Client(cfg aws.Config, endpoint string) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// SageMaker's outputs and S3-compatible stores may carry no
+		// checksum; that is no news for the user.
+		o.DisableLogOutputChecksumValidationSkipped = true
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+}
+
 // endpointScorer returns a scorer of the existing endpoint name.
 func endpointScorer(ctx context.Context, name, region string) (*sagemaker.Endpoint, error) {
-	cfg, err := loadAWSConfig(ctx, region)
+	cfg, err := loadAWSConfig(ctx, region, "")
 	if err != nil {
 		return nil, err
 	}

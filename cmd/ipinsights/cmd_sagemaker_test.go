@@ -289,3 +289,34 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	assert.Equal(t, exitData, code)
 	assert.Contains(t, stderr, "endpoint users-endpoint, rows 1-80")
 }
+
+// TestLoadAWSConfigRegion pins where the region comes from: the flag, else
+// the configuration, else the caller's default (tuples: us-east-1), else a
+// usage error (the sagemaker commands).
+func TestLoadAWSConfigRegion(t *testing.T) {
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none,
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	_, err := loadAWSConfig(ctx, "", "")
+	var ue *usageError
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, err.Error(), "no AWS region")
+
+	cfg, err := loadAWSConfig(ctx, "", "us-east-1")
+	require.NoError(t, err)
+	assert.Equal(t, "us-east-1", cfg.Region)
+
+	cfg, err = loadAWSConfig(ctx, "eu-west-1", "us-east-1")
+	require.NoError(t, err)
+	assert.Equal(t, "eu-west-1", cfg.Region)
+
+	t.Setenv("AWS_REGION", "ap-south-1")
+	cfg, err = loadAWSConfig(ctx, "", "us-east-1")
+	require.NoError(t, err)
+	assert.Equal(t, "ap-south-1", cfg.Region, "the configuration's region comes before the default")
+}

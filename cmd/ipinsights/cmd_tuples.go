@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ipinsights/ipinsights-go/awslogs"
@@ -218,22 +216,11 @@ func hasS3(paths []string) bool {
 // s3Client makes an S3 client from the SDK's usual configuration
 // (environment, shared files, instance role).
 func (f *tuplesFlags) s3Client(ctx context.Context) (*s3.Client, error) {
-	var optFns []func(*config.LoadOptions) error
-	if f.region != "" {
-		optFns = append(optFns, config.WithRegion(f.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+	// Without a configured region, us-east-1: S3 redirects listing of
+	// buckets elsewhere.
+	cfg, err := loadAWSConfig(ctx, f.region, "us-east-1")
 	if err != nil {
-		return nil, fmt.Errorf("aws configuration: %w", err)
+		return nil, err
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1" // S3 redirects listing of buckets elsewhere
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.DisableLogOutputChecksumValidationSkipped = true // S3-compatible stores may send no checksum
-		if f.endpoint != "" {
-			o.BaseEndpoint = aws.String(f.endpoint)
-			o.UsePathStyle = true
-		}
-	}), nil
+	return newS3Client(cfg, f.endpoint), nil
 }
