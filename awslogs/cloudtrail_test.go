@@ -402,6 +402,21 @@ func TestSourceClassification(t *testing.T) {
 	}
 }
 
+// TestParseAddrAgreesWithCSVIO checks that parseAddr, which takes the
+// strings this package decodes, normalises addresses as csvio.ParseAddr,
+// which takes bytes, does for training and scoring.
+func TestParseAddrAgreesWithCSVIO(t *testing.T) {
+	for _, s := range []string{
+		"192.0.2.1", "2001:db8::1", "2001:DB8::1", "fe80::1%eth0", "::ffff:10.0.0.1", "::ffff:a00:1%eth0", "::1",
+		"", "redacted", "192.0.2.1, 192.0.2.2", "192.0.2.256", " 192.0.2.1", "01.2.3.4", "[2001:db8::1]", "2001:db8::1/64",
+	} {
+		got, gotErr := parseAddr(s)
+		want, wantErr := csvio.ParseAddr([]byte(s))
+		assert.Equal(t, wantErr == nil, gotErr == nil, "%q: errors %v and %v", s, gotErr, wantErr)
+		assert.Equal(t, want, got, "%q", s)
+	}
+}
+
 // TestCSVWriterQuotes checks that principals with commas, quotes or
 // surrounding spaces survive the trip through csvio, which score uses.
 // (Line breaks do not: extraction skips such principals as BadPrincipal.)
