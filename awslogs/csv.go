@@ -16,7 +16,6 @@ type CSVWriter struct {
 	w        *bufio.Writer
 	findings bool
 	header   bool
-	buf      []byte
 }
 
 // NewCSVWriter returns a writer of "principal,ip" rows, without a header:
@@ -49,7 +48,9 @@ func (c *CSVWriter) WriteTuple(t *Tuple) error {
 	if err := c.writeHeader(); err != nil {
 		return err
 	}
-	b := csvio.AppendField(c.buf[:0], t.Principal)
+	// The row is built in the writer's free space, so that Write has
+	// nothing to copy unless the row does not fit.
+	b := csvio.AppendField(c.w.AvailableBuffer(), t.Principal)
 	b = append(b, ',')
 	b = t.Addr.AppendTo(b)
 	if c.findings {
@@ -59,7 +60,6 @@ func (c *CSVWriter) WriteTuple(t *Tuple) error {
 		}
 	}
 	b = append(b, '\n')
-	c.buf = b
 	_, err := c.w.Write(b)
 	return err
 }

@@ -34,28 +34,31 @@ type CompareOptions struct {
 const DefaultTopK = 100
 
 // Parity compares two score lists for the same rows: ours and SageMaker's.
+// It has no JSON form of its own: statistics that are undefined for the
+// data are NaN, which encoding/json refuses; `ipinsights parity --json`
+// writes them as null, with eval --json's keys for each side.
 type Parity struct {
-	N int `json:"rows"`
+	N int // rows compared
 	// Spearman and KendallTauB are rank correlations (ties averaged for
 	// Spearman, tau-b for Kendall): 1 means the same order.
-	Spearman    float64 `json:"spearman"`
-	KendallTauB float64 `json:"kendall_tau_b"`
+	Spearman    float64
+	KendallTauB float64
 	// Pearson is the linear correlation of the raw scores.
-	Pearson float64 `json:"pearson"`
+	Pearson float64
 	// TopK most anomalous rows of each list, and how many they share.
-	TopK        int     `json:"top_k"`
-	TopKShared  int     `json:"top_k_shared"`
-	TopKOverlap float64 `json:"top_k_overlap"` // TopKShared / TopK
+	TopK        int
+	TopKShared  int
+	TopKOverlap float64 // TopKShared / TopK
 	// Threshold and FlagAgreement: the share of rows that both lists flag,
 	// or both do not, at Threshold.
-	Threshold     float64 `json:"threshold"`
-	FlagAgreement float64 `json:"flag_agreement"`
+	Threshold     float64
+	FlagAgreement float64
 	// Ours and SageMaker evaluate each list against the labels, when given.
-	Ours      *ipinsights.Evaluation `json:"ours,omitempty"`
-	SageMaker *ipinsights.Evaluation `json:"sagemaker,omitempty"`
+	Ours      *ipinsights.Evaluation
+	SageMaker *ipinsights.Evaluation
 	// SeenOnly repeats the rank statistics over rows whose entity was seen
 	// in training, when CompareOptions.Seen was given and some were not.
-	SeenOnly *Parity `json:"seen_only,omitempty"`
+	SeenOnly *Parity
 }
 
 // Compare computes the parity report of ours against sagemaker, two score
