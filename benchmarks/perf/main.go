@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,6 +130,7 @@ type result struct {
 	haveRates     bool
 	samplesPerEpo int64
 	cliRate       float64 // rows/s of ipinsights score, 0 when not measured
+	stolen        float64 // share of the machine's CPU time stolen by the hypervisor; NaN when unknown
 }
 
 // scoreCLI saves m and times `cli score` over the CSV file of n rows,
@@ -166,6 +168,14 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS()
+	steal0, total0 := cpuTicks()
+	defer func() {
+		steal1, total1 := cpuTicks()
+		res.stolen = math.NaN()
+		if total1 > total0 {
+			res.stolen = float64(steal1-steal0) / float64(total1-total0)
+		}
+	}()
 
 	t0 := time.Now()
 	ds, _, err := ipinsights.LoadDataset(trainCSV, csvio.Options{Name: trainCSV})
@@ -309,6 +319,38 @@ func writeCSV(path string, data *synth.Logins) error {
 
 // resetPeakRSS resets the kernel's high-water mark of this process's
 // resident set (Linux: writing 5 to /proc/self/clear_refs).
+// cpuTicks returns the CPU time the hypervisor stole from this virtual
+// machine and the total CPU time, in ticks since boot, from /proc/stat (0, 0
+// when that is not available). A share of stolen time above a few percent
+// means that other machines on the host took CPU time this one wanted, and
+// its rates are not comparable with those of a quiet run. (A host whose
+// memory bandwidth other machines use slows the runs down too, without
+// showing here.)
+func cpuTicks() (steal, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		if i < 8 { // user nice system idle iowait irq softirq steal; guest time is counted in user
+			total += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return steal, total
+}
+
 func resetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
@@ -368,6 +410,9 @@ func printTable(out *os.File, rs []result, epochs int) {
 		line("attack-test AUC", "%.4f", func(r result) float64 { return r.auc })
 		line("precision at dot_product < 0", "%.4f", func(r result) float64 { return r.precision })
 		line("recall at dot_product < 0", "%.4f", func(r result) float64 { return r.recall })
+	}
+	if !math.IsNaN(rs[0].stolen) {
+		line("CPU time stolen by the hypervisor (%)", "%.1f", func(r result) float64 { return 100 * r.stolen })
 	}
 	w.Flush()
 	if rs[0].samplesPerEpo > 0 {
