@@ -123,7 +123,13 @@ type extractor struct {
 }
 
 // chunkLen is the number of tuples a worker hands to the writer at once.
-const chunkLen = 4096
+// An input's first chunk starts at firstChunkCap tuples and grows as
+// needed: CloudTrail delivers many small files (one per account, region
+// and five minutes), and a full chunk is over half a megabyte.
+const (
+	chunkLen      = 4096
+	firstChunkCap = 64
+)
 
 // job is one input: its worker sends chunks of tuples on out, in order,
 // then fills rep and closes out.
@@ -214,11 +220,13 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 
 	// buf is made when it gets its first tuple: an input's last chunk is
 	// not followed by an empty one, and an input without tuples has none.
+	// Once a chunk has filled, the next ones are made full size.
 	var buf []Tuple
+	bufCap := firstChunkCap
 	send := func() bool {
 		select {
 		case j.out <- buf:
-			buf = nil
+			buf, bufCap = nil, chunkLen
 			return true
 		case <-ctx.Done():
 			return false
@@ -236,7 +244,7 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 				continue
 			}
 			if buf == nil {
-				buf = make([]Tuple, 0, chunkLen)
+				buf = make([]Tuple, 0, bufCap)
 			}
 			buf = append(buf, Tuple{Source: loc})
 			if reason := x.cloudTrailTuple(d.view(), &buf[len(buf)-1]); reason != 0 {
