@@ -642,7 +642,7 @@ func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
 // runPhases runs the parallel phases of the prepared batch: forward and
 // backward per group together with the de-duplication of the IP rows, then
 // the dense layers' rows (none without layers), then the touched embedding
-// rows.
+// rows together with the preparation of the next batch (t.ahead), if any.
 func (t *trainer) runPhases() {
 	t.forwardCuts()
 	t.parallel(phaseForward, 2)
