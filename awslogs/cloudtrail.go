@@ -134,7 +134,12 @@ const (
 	ctDone
 )
 
+// The read buffer starts at ctFirstBuf bytes and doubles, up to ctBufSize,
+// each time the input read so far reaches four times its size (CloudTrail
+// delivers many small files, and large ones soon get the full size), and
+// beyond when a record does not fit, up to maxRecordSz.
 const (
+	ctFirstBuf  = 16 << 10
 	ctBufSize   = 256 << 10
 	maxRecordSz = 64 << 20
 )
@@ -157,12 +162,13 @@ func (d *CloudTrailDecoder) fill() bool {
 		d.off += int64(d.pos)
 		d.end, d.pos = n, 0
 	}
-	if d.end == len(d.buf) {
-		if len(d.buf) >= maxRecordSz {
-			d.fail(fmt.Errorf("a record is longer than %d MiB", maxRecordSz>>20), d.n+1, 0)
-			return false
-		}
-		nb := make([]byte, max(2*len(d.buf), ctBufSize))
+	full := d.end == len(d.buf)
+	if full && len(d.buf) >= maxRecordSz {
+		d.fail(fmt.Errorf("a record is longer than %d MiB", maxRecordSz>>20), d.n+1, 0)
+		return false
+	}
+	if full || len(d.buf) < ctBufSize && d.off >= 4*int64(len(d.buf)) {
+		nb := make([]byte, max(2*len(d.buf), ctFirstBuf))
 		copy(nb, d.buf[:d.end])
 		d.buf = nb
 	}
