@@ -9,7 +9,9 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
@@ -29,8 +31,10 @@ import (
 //	seen       SeenEntities uint64, ascending entity hashes
 //	crc        uint32   CRC-32C of everything before it
 //
-// The header is checked before any table is allocated, so a damaged header
-// can not make Load allocate absurd amounts of memory.
+// The header is checked before any table is allocated, and against the
+// input's size when that is known; otherwise the tables grow as their data
+// arrives. So a damaged or hostile header can not make Load allocate much
+// more memory than the input holds.
 const (
 	fileMagic     = "IPINSGO\x00"
 	fileVersion   = 1
@@ -105,37 +109,45 @@ func (m *Model) Save(w io.Writer) error {
 	return bw.Flush() // bufio.Writer keeps the first write error
 }
 
-// SaveFile writes the model to the named file, atomically: it writes a
-// temporary file next to it and renames it into place.
+// SaveFile writes the model to the named file, atomically and durably: it
+// writes a temporary file next to it, syncs it to disk and renames it into
+// place. The file gets mode 0666 less the process's umask, as os.Create
+// gives. Errors name path.
 func (m *Model) SaveFile(path string) error {
-	f, err := os.CreateTemp(dirOf(path), ".ipinsights-model-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := m.Save(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("saving model to %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("saving model to %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
+	wrap := func(err error) error { return fmt.Errorf("saving model to %s: %w", path, err) }
+	var f *os.File
+	var tmp string
+	for range 100 {
+		// os.CreateTemp would create the file with mode 0600 whatever the
+		// umask; OpenFile with 0666 lets the umask decide.
+		tmp = fmt.Sprintf("%s.ipinsights-model-%d.tmp", path, rand.Uint32())
+		var err error
+		f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return wrap(err)
 		}
 	}
-	return "."
+	if f == nil {
+		return wrap(errors.New("could not create a temporary file next to it"))
+	}
+	err := m.Save(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return wrap(err)
+	}
+	return nil
 }
 
 func writeU32(w io.Writer, v uint32) {
@@ -158,9 +170,33 @@ func writeFloats(w io.Writer, xs []float32) {
 
 // Load reads a model written by Save. A file that is not a model, of an
 // unknown version, truncated, or altered is refused with an error that says
-// which (wrapping ErrNotModel or ErrCorrupt where they apply).
+// which (wrapping ErrNotModel or ErrCorrupt where they apply); an error of r
+// other than the end of its data is returned, wrapped. When r can tell how
+// many bytes it has left (an *os.File, or a reader with a Len method such as
+// *bytes.Reader), the header is checked against that before the tables are
+// allocated; otherwise the tables grow as their data arrives.
 func Load(r io.Reader) (*Model, error) {
-	return load(bufio.NewReaderSize(r, 1<<16), -1)
+	return load(bufio.NewReaderSize(r, 1<<16), remaining(r))
+}
+
+// remaining returns the number of unread bytes of r when r can tell, -1
+// otherwise.
+func remaining(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader
+		return int64(v.Len())
+	case *os.File:
+		fi, err := v.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return -1
+		}
+		at, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return fi.Size() - at
+	}
+	return -1
 }
 
 // LoadFile reads a model from the named file. Errors name the file.
@@ -170,11 +206,7 @@ func LoadFile(path string) (*Model, error) {
 		return nil, err
 	}
 	defer f.Close()
-	size := int64(-1)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		size = fi.Size()
-	}
-	m, err := load(bufio.NewReaderSize(f, 1<<16), size)
+	m, err := load(bufio.NewReaderSize(f, 1<<16), remaining(f))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -192,6 +224,16 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readErr is the error of a read of what that failed with err: the input
+// ending early is kind (ErrNotModel or ErrCorrupt); another error (of the
+// file system, of the network) is returned as it is, wrapped.
+func readErr(err error, kind error, what string) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s", kind, what)
+	}
+	return fmt.Errorf("reading the model: %w", err)
+}
+
 // load reads a model. size is the size of the input when known, -1
 // otherwise; a known size is checked against the header before the tables
 // are allocated.
@@ -199,7 +241,7 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	cr := &crcReader{r: br, crc: crc32.New(castagnoli)}
 	var pre [16]byte
 	if _, err := io.ReadFull(cr, pre[:]); err != nil {
-		return nil, fmt.Errorf("%w: too short for a header", ErrNotModel)
+		return nil, readErr(err, ErrNotModel, "too short for a header")
 	}
 	if string(pre[:8]) != fileMagic {
 		return nil, fmt.Errorf("%w: bad magic %q", ErrNotModel, pre[:8])
@@ -213,12 +255,12 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	}
 	hdr := make([]byte, hlen)
 	if _, err := io.ReadFull(cr, hdr); err != nil {
-		return nil, fmt.Errorf("%w: header cut short", ErrCorrupt)
+		return nil, readErr(err, ErrCorrupt, "header cut short")
 	}
 	sum := cr.crc.Sum32()
 	var b4 [4]byte
 	if _, err := io.ReadFull(cr, b4[:]); err != nil {
-		return nil, fmt.Errorf("%w: header checksum cut short", ErrCorrupt)
+		return nil, readErr(err, ErrCorrupt, "header checksum cut short")
 	}
 	if binary.LittleEndian.Uint32(b4[:]) != sum {
 		return nil, fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
@@ -246,21 +288,31 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	if size >= 0 && size != want {
 		return nil, fmt.Errorf("%w: the file has %d bytes, its header describes %d", ErrCorrupt, size, want)
 	}
-	m, err := newModel(cfg)
+	m, err := newModelShell(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := readFloats(cr, m.entity); err != nil {
+	// With the size checked the tables are allocated at once; otherwise
+	// each grows as its data arrives.
+	table := func(n int) ([]float32, error) { return readFloatsGrow(cr, n) }
+	if size >= 0 {
+		table = func(n int) ([]float32, error) {
+			t := make([]float32, n)
+			adviseHugePages(t)
+			return t, readFloats(cr, t)
+		}
+	}
+	if m.entity, err = table(h.EntityRows * h.VectorDim); err != nil {
 		return nil, err
 	}
-	if err := readFloats(cr, m.ip); err != nil {
+	if m.ip, err = table(h.IPRows * h.VectorDim); err != nil {
 		return nil, err
 	}
-	for _, l := range m.layers {
-		if err := readFloats(cr, l.w); err != nil {
+	for l := range m.layers {
+		if m.layers[l].w, err = table(h.VectorDim * h.VectorDim); err != nil {
 			return nil, err
 		}
-		if err := readFloats(cr, l.b); err != nil {
+		if m.layers[l].b, err = table(h.VectorDim); err != nil {
 			return nil, err
 		}
 	}
@@ -270,13 +322,15 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	}
 	sum = cr.crc.Sum32()
 	if _, err := io.ReadFull(br, b4[:]); err != nil {
-		return nil, fmt.Errorf("%w: checksum cut short", ErrCorrupt)
+		return nil, readErr(err, ErrCorrupt, "checksum cut short")
 	}
 	if binary.LittleEndian.Uint32(b4[:]) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
-	if _, err := br.ReadByte(); err != io.EOF {
+	if _, err := br.ReadByte(); err == nil {
 		return nil, fmt.Errorf("%w: unexpected data after the end of the model", ErrCorrupt)
+	} else if err != io.EOF {
+		return nil, readErr(err, ErrCorrupt, "")
 	}
 	for i := 1; i < len(hashes); i++ {
 		if hashes[i] <= hashes[i-1] {
@@ -306,7 +360,7 @@ func readFloats(r io.Reader, dst []float32) error {
 	for len(dst) > 0 {
 		n := min(len(dst), len(buf)/4)
 		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
-			return fmt.Errorf("%w: tables cut short", ErrCorrupt)
+			return readErr(err, ErrCorrupt, "tables cut short")
 		}
 		for i := range dst[:n] {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
@@ -314,6 +368,27 @@ func readFloats(r io.Reader, dst []float32) error {
 		dst = dst[n:]
 	}
 	return nil
+}
+
+// readFloatsGrow reads n floats into a new slice that grows as data
+// arrives (doubling, from 1Mi floats), so that a header that describes more
+// data than the input holds costs at most about the input's size.
+func readFloatsGrow(r io.Reader, n int) ([]float32, error) {
+	out := make([]float32, 0, min(n, 1<<20))
+	for len(out) < n {
+		if len(out) == cap(out) {
+			grown := make([]float32, len(out), min(n, 2*cap(out)))
+			adviseHugePages(grown[:cap(grown)])
+			copy(grown, out)
+			out = grown
+		}
+		k := min(n, cap(out)) - len(out)
+		if err := readFloats(r, out[len(out):len(out)+k]); err != nil {
+			return nil, err
+		}
+		out = out[:len(out)+k]
+	}
+	return out, nil
 }
 
 // readHashes reads n hashes, growing the slice as data arrives so that a
@@ -324,7 +399,7 @@ func readHashes(r io.Reader, n int) ([]uint64, error) {
 	for len(out) < n {
 		k := min(n-len(out), len(buf)/8)
 		if _, err := io.ReadFull(r, buf[:8*k]); err != nil {
-			return nil, fmt.Errorf("%w: seen-entity list cut short", ErrCorrupt)
+			return nil, readErr(err, ErrCorrupt, "seen-entity list cut short")
 		}
 		for i := 0; i < k; i++ {
 			out = append(out, binary.LittleEndian.Uint64(buf[8*i:]))

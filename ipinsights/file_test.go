@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,25 +81,40 @@ func TestLoadRefusesDamagedFiles(t *testing.T) {
 	m, _ := trainedForFiles()
 	good := modelBytes(t, m)
 
-	// Every truncation is refused, never a panic. Check a spread of cut
-	// points including every one in the first 200 bytes (magic, header).
-	for n := 0; n < len(good); n += 1 + n/8 {
-		_, err := Load(bytes.NewReader(good[:n]))
-		require.Error(t, err, "truncated to %d bytes", n)
-		if n >= 16 {
-			assert.ErrorIs(t, err, ErrCorrupt, "truncated to %d bytes", n)
+	// Load checks the header against the size of a reader that tells it
+	// (sized), and grows the tables as data arrives from one that does not
+	// (stream): both must refuse every damage.
+	for name, reader := range map[string]func([]byte) io.Reader{
+		"sized":  func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"stream": func(b []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(b)} },
+	} {
+		// Every truncation is refused, never a panic. Check a spread of
+		// cut points including every one in the first 200 bytes (magic,
+		// header).
+		for n := 0; n < len(good); n += 1 + n/8 {
+			_, err := Load(reader(good[:n]))
+			require.Error(t, err, "%s: truncated to %d bytes", name, n)
+			if n >= 16 {
+				assert.ErrorIs(t, err, ErrCorrupt, "%s: truncated to %d bytes", name, n)
+			}
+		}
+		// Any altered byte is refused.
+		for _, pos := range []int{0, 9, 13, 20, 100, len(good) / 3, len(good) / 2, len(good) - 9, len(good) - 1} {
+			bad := bytes.Clone(good)
+			bad[pos] ^= 0x40
+			_, err := Load(reader(bad))
+			assert.Error(t, err, "%s: byte %d altered", name, pos)
+		}
+		// Trailing data is refused.
+		_, err := Load(reader(append(bytes.Clone(good), 0)))
+		assert.ErrorIs(t, err, ErrCorrupt, name)
+		if name == "stream" {
+			assert.ErrorContains(t, err, "unexpected data after the end")
+		} else {
+			assert.ErrorContains(t, err, "its header describes")
 		}
 	}
-	// Any altered byte is refused.
-	for _, pos := range []int{0, 9, 13, 20, 100, len(good) / 3, len(good) / 2, len(good) - 9, len(good) - 1} {
-		bad := bytes.Clone(good)
-		bad[pos] ^= 0x40
-		_, err := Load(bytes.NewReader(bad))
-		assert.Error(t, err, "byte %d altered", pos)
-	}
-	// Trailing data is refused.
-	_, err := Load(bytes.NewReader(append(bytes.Clone(good), 0)))
-	assert.ErrorContains(t, err, "unexpected data after the end")
+	var err error
 
 	_, err = Load(strings.NewReader("entity,ip\nalice,1.2.3.4\n"))
 	assert.ErrorIs(t, err, ErrNotModel)
