@@ -168,21 +168,26 @@ func ParseHyperparameters(hp map[string]string) (Config, error) {
 	return c, nil
 }
 
-// Set applies hyperparameters to c, then validates the result. Keys are
-// applied in sorted order, so the first error reported does not depend on
-// map iteration order.
+// Set applies hyperparameters to c, then validates the result; on error c
+// is left unchanged. Keys are applied in sorted order, so the first error
+// reported does not depend on map iteration order.
 func (c *Config) Set(hp map[string]string) error {
 	keys := make([]string, 0, len(hp))
 	for k := range hp {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	n := *c // set replaces the prefix slices rather than writing to them
 	for _, k := range keys {
-		if err := c.set(k, hp[k]); err != nil {
+		if err := n.set(k, hp[k]); err != nil {
 			return err
 		}
 	}
-	return c.Validate()
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	*c = n
+	return nil
 }
 
 func (c *Config) set(key, raw string) error {

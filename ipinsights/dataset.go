@@ -12,22 +12,36 @@ import (
 // the 64-bit entity hash and the 16-byte address. It does not depend on
 // hyperparameters, so one Dataset can train several models.
 type Dataset struct {
-	tuples []sampler.Tuple
+	tuples  []sampler.Tuple
+	invalid int // pairs given with an invalid address (see Add)
 }
 
 // NewDataset returns an empty Dataset.
 func NewDataset() *Dataset { return &Dataset{} }
 
-// Add appends a pair.
+// Add appends a pair. A pair whose address is not valid (the zero
+// netip.Addr) is not added but counted (see Invalid), and Train refuses the
+// dataset: it would otherwise train on the address "::".
 func (d *Dataset) Add(entity string, ip netip.Addr) {
+	if !ip.IsValid() {
+		d.invalid++
+		return
+	}
 	d.tuples = append(d.tuples, sampler.NewTuple(entity, ip))
 }
 
-// AddBytes appends a pair whose entity is given as bytes; it does not
-// retain b.
+// AddBytes is Add for an entity given as bytes; it does not retain entity.
 func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
+	if !ip.IsValid() {
+		d.invalid++
+		return
+	}
 	d.tuples = append(d.tuples, sampler.NewTupleBytes(entity, ip))
 }
+
+// Invalid returns the number of pairs given to Add or AddBytes with an
+// invalid address, which were not added.
+func (d *Dataset) Invalid() int { return d.invalid }
 
 // AddTuples appends encoded pairs.
 func (d *Dataset) AddTuples(ts ...sampler.Tuple) { d.tuples = append(d.tuples, ts...) }

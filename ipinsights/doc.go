@@ -33,11 +33,12 @@
 //
 // # Memory
 //
-// A Dataset holds 24 bytes per pair. Training holds the parameters and,
-// with Adam, two moments per parameter: about 12 bytes per parameter, where
-// the parameters are (num_entity_vectors + IP table rows) x vector_dim plus
-// vector_dim^2 per dense layer. The seen-entity set costs 16 bytes per
-// distinct training entity in memory and 8 in the model file; scoring with
+// A Dataset holds 24 bytes per pair, and Train makes its own copy of the
+// pairs (another 24 bytes per pair) to shuffle. Training holds the
+// parameters and, with Adam, two moments per parameter: about 12 bytes per
+// parameter, where the parameters are (num_entity_vectors + IP table rows)
+// x vector_dim plus vector_dim^2 per dense layer. The seen-entity set costs
+// 16 bytes per distinct training entity in memory and 8 in the model file; scoring with
 // dense layers caches one projected row per entity bucket on first use (the
 // size of the entity table).
 package ipinsights

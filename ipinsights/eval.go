@@ -12,11 +12,19 @@ import (
 // AUC returns the area under the ROC curve of scores for telling the items
 // with positive[i] true from the others: the probability that a random
 // positive scores higher than a random negative, ties counting one half
-// (the Mann-Whitney statistic). It returns NaN when either class is empty.
-// scores is not modified.
+// (the Mann-Whitney statistic). It returns NaN when either class is empty
+// or a score is NaN. scores is not modified. High scores count as
+// positive: for dot products, where low means anomalous, pass the negated
+// dot products with the anomalous labels, as Evaluate does. It panics when
+// the two slices differ in length, a programming error.
 func AUC(scores []float64, positive []bool) float64 {
 	if len(scores) != len(positive) {
 		panic("ipinsights: AUC length mismatch")
+	}
+	for _, s := range scores {
+		if math.IsNaN(s) {
+			return math.NaN()
+		}
 	}
 	idx := make([]int, len(scores))
 	for i := range idx {
@@ -114,8 +122,18 @@ type ROCPoint struct {
 }
 
 // ROCCurve returns the ROC curve of the anomaly score -dot_product, from
-// (0,0) to (1,1), one point per distinct dot product.
+// (0,0) to (1,1), one point per distinct dot product. It returns nil when
+// a dot product is NaN (Evaluate reports that as an error), and panics when
+// the two slices differ in length, a programming error.
 func ROCCurve(dots []float64, anomalous []bool) []ROCPoint {
+	if len(dots) != len(anomalous) {
+		panic("ipinsights: ROCCurve length mismatch")
+	}
+	for _, d := range dots {
+		if math.IsNaN(d) {
+			return nil
+		}
+	}
 	idx := make([]int, len(dots))
 	for i := range idx {
 		idx[i] = i
@@ -188,7 +206,10 @@ func (m *Model) discriminatorAUC(valid []sampler.Tuple) float64 {
 // DiscriminatorAUC returns SageMaker's validation metric for the pairs of
 // data: the ROC AUC of each real pair against one random address of the same
 // family for the same entity. The random addresses depend only on the model's
-// seed.
+// seed. It is NaN for an empty or nil dataset.
 func (m *Model) DiscriminatorAUC(data *Dataset) float64 {
+	if data == nil {
+		return math.NaN()
+	}
 	return m.discriminatorAUC(data.tuples)
 }

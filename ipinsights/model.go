@@ -3,6 +3,7 @@ package ipinsights
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -36,28 +37,42 @@ type layer struct {
 
 // newModel allocates a model with zeroed parameters for a valid config.
 func newModel(cfg Config) (*Model, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	enc, err := embedding.NewEncoder(cfg.encoderConfig())
+	m, err := newModelShell(cfg)
 	if err != nil {
 		return nil, err
 	}
-	d := cfg.VectorDim
-	m := &Model{
-		cfg:    cfg,
-		enc:    enc,
-		dim:    d,
-		entity: make([]float32, cfg.NumEntityVectors*d),
-		ip:     make([]float32, enc.Rows()*d),
-		layers: make([]layer, cfg.NumIPEncoderLayers),
-	}
+	d := m.dim
+	m.entity = make([]float32, cfg.NumEntityVectors*d)
+	m.ip = make([]float32, m.enc.Rows()*d)
 	for l := range m.layers {
 		m.layers[l] = layer{w: make([]float32, d*d), b: make([]float32, d)}
 	}
 	adviseHugePages(m.entity)
 	adviseHugePages(m.ip)
 	return m, nil
+}
+
+// newModelShell is newModel without the parameter tables (nil).
+func newModelShell(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The model keeps its own copy of what the caller may change later:
+	// the prefix lists (saved in the model file) and the optimizer's name
+	// in the canonical case that training compares against.
+	cfg.IPv4Prefixes = slices.Clone(cfg.IPv4Prefixes)
+	cfg.IPv6Prefixes = slices.Clone(cfg.IPv6Prefixes)
+	cfg.Optimizer = strings.ToLower(strings.TrimSpace(cfg.Optimizer))
+	enc, err := embedding.NewEncoder(cfg.encoderConfig())
+	if err != nil {
+		return nil, err
+	}
+	return &Model{
+		cfg:    cfg,
+		enc:    enc,
+		dim:    cfg.VectorDim,
+		layers: make([]layer, cfg.NumIPEncoderLayers),
+	}, nil
 }
 
 // initParams sets the initial parameters from the seed. Embedding rows are

@@ -1,6 +1,7 @@
 package ipinsights
 
 import (
+	"math"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -220,11 +221,20 @@ func (m *Model) scorePairs(s *scratch, dst []Result, pairs []Pair) {
 			ts[i] = sampler.NewTuple(p.Entity, p.IP)
 		}
 		m.scoreRange(s, dst[lo:hi], ts)
+		for i, p := range pairs[lo:hi] {
+			if !p.IP.IsValid() {
+				dst[lo+i].DotProduct = math.NaN()
+			}
+		}
 	}
 }
 
-// Score scores one pair.
+// Score scores one pair. The dot product of an invalid address (the zero
+// netip.Addr) is NaN; so it is in ScoreBatch.
 func (m *Model) Score(entity string, ip netip.Addr) Result {
+	if !ip.IsValid() {
+		return Result{DotProduct: math.NaN(), EntitySeen: m.seen.has(embedding.EntityHash(entity))}
+	}
 	s := m.getScratch()
 	r := m.scoreTuple(s, sampler.NewTuple(entity, ip))
 	m.putScratch(s)

@@ -34,13 +34,18 @@ var ErrNoData = errors.New("ipinsights: no training data")
 // cfg.Workers goroutines, the gradients are reduced in a fixed order, and one
 // optimiser step follows. The result is bit-identical for a given seed and
 // data whatever the number of workers. Train stops early, returning the
-// context's error, when ctx is cancelled. data is not modified.
+// context's error, when ctx is cancelled. data is not modified; Train
+// works on its own copy of the pairs (24 bytes a pair, see the package
+// documentation's Memory section).
 func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
 	if opts == nil {
 		opts = &TrainOptions{}
 	}
-	if data == nil || data.Len() == 0 {
+	if data == nil || data.Len() == 0 && data.invalid == 0 {
 		return nil, ErrNoData
+	}
+	if data.invalid > 0 {
+		return nil, fmt.Errorf("ipinsights: the training data was given %d pairs with an invalid (zero) address; see Dataset.Invalid", data.invalid)
 	}
 	m, err := newModel(cfg)
 	if err != nil {
