@@ -89,7 +89,7 @@ func runSageMaker(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		c := commands["sagemaker"]
-		fmt.Fprintf(e.stderr, "usage: ipinsights sagemaker %s\n\nexample:\n%s\n", c.usage, indent(c.example))
+		fmt.Fprintf(e.stdout, "usage: ipinsights sagemaker %s\n\nexample:\n%s\n", c.usage, indent(c.example))
 		return errHelp
 	}
 	sub, ok := smSubcommands[args[0]]

@@ -232,9 +232,14 @@ func TestSageMakerUsageAndDataErrors(t *testing.T) {
 		{[]string{"parity", "--ours", train}, exitUsage, "--ours and --sagemaker are required"},
 		{[]string{"parity", "--ours", train, "--sagemaker", train}, exitData, "train.csv:1: no header naming a dot_product column"},
 	} {
-		code, _, stderr := runCLI(t, "", c.args...)
+		code, stdout, stderr := runCLI(t, "", c.args...)
 		assert.Equal(t, c.code, code, "%v: %s", c.args, stderr)
-		assert.Contains(t, stderr, c.msg, "%v", c.args)
+		if c.code == exitOK { // asked-for help
+			assert.Contains(t, stdout, c.msg, "%v", c.args)
+			assert.Empty(t, stderr, "%v", c.args)
+		} else {
+			assert.Contains(t, stderr, c.msg, "%v", c.args)
+		}
 	}
 	bad := filepath.Join(dir, "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte("alice,10.0.0.1\nbob,10.0.0\n"), 0o644))

@@ -109,10 +109,10 @@ func TestTuplesErrors(t *testing.T) {
 	assert.Equal(t, exitData, code)
 	assert.Contains(t, stderr, "no cloudtrail input files found")
 
-	code, _, stderr = runCLI(t, "", "tuples", "guardduty", "--help")
+	code, stdout, _ = runCLI(t, "", "tuples", "guardduty", "--help")
 	assert.Equal(t, exitOK, code)
-	assert.Contains(t, stderr, "usage: ipinsights tuples guardduty")
-	assert.Contains(t, stderr, "-header")
+	assert.Contains(t, stdout, "usage: ipinsights tuples guardduty")
+	assert.Contains(t, stdout, "-header")
 }
 
 func TestTuplesFromS3(t *testing.T) {

@@ -67,25 +67,38 @@ func usagef(format string, a ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, a...)}
 }
 
-// newFlagSet returns a FlagSet for c whose --help output shows the
-// synopsis, the flags and the example, and whose errors are usage errors.
+// newFlagSet returns a FlagSet for c whose Usage, the answer to --help,
+// shows the synopsis, the flags and the example on standard output, and
+// whose errors are usage errors.
 func newFlagSet(c *command, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: ipinsights %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: ipinsights %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
 		fs.PrintDefaults()
 		if c.example != "" {
-			fmt.Fprintf(e.stderr, "\nexample:\n%s\n", indent(c.example))
+			fmt.Fprintf(w, "\nexample:\n%s\n", indent(c.example))
 		}
 	}
 	return fs
 }
 
-// parseFlags parses args; -h/--help prints usage and returns errHelp.
+// parseFlags parses args; -h/--help prints usage and returns errHelp. A
+// bad flag is a usage error, which runMain reports on one line of
+// standard error, as it does every other usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	// The flag package would print its error and the usage on the
+	// FlagSet's output, standard output; keep it quiet while parsing.
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return errHelp
 		}
 		return &usageError{msg: err.Error()}
@@ -112,17 +125,21 @@ func main() {
 
 // runMain runs the command line args and returns the exit code.
 func runMain(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				newFlagSet(c, e).Usage()
-				return exitOK
-			}
-		}
+	if len(args) == 0 {
 		printHelp(e.stderr)
-		if len(args) == 0 {
-			return exitUsage
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		// Asked-for help goes to standard output.
+		if len(args) > 1 {
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(e.stderr, "ipinsights help: unknown command %q (run \"ipinsights help\")\n", args[1])
+				return exitUsage
+			}
+			return runMain(ctx, e, []string{c.name, "--help"})
 		}
+		printHelp(e.stdout)
 		return exitOK
 	}
 	c, ok := commands[args[0]]
