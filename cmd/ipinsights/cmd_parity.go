@@ -36,6 +36,9 @@ func runParity(ctx context.Context, e *env, args []string) error {
 	if *ours == "" || len(sm) == 0 {
 		return usagef("--ours and --sagemaker are required")
 	}
+	if err := cmp.check(); err != nil {
+		return err
+	}
 	p, err := sagemaker.CompareFiles(*ours, sm, *labeled, cmp.options())
 	if err != nil {
 		return err
@@ -59,6 +62,17 @@ func compareFlags(fs interface {
 		threshold: fs.Float64("threshold", 0, "flag a row as anomalous when its dot_product is below this"),
 		json:      fs.Bool("json", false, "write the report as JSON"),
 	}
+}
+
+// check refuses values that would give a meaningless report.
+func (c compareFlagSet) check() error {
+	if *c.topK < 1 {
+		return usagef("--top-k %d: want 1 or more", *c.topK)
+	}
+	if math.IsNaN(*c.threshold) || math.IsInf(*c.threshold, 0) {
+		return usagef("--threshold must be a finite number")
+	}
+	return nil
 }
 
 func (c compareFlagSet) options() sagemaker.CompareOptions {

@@ -121,6 +121,19 @@ func addAWSFlags(fs *flag.FlagSet) *awsFlags {
 	}
 }
 
+// check refuses values that the client would silently replace by defaults.
+func (a *awsFlags) check() error {
+	switch {
+	case *a.instanceCount < 1:
+		return usagef("--instance-count %d: want 1 or more", *a.instanceCount)
+	case *a.poll <= 0:
+		return usagef("--poll %s: want a positive duration", *a.poll)
+	case *a.maxRuntime <= 0:
+		return usagef("--max-runtime %s: want a positive duration", *a.maxRuntime)
+	}
+	return nil
+}
+
 // client loads the AWS configuration (credentials, region, endpoint
 // overrides such as AWS_ENDPOINT_URL_SAGEMAKER and AWS_ENDPOINT_URL_S3) and
 // returns a delegate client that reports progress on stderr.
@@ -323,6 +336,9 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	if err := awsf.check(); err != nil {
+		return err
+	}
 	spec, err := tf.spec()
 	if err != nil {
 		return err
@@ -372,6 +388,9 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	}
 	if (*trainingJob == "") == (*modelData == "") {
 		return usagef("give exactly one of --training-job and --model-data")
+	}
+	if err := awsf.check(); err != nil {
+		return err
 	}
 	client, err := awsf.client(ctx, e)
 	if err != nil {
@@ -492,6 +511,12 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	if *endpoint != "" && *trainingJob != "" {
 		return usagef("give --training-job or --endpoint, not both")
+	}
+	if err := awsf.check(); err != nil {
+		return err
+	}
+	if err := cmp.check(); err != nil {
+		return err
 	}
 	hp, err := tf.hyperparameters()
 	if err != nil {
