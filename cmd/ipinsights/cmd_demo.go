@@ -35,8 +35,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *users < 10 {
-		return usagef("--users must be at least 10")
+	if *users < 10 || *users > maxGenUsers {
+		return usagef("--users %d: want 10 to %s", *users, commas(maxGenUsers))
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "IP Insights demo: the SageMaker tutorial's synthetic web logins, %s users (the tutorial has 10,000)\n", commas(*users))
