@@ -38,6 +38,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *users < 10 || *users > maxGenUsers {
 		return usagef("--users %d: want 10 to %s", *users, commas(maxGenUsers))
 	}
+	if err := checkFiles(nil, file{"--model", *modelPath}); err != nil {
+		return err
+	}
 	w := e.stdout
 	fmt.Fprintf(w, "IP Insights demo: the SageMaker tutorial's synthetic web logins, %s users (the tutorial has 10,000)\n", commas(*users))
 	cfg, hp, err := tutorial.Config(nil)

@@ -56,6 +56,10 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if math.IsNaN(*threshold) || math.IsInf(*threshold, 0) {
 		return usagef("--threshold must be a finite number")
 	}
+	ins := []file{{"--model", *modelPath}, {"--labeled", *labeledPath}}
+	if err := checkFiles(ins, file{"--roc", *roc}, file{"--hist", *hist}); err != nil {
+		return err
+	}
 	m, err := ipinsights.LoadFile(*modelPath)
 	if err != nil {
 		return err

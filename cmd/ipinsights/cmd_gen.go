@@ -61,6 +61,9 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	case *asns < 2 || *asns > maxGenASNs:
 		return usagef("--asns %d: want 2 to %s", *asns, commas(maxGenASNs))
 	}
+	if err := checkOutputDir(file{"--out", *out}); err != nil {
+		return err
+	}
 	start := time.Now()
 	l, err := synth.GenerateLogins(synth.LoginConfig{Users: *users, Seed: *seed, ASNs: *asns})
 	if err != nil {

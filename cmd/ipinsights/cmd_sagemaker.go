@@ -219,6 +219,9 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	if *endpoint == "" || *input == "" {
 		return usagef("--endpoint and --input are required")
 	}
+	if err := checkFiles([]file{{"--input", *input}}, file{"--output", *output}); err != nil {
+		return err
+	}
 	ep, err := endpointScorer(ctx, *endpoint, *region)
 	if err != nil {
 		return err
@@ -392,6 +395,9 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err := awsf.check(); err != nil {
 		return err
 	}
+	if err := checkFiles([]file{{"--input", *input}}, file{"--output", *output}); err != nil {
+		return err
+	}
 	client, err := awsf.client(ctx, e)
 	if err != nil {
 		return err
@@ -516,6 +522,11 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	if err := cmp.check(); err != nil {
+		return err
+	}
+	ins := []file{{"--train", *tf.train}, {"--validation", *tf.valid}, {"--hyperparameters", *tf.hpFile},
+		{"--test", *test}, {"--labeled", *labeled}, {"--model", *localModel}}
+	if err := checkFiles(ins, file{"--ours-out", *oursOut}, file{"--sagemaker-out", *smOut}); err != nil {
 		return err
 	}
 	hp, err := tf.hyperparameters()

@@ -94,7 +94,7 @@ func TestSageMakerTrainTransformAndOfflineParity(t *testing.T) {
 	// An output that cannot be written fails before the billable job.
 	code, _, stderr = runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test, "--training-job", "cli-train", "--output", filepath.Join(dir, "missing", "sm.csv"))
 	assert.Equal(t, exitData, code)
-	assert.Contains(t, stderr, "no such file or directory")
+	assert.Contains(t, stderr, "missing does not exist")
 	assert.Empty(t, env.Emulator.TransformJobs(), "no transform job was created")
 
 	out := filepath.Join(dir, "sm.csv")

@@ -42,6 +42,9 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if *modelPath == "" {
 		return usagef("--model is required")
 	}
+	if err := checkFiles([]file{{"--model", *modelPath}, {"--input", *in}}, file{"--output", *out}); err != nil {
+		return err
+	}
 	m, err := ipinsights.LoadFile(*modelPath)
 	if err != nil {
 		return err

@@ -60,6 +60,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	ins := []file{{"--train", *trainPath}, {"--validation", *validPath}, {"--hyperparameters", *hpFile}}
+	if err := checkFiles(ins, file{"--model", *modelPath}); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	data, err := loadDataset(e, *trainPath, *lenient)

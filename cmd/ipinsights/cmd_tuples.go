@@ -101,6 +101,9 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	opts.Stdin = e.stdin
+	if err := checkFiles(inputs(paths), file{"--out", f.out}); err != nil {
+		return err
+	}
 	if hasS3(paths) {
 		if opts.S3, err = f.s3Client(ctx); err != nil {
 			return err
