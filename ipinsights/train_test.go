@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"net/netip"
 	"runtime"
@@ -302,36 +301,6 @@ func TestScoringZeroLayersAndVerbose(t *testing.T) {
 	e, a := p.pair()
 	r, ev, iv := m.ScoreVerbose(e, a)
 	assert.Equal(t, float64(embedding.Dot(ev, iv)), r.DotProduct)
-}
-
-func ExampleTrain() {
-	// Each user logs in from its own two /16 networks.
-	data := NewDataset()
-	for i := 0; i < 4000; i++ {
-		user := i % 40
-		ip := netip.AddrFrom4([4]byte{byte(10 + user), byte(user % 2 * 100), byte(i), byte(i >> 8)})
-		data.Add(fmt.Sprintf("user%d", user), ip)
-	}
-	cfg, err := ParseHyperparameters(map[string]string{
-		"num_entity_vectors": "100", "vector_dim": "16", "epochs": "5",
-		"mini_batch_size": "300", "random_negative_sampling_rate": "5", "learning_rate": "0.01",
-	})
-	if err != nil {
-		panic(err)
-	}
-	model, err := Train(context.Background(), cfg, data, nil)
-	if err != nil {
-		panic(err)
-	}
-	home := model.Score("user7", netip.MustParseAddr("17.100.1.2"))
-	away := model.Score("user7", netip.MustParseAddr("203.0.113.9"))
-	fmt.Println("home scores higher than away:", home.DotProduct > away.DotProduct)
-	fmt.Println("user7 seen in training:", home.EntitySeen)
-	fmt.Println("mallory seen in training:", model.Score("mallory", netip.MustParseAddr("17.100.1.2")).EntitySeen)
-	// Output:
-	// home scores higher than away: true
-	// user7 seen in training: true
-	// mallory seen in training: false
 }
 
 // TestPoolStaleWakeUp delays parallel between starting a phase and waking
