@@ -79,7 +79,8 @@ func ReadDataset(r *csvio.Reader) (*Dataset, error) {
 // LoadDataset reads a CSV file of entity,ip rows (gzip compressed or not)
 // into a Dataset. With opts.Lenient, malformed rows are skipped and the
 // returned report counts them; otherwise the first one is an error naming
-// the file and line.
+// the file (opts.Name, else path) and line. A file with no well-formed row
+// is an error too.
 func LoadDataset(path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
 	r, err := csvio.Open(path, opts)
 	if err != nil {

@@ -71,7 +71,9 @@ type Evaluation struct {
 }
 
 // Evaluate computes the Evaluation of dot products against labels
-// (anomalous[i] true for label 1). It needs both classes.
+// (anomalous[i] true for label 1). It returns an error when the labels do
+// not include both classes, when a dot product is NaN (the score of an
+// invalid address), or when the two slices differ in length.
 func Evaluate(dots []float64, anomalous []bool, threshold float64) (Evaluation, error) {
 	if len(dots) != len(anomalous) {
 		return Evaluation{}, errors.New("ipinsights: Evaluate: dots and labels differ in length")

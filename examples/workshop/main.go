@@ -6,7 +6,7 @@
 // trains IP Insights with the workshop's hyperparameters on the first days,
 // and scores the last day's normal activity and the findings side by side.
 //
-//	go run ./examples/workshop                 # about half a minute on 2 cores
+//	go run ./examples/workshop                 # a few seconds, once built
 //	go run ./examples/workshop -out /tmp/ws    # keep the logs, tuples and plot there
 package main
 
