@@ -38,7 +38,8 @@
 // parameters and, with Adam, two moments per parameter: about 12 bytes per
 // parameter, where the parameters are (num_entity_vectors + IP table rows)
 // x vector_dim plus vector_dim^2 per dense layer. The seen-entity set costs
-// 16 bytes per distinct training entity in memory and 8 in the model file; scoring with
-// dense layers caches one projected row per entity bucket on first use (the
-// size of the entity table).
+// 16 to 32 bytes per distinct training entity in memory (a hash table at
+// most half full) and 8 in the model file; scoring with dense layers caches
+// one projected row per entity bucket on first use (the size of the entity
+// table).
 package ipinsights
