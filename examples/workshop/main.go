@@ -57,7 +57,8 @@ func main() {
 	flag.StringVar(&s.epochs, "epochs", "5", "training epochs (the workshop's 5)")
 	flag.Uint64Var(&s.seed, "seed", 1, "random seed")
 	flag.Parse()
-	if s.out == "" {
+	temp := s.out == ""
+	if temp {
 		dir, err := os.MkdirTemp("", "ipinsights-workshop-")
 		if err != nil {
 			log.Fatal(err)
@@ -67,6 +68,9 @@ func main() {
 	res, err := run(context.Background(), s, os.Stdout)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if temp {
+		fmt.Printf("\nThe logs, tuples and plot stay in %s; remove it with: rm -r %s\n", s.out, s.out)
 	}
 	if !res.clearlyBelow() {
 		os.Exit(1)
