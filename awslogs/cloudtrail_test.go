@@ -115,8 +115,21 @@ func TestExtractCloudTrailReport(t *testing.T) {
 	}
 	assert.Equal(t, []Location{{File: "testdata/cloudtrail_identities.json", Record: 7}, {File: "testdata/cloudtrail_identities.json", Record: 18}}, rep.Skipped[ServiceSource].First)
 	s := rep.String()
-	assert.Contains(t, s, "1 inputs, 19 records, 12 tuples")
+	assert.Contains(t, s, "1 input, 19 records, 12 tuples")
 	assert.Contains(t, s, "skipped 2: unparsable address (testdata/cloudtrail_identities.json record 15, testdata/cloudtrail_identities.json record 16)")
+}
+
+// Counts of one take the singular, others the plural.
+func TestReportCountsGrammar(t *testing.T) {
+	rep := newReport()
+	rep.Inputs, rep.Records, rep.Tuples = 1, 1, 0
+	rep.Ignored = []string{"a.txt"}
+	rep.Errors = []error{errors.New("boom")}
+	assert.Equal(t, "1 input, 1 record, 0 tuples; 1 file ignored; 1 input failed", rep.Summary())
+	assert.Contains(t, rep.String(), "1 input, 1 record, 0 tuples\nignored 1 file not CloudTrail or GuardDuty JSON: a.txt\n")
+	rep.Inputs, rep.Records, rep.Tuples = 2, 3, 1
+	rep.Ignored = append(rep.Ignored, "b.txt")
+	assert.Equal(t, "2 inputs, 3 records, 1 tuple; 2 files ignored; 1 input failed", rep.Summary())
 }
 
 // ctRecord renders a minimal CloudTrail record.

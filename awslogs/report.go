@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
 // Reason says why a record or finding gave no tuple.
@@ -165,17 +167,23 @@ func (r *Report) Failed() bool { return len(r.Errors) > 0 }
 // reason without locations.
 func (r *Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d inputs, %d records, %d tuples", r.Inputs, r.Records, r.Tuples)
+	b.WriteString(r.counts())
 	for _, reason := range r.reasons() {
 		fmt.Fprintf(&b, "; %d %s", r.Skipped[reason].Count, reason)
 	}
 	if len(r.Ignored) > 0 {
-		fmt.Fprintf(&b, "; %d files ignored", len(r.Ignored))
+		fmt.Fprintf(&b, "; %s ignored", plural.Count(len(r.Ignored), "file", "files"))
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(&b, "; %d inputs failed", len(r.Errors))
+		fmt.Fprintf(&b, "; %s failed", plural.Count(len(r.Errors), "input", "inputs"))
 	}
 	return b.String()
+}
+
+// counts is "2 inputs, 1 record, 0 tuples".
+func (r *Report) counts() string {
+	return plural.Count(r.Inputs, "input", "inputs") + ", " + plural.Count(r.Records, "record", "records") + ", " +
+		plural.Count(r.Tuples, "tuple", "tuples")
 }
 
 func (r *Report) reasons() []Reason {
@@ -191,7 +199,7 @@ func (r *Report) reasons() []Reason {
 // with their first locations, ignored files and errors.
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d inputs, %d records, %d tuples\n", r.Inputs, r.Records, r.Tuples)
+	b.WriteString(r.counts() + "\n")
 	for _, reason := range r.reasons() {
 		s := r.Skipped[reason]
 		kind := "skipped"
@@ -213,7 +221,7 @@ func (r *Report) String() string {
 		if n > 3 {
 			show = show[:3]
 		}
-		fmt.Fprintf(&b, "ignored %d files that are not CloudTrail or GuardDuty JSON: %s", n, strings.Join(show, ", "))
+		fmt.Fprintf(&b, "ignored %s not CloudTrail or GuardDuty JSON: %s", plural.Count(n, "file", "files"), strings.Join(show, ", "))
 		if n > 3 {
 			b.WriteString(", ...")
 		}

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
 // Reason classifies a malformed row.
@@ -109,7 +110,8 @@ func (s *SkipReport) Total() int {
 }
 
 // String summarises the report on one line per reason, for example
-// "train.csv: skipped 3 rows: 2 unparsable IP address (lines 4, 9); 1 empty entity (line 7)".
+// "train.csv: skipped 3 rows: 2 unparsable IP address (lines 4, 9); 1 empty entity (line 7)"
+// or "train.csv: skipped 1 row: 1 empty entity (line 7)".
 func (s *SkipReport) String() string {
 	if s.Total() == 0 {
 		return ""
@@ -123,7 +125,7 @@ func (s *SkipReport) String() string {
 	if s.File != "" {
 		b.WriteString(s.File + ": ")
 	}
-	fmt.Fprintf(&b, "skipped %d rows:", s.Total())
+	fmt.Fprintf(&b, "skipped %s:", plural.Count(s.Total(), "row", "rows"))
 	for i, r := range reasons {
 		k := s.ByReason[r]
 		if i > 0 {

@@ -122,6 +122,10 @@ func TestReaderLenientCountsSkips(t *testing.T) {
 	assert.Equal(t, []int{10}, s.ByReason[EmptyEntity].Lines)
 	assert.Equal(t, []int{11}, s.ByReason[FieldCount].Lines)
 	assert.Equal(t, "f.csv: skipped 10 rows: 1 wrong number of fields (line 11); 1 empty entity (line 10); 8 unparsable IP address (lines 2, 3, 4, 5, 6, ...)", s.String())
+
+	r = NewReader(strings.NewReader("ok,1.1.1.1\nbad,not-an-ip\n"), Options{Name: "g.csv", Lenient: true})
+	readAll(t, r)
+	assert.Equal(t, "g.csv: skipped 1 row: 1 unparsable IP address (line 2)", r.Skipped().String(), "one row, not one rows")
 }
 
 func TestReaderLongLine(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sampler"
@@ -245,7 +246,8 @@ func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
 func (r *evalReport) print(w io.Writer) {
 	fmt.Fprintf(w, "rows                 %d (%d anomalous, %d normal)\n", r.Rows, r.Anomalous, r.Rows-r.Anomalous)
 	if r.UnseenEntities > 0 {
-		fmt.Fprintf(w, "unseen entities      %d rows have entities absent from training: their scores carry no information\n", r.UnseenEntities)
+		fmt.Fprintf(w, "unseen entities      %s absent from training: %s no information\n",
+			plural.Count(r.UnseenEntities, "row has an entity", "rows have entities"), plural.Noun(r.UnseenEntities, "its score carries", "their scores carry"))
 	}
 	fmt.Fprintf(w, "AUC                  %.4f\n", float64(r.AUC))
 	if r.Ceiling != nil {

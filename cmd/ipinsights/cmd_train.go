@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -77,7 +78,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if !*quiet {
-		fmt.Fprintf(e.stderr, "read %d training rows in %s\n", data.Len(), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "read %s in %s\n", plural.Count(data.Len(), "training row", "training rows"), time.Since(start).Round(time.Millisecond))
 	}
 	var prog ipinsights.Progress
 	if !*quiet {
@@ -91,12 +92,14 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if !*quiet {
-		fmt.Fprintf(e.stderr, "wrote %s: %d distinct entities, %d entity vectors, trained in %s\n",
-			*modelPath, m.SeenEntities(), cfg.NumEntityVectors, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "wrote %s: %s, %s, trained in %s\n", *modelPath,
+			plural.Count(m.SeenEntities(), "distinct entity", "distinct entities"), plural.Count(cfg.NumEntityVectors, "entity vector", "entity vectors"),
+			time.Since(start).Round(time.Millisecond))
 	}
 	if n := m.SeenEntities(); cfg.NumEntityVectors < 2*n {
-		fmt.Fprintf(e.stderr, "note: %d distinct entities share %d entity vectors; AWS recommends num_entity_vectors of at least twice the number of entities (%d) to limit hash collisions\n",
-			n, cfg.NumEntityVectors, 2*n)
+		fmt.Fprintf(e.stderr, "note: %s %s %s; AWS recommends num_entity_vectors of at least twice the number of entities (%d) to limit hash collisions\n",
+			plural.Count(n, "distinct entity", "distinct entities"), plural.Noun(n, "shares", "share"),
+			plural.Count(cfg.NumEntityVectors, "entity vector", "entity vectors"), 2*n)
 	}
 	return nil
 }

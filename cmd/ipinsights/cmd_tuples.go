@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ipinsights/ipinsights-go/awslogs"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
 var tuplesCmd = &command{
@@ -137,7 +138,7 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 	case err != nil:
 		return err
 	case rep.Failed():
-		return fmt.Errorf("%d of %d inputs failed (see above)", len(rep.Errors), rep.Inputs)
+		return fmt.Errorf("%d of %s failed (see above)", len(rep.Errors), plural.Count(rep.Inputs, "input", "inputs"))
 	case rep.Inputs == 0:
 		return fmt.Errorf("no %s input files found", kind)
 	}

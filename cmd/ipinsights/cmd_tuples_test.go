@@ -26,7 +26,7 @@ func TestTuplesCloudTrail(t *testing.T) {
 	assert.Len(t, lines, 12)
 	assert.Equal(t, "AIDAJ45Q7YFFAREXAMPLE,192.0.2.10", lines[0])
 	assert.Equal(t, "AROAIDPPEZS35WEXAMPLE,198.51.100.20", lines[1], "an assumed role is keyed by its role")
-	assert.Contains(t, stderr, "tuples cloudtrail: 1 inputs, 19 records, 12 tuples")
+	assert.Contains(t, stderr, "tuples cloudtrail: 1 input, 19 records, 12 tuples")
 	assert.Contains(t, stderr, "tuples cloudtrail: skipped 1: AWS Internal as source ("+ctFixture+" record 14)")
 	assert.Contains(t, stderr, "skipped 2: service DNS name as source")
 

@@ -124,7 +124,7 @@ func TestTrainProgressAndErrors(t *testing.T) {
 	// Lenient mode skips it and says so.
 	code, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--lenient", "--quiet", "--hp", "vector_dim=4", "--hp", "ipv4_hash_rows=64", "--hp", "num_entity_vectors=10")
 	assert.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, stderr, "skipped 1 rows: 1 unparsable IP address (line 2)")
+	assert.Contains(t, stderr, "skipped 1 row: 1 unparsable IP address (line 2)")
 
 	// Usage errors: exit 2.
 	for _, a := range [][]string{
