@@ -3,7 +3,6 @@ package csvio
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -218,10 +217,13 @@ func NewReaderMaybeGzip(r io.Reader, opts Options) (*Reader, error) {
 func newMaybeGzip(r io.Reader, opts Options) (*Reader, error) {
 	mr, err := maybegzip.NewReader(r)
 	if err != nil {
+		if opts.Name == "" {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
 	rd := NewReader(mr, opts)
-	if zr, ok := mr.(*gzip.Reader); ok {
+	if zr, ok := mr.(io.Closer); ok {
 		rd.closers = append(rd.closers, zr)
 	}
 	return rd, nil
@@ -321,16 +323,16 @@ func (r *Reader) readLine() ([]byte, error) {
 			r.fail(&ParseError{File: r.opts.Name, Line: r.line, Reason: LineTooLong,
 				Detail: fmt.Sprintf("longer than %d bytes", r.opts.MaxLineBytes)})
 			if err != nil && err != io.EOF {
-				return nil, err
+				return nil, r.readErr(r.line, err)
 			}
 			return nil, nil
 		}
 		line = r.long
 	}
-	if len(line) == 0 && err != nil {
-		return nil, err
-	}
 	if err != nil && err != io.EOF {
+		return nil, r.readErr(r.line+1, err)
+	}
+	if len(line) == 0 && err != nil {
 		return nil, err
 	}
 	r.line++
@@ -349,6 +351,16 @@ func (r *Reader) readLine() ([]byte, error) {
 		return nil, nil
 	}
 	return line, nil
+}
+
+// readErr is a read error of the input (a truncated gzip file, a failed
+// disk) met while reading line n: it names the file and the line, as a
+// ParseError does.
+func (r *Reader) readErr(n int, err error) error {
+	if r.opts.Name == "" {
+		return fmt.Errorf("line %d: %w", n, err)
+	}
+	return fmt.Errorf("%s:%d: %w", r.opts.Name, n, err)
 }
 
 func (r *Reader) perr(reason Reason, detail string) *ParseError {
@@ -508,7 +520,10 @@ func (r *Reader) Rows() int { return r.rows }
 func (r *Reader) BlankLines() int { return r.blank }
 
 // Err returns the error that stopped Next, or nil at the end of the input.
-// A malformed row gives a *ParseError.
+// A malformed row gives a *ParseError; a read error of the input (such as
+// maybegzip.ErrTruncated for a gzip file cut short) comes wrapped with the
+// file name and the line being read: "logins.csv.gz:1234: gzip data is
+// truncated: unexpected EOF".
 func (r *Reader) Err() error { return r.err }
 
 // Skipped returns the rows skipped so far in lenient mode.

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
+	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -179,6 +183,56 @@ func TestOpenPlainAndGzip(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte{0x1f, 0x8b, 0, 0}, 0o644))
 	_, err = Open(path, Options{})
 	assert.ErrorContains(t, err, path)
+}
+
+// A gzip file cut short, or a failing read, stops the reader with an error
+// naming the file and the line being read, after the rows before it.
+func TestReaderReadErrorsNameFileAndLine(t *testing.T) {
+	var data strings.Builder
+	for i := 0; i < 5000; i++ {
+		data.WriteString("user,10.0.0.1\n")
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(data.String()))
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "cut.csv.gz")
+	require.NoError(t, os.WriteFile(path, buf.Bytes()[:buf.Len()-8], 0o644)) // no trailer
+	r, err := Open(path, Options{})
+	require.NoError(t, err)
+	got := readAll(t, r)
+	require.Error(t, r.Err())
+	assert.ErrorIs(t, r.Err(), maybegzip.ErrTruncated)
+	assert.ErrorIs(t, r.Err(), io.ErrUnexpectedEOF)
+	// All 5000 lines decompress; the missing trailer is found after them.
+	assert.Len(t, got, 5000)
+	assert.Equal(t, path+":5001: gzip data is truncated: unexpected EOF", r.Err().Error())
+	r.Close()
+
+	require.NoError(t, os.WriteFile(path, buf.Bytes()[:buf.Len()/2], 0o644))
+	r, err = Open(path, Options{})
+	require.NoError(t, err)
+	got = readAll(t, r)
+	assert.Less(t, len(got), 5000)
+	assert.EqualError(t, r.Err(), fmt.Sprintf("%s:%d: gzip data is truncated: unexpected EOF", path, len(got)+1))
+	r.Close()
+
+	// Through NewReaderMaybeGzip (standard input) and a plain reader.
+	r, err = NewReaderMaybeGzip(bytes.NewReader(buf.Bytes()[:buf.Len()/2]), Options{Name: "<stdin>"})
+	require.NoError(t, err)
+	readAll(t, r)
+	assert.ErrorContains(t, r.Err(), "<stdin>:")
+	assert.ErrorIs(t, r.Err(), maybegzip.ErrTruncated)
+
+	boom := errors.New("disk on fire")
+	r = NewReader(io.MultiReader(strings.NewReader("a,10.0.0.1\nb,10.0"), iotest.ErrReader(boom)), Options{Name: "f.csv"})
+	got = readAll(t, r)
+	assert.Len(t, got, 1)
+	assert.ErrorIs(t, r.Err(), boom)
+	assert.EqualError(t, r.Err(), "f.csv:2: disk on fire")
+	r = NewReader(iotest.ErrReader(boom), Options{})
+	readAll(t, r)
+	assert.EqualError(t, r.Err(), "line 1: disk on fire", "unnamed reader")
 }
 
 func TestParseAddrDoesNotAllocate(t *testing.T) {

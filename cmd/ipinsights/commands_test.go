@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,4 +327,63 @@ func TestEvalReportKindsWithMixedLabels(t *testing.T) {
 	// 2 of the 4 normal rows are travel.
 	assert.InDelta(t, synth.CeilingFor(0.5), *rep.Ceiling, 1e-12)
 	assert.InDelta(t, 0.75, *rep.Ceiling, 1e-12)
+}
+
+// gzipCut writes the gzip compression of the file at src, cut to half its
+// length, to a temporary file.
+func gzipCut(t *testing.T, src string) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	require.NoError(t, zw.Close())
+	path := filepath.Join(t.TempDir(), "cut-"+filepath.Base(src)+".gz")
+	require.NoError(t, os.WriteFile(path, b.Bytes()[:b.Len()/2], 0o644))
+	return path
+}
+
+// Every command that reads data files names the file, and the line where
+// it knows it, when a gzip file is cut short; none says only
+// "unexpected EOF".
+func TestTruncatedGzipInputsNameFileAndLine(t *testing.T) {
+	dir := fixture(t)
+	model := filepath.Join(dir, "model.bin")
+	train, labeled := gzipCut(t, filepath.Join(dir, "train.csv")), gzipCut(t, filepath.Join(dir, "test_labeled.csv"))
+	scored := filepath.Join(t.TempDir(), "scored.csv")
+	code, _, stderr := runCLI(t, "", "score", "--model", model, "--input", filepath.Join(dir, "test_labeled.csv"), "--output", scored)
+	require.Equal(t, exitOK, code, stderr)
+	lineErr := regexp.MustCompile(`: (\S+):(\d+): gzip data is truncated: unexpected EOF\n$`)
+	for _, c := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"train", "--train", train, "--model", filepath.Join(t.TempDir(), "m.bin"), "--quiet"}, train},
+		{[]string{"train", "--train", filepath.Join(dir, "train.csv"), "--validation", train, "--model", filepath.Join(t.TempDir(), "m.bin"), "--quiet"}, train},
+		{[]string{"score", "--model", model, "--input", train, "--output", filepath.Join(t.TempDir(), "s.csv")}, train},
+		{[]string{"eval", "--model", model, "--labeled", labeled}, labeled},
+		{[]string{"parity", "--ours", scored, "--sagemaker", scored, "--labeled", labeled}, labeled},
+	} {
+		code, _, stderr := runCLI(t, "", c.args...)
+		assert.Equal(t, exitData, code, "%v", c.args)
+		m := lineErr.FindStringSubmatch(stderr)
+		if assert.NotNil(t, m, "%v: %q", c.args, stderr) {
+			assert.Equal(t, c.file, m[1], "%v", c.args)
+			n, _ := strconv.Atoi(m[2])
+			assert.Greater(t, n, 1, "%v: the line being read", c.args)
+		}
+	}
+	// Standard input is named too.
+	data, err := os.ReadFile(train)
+	require.NoError(t, err)
+	code, _, stderr = runCLI(t, string(data), "score", "--model", model)
+	assert.Equal(t, exitData, code)
+	assert.Regexp(t, `ipinsights score: <stdin>:\d+: gzip data is truncated`, stderr)
+
+	ct := gzipCut(t, ctFixture)
+	code, _, stderr = runCLI(t, "", "tuples", "cloudtrail", ct)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "error: "+ct+": record ")
+	assert.Contains(t, stderr, "gzip data is truncated: unexpected EOF")
 }

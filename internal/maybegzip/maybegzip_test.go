@@ -39,7 +39,7 @@ func TestNewReader(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if _, isGzip := r.(*gzip.Reader); isGzip != c.gz {
+		if _, isGzip := r.(*Reader); isGzip != c.gz {
 			t.Errorf("%s: gzip reader %v, want %v", name, isGzip, c.gz)
 		}
 		got, err := io.ReadAll(r)
@@ -51,13 +51,31 @@ func TestNewReader(t *testing.T) {
 
 func TestNewReaderErrors(t *testing.T) {
 	_, err := NewReader(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}))
-	if err == nil || !strings.HasPrefix(err.Error(), "gzip: ") || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("corrupt header: %v, want a gzip: error wrapping io.ErrUnexpectedEOF", err)
+	if !errors.Is(err, ErrTruncated) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("cut header: %v, want ErrTruncated wrapping io.ErrUnexpectedEOF", err)
+	}
+	_, err = NewReader(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0}))
+	if err == nil || err.Error() != "gzip: invalid header" {
+		t.Errorf("corrupt header: %v, want gzip: invalid header", err)
+	}
+
+	// Data cut short: ErrTruncated, with the data before the cut.
+	whole := gzipped(t, strings.Repeat("alice,192.0.2.1\n", 1000))
+	r, err := NewReader(bytes.NewReader(whole[:len(whole)-10]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if !errors.Is(err, ErrTruncated) || !errors.Is(err, io.ErrUnexpectedEOF) || err.Error() != "gzip data is truncated: unexpected EOF" {
+		t.Errorf("truncated: %v, want ErrTruncated", err)
+	}
+	if len(got) == 0 || !strings.HasPrefix(strings.Repeat("alice,192.0.2.1\n", 1000), string(got)) {
+		t.Errorf("truncated: read %d bytes, want a prefix of the data", len(got))
 	}
 
 	// A read error while sniffing comes back from Read.
 	boom := errors.New("boom")
-	r, err := NewReader(iotest.ErrReader(boom))
+	r, err = NewReader(iotest.ErrReader(boom))
 	if err != nil {
 		t.Fatal(err)
 	}
