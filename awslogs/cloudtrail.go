@@ -78,6 +78,7 @@ type CloudTrailDecoder struct {
 	out       recordStore
 	copied    bool
 	malformed error
+	lead      byte // the first byte of the current record
 }
 
 // recordStore holds a Record and the elements its pointers point to, so
@@ -228,14 +229,48 @@ func (d *CloudTrailDecoder) Next() bool {
 		d.pos += p.i
 		if got {
 			d.n++
-			if d.n == 1 && d.state == ctLines && d.malformed == nil && !d.cur.rec.looksLikeEvent() {
-				d.fail(ErrNotCloudTrail, 0, -p.i)
-				return false
+			if d.n == 1 {
+				if why := d.notEvent(); why != "" {
+					d.fail(fmt.Errorf("%w: %s", ErrNotCloudTrail, why), 0, -p.i)
+					return false
+				}
 			}
 			return true
 		}
 	}
 	return false
+}
+
+// notEvent says why the first record shows that the input is not a
+// CloudTrail log, or returns "": every CloudTrail event is an object with
+// eventVersion, eventTime, eventName and eventID, so a first record that
+// is not an object, or has none of them, is something else (a digest
+// file, another service's JSON, numbers of a CSV file). Later records of
+// a wrong shape are counted as malformed instead.
+func (d *CloudTrailDecoder) notEvent() string {
+	where := "it does not start with a Records array, and its first value"
+	switch {
+	case d.container:
+		where = "the first element of its Records array"
+	case d.state != ctLines:
+		where = "the first element of the array"
+	}
+	switch d.lead {
+	case '{':
+		if d.cur.rec.looksLikeEvent() {
+			return ""
+		}
+		return where + " is an object without eventVersion, eventTime, eventName or eventID"
+	case 'n':
+		return where + " is null"
+	case '"':
+		return where + " is a string"
+	case '[':
+		return where + " is an array"
+	case 't', 'f':
+		return where + " is a boolean"
+	}
+	return where + " is a number"
 }
 
 // step advances by one record or one piece of framing. It reports whether
@@ -281,7 +316,7 @@ func (d *CloudTrailDecoder) step(p *parser) bool {
 		case 'n', 't', 'f', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			d.state = ctLines
 		default:
-			p.fail("invalid character %s looking for beginning of value", quoteChar(p.data[p.i]))
+			p.err = fmt.Errorf("%w: not JSON: invalid character %s looking for beginning of value", ErrNotCloudTrail, quoteChar(p.data[p.i]))
 		}
 		return false
 	case ctFirst:
@@ -366,7 +401,8 @@ func (d *CloudTrailDecoder) record(p *parser) {
 	d.cur = recordStore{}
 	d.copied = false
 	d.malformed = nil
-	switch p.peek() {
+	d.lead = p.peek()
+	switch d.lead {
 	case '{':
 	case 0:
 		return

@@ -288,6 +288,48 @@ func TestCloudTrailBadFiles(t *testing.T) {
 	}
 }
 
+// An input that is not CloudTrail, judged by its first record, is a
+// FileError wrapping ErrNotCloudTrail that says what it found; a log
+// with no records is not.
+func TestCloudTrailRejectsOtherInputs(t *testing.T) {
+	for _, c := range []struct{ name, text, want string }{
+		{"CSV", "alice,192.0.2.1\nbob,192.0.2.2\n", "not JSON: invalid character 'a'"},
+		{"CSV of numbers", "123456789012,192.0.2.1\n", "its first value is a number"},
+		{"CSV, quoted", `"alice",192.0.2.1` + "\n", "its first value is a string"},
+		{"another object", `{"foo": 1}`, "its first value is an object without eventVersion, eventTime, eventName or eventID"},
+		{"Records of other objects", `{"Records": [{"foo": 1}]}`, "the first element of its Records array is an object without"},
+		{"Records of numbers", `{"Records": [1, 2]}`, "the first element of its Records array is a number"},
+		{"array of numbers", `[1, 2, 3]`, "the first element of the array is a number"},
+		{"array of objects", `[{"a": 1}, {"b": 2}]`, "the first element of the array is an object without"},
+		{"array of arrays", `[[]]`, "the first element of the array is an array"},
+		{"null", "null", "its first value is null"},
+		{"string", `"hello"`, "its first value is a string"},
+		{"boolean", "true", "its first value is a boolean"},
+	} {
+		path := filepath.Join(t.TempDir(), "x.json")
+		writeFile(t, path, []byte(c.text), false)
+		var col collect
+		rep, err := ExtractCloudTrail(context.Background(), []string{path}, &col, nil)
+		require.NoError(t, err)
+		require.Len(t, rep.Errors, 1, c.name)
+		assert.ErrorIs(t, rep.Errors[0], ErrNotCloudTrail, c.name)
+		assert.ErrorContains(t, rep.Errors[0], path+": ", c.name)
+		assert.ErrorContains(t, rep.Errors[0], "not a CloudTrail log: ", c.name)
+		assert.ErrorContains(t, rep.Errors[0], c.want, c.name)
+		assert.Zero(t, rep.Records, c.name)
+		assert.Empty(t, col.tuples, c.name)
+	}
+	for _, text := range []string{`{"Records": []}`, `[]`, `{"Records": [], "x": 1}`} {
+		path := filepath.Join(t.TempDir(), "x.json")
+		writeFile(t, path, []byte(text), true)
+		rep, err := ExtractCloudTrail(context.Background(), []string{path}, &collect{}, nil)
+		require.NoError(t, err)
+		assert.False(t, rep.Failed(), "%s: %v", text, rep.Errors)
+		assert.Equal(t, 1, rep.Inputs)
+		assert.Zero(t, rep.Records)
+	}
+}
+
 func TestCloudTrailMalformedRecordIsCounted(t *testing.T) {
 	text := `{"Records":[` + ctRecord("a", "t", "x", true, "192.0.2.1") + `,{"eventVersion":"1.09","eventTime":5},null,"text",` +
 		`{"eventVersion":"1.09","readOnly":"maybe"},` + ctRecord("b", "t", "y", true, "192.0.2.2") + `]}`

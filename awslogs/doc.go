@@ -38,7 +38,13 @@
 // sourceIPAddress, unparsable address (such as "redacted" or a
 // comma-separated list), or no principal for the key. IPv6 sources are
 // kept. A record that is valid JSON but of the wrong shape (a field of the
-// wrong type) is counted as malformed with its index. The filters of
+// wrong type) is counted as malformed with its index. The first record
+// decides whether the input is CloudTrail at all: when it is not an object
+// with eventVersion, eventTime, eventName or eventID (a CSV file, another
+// service's JSON, a digest file), the input fails with a FileError wrapping
+// ErrNotCloudTrail that says what it found. A log without records
+// ({"Records":[]}) is not an error. GuardDuty inputs are judged alike by
+// their first value (ErrNotGuardDuty). The filters of
 // Options (time window, event names, readOnly, de-duplication by eventID)
 // count what they leave out too.
 //

@@ -3,6 +3,7 @@ package awslogs
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -202,7 +203,15 @@ func (d *GuardDutyDecoder) Next() bool {
 		if !ok {
 			return false
 		}
+		var te *json.UnmarshalTypeError
 		switch v := d.ptr; {
+		case d.n == 0 && errors.As(err, &te) && te.Field == "":
+			// The first value is not an object: not findings at all.
+			d.s.fail(fmt.Errorf("%w: the first value is %s", ErrNotGuardDuty, article(te.Value)), 1)
+			return false
+		case d.n == 0 && err == nil && v == nil:
+			d.s.fail(fmt.Errorf("%w: the first value is null", ErrNotGuardDuty), 1)
+			return false
 		case err != nil:
 			d.malformed = err
 		case v == nil:
@@ -226,7 +235,7 @@ func (d *GuardDutyDecoder) Next() bool {
 			d.cur = &v.Finding
 		default:
 			if d.n == 0 {
-				d.s.fail(ErrNotGuardDuty, 1)
+				d.s.fail(fmt.Errorf("%w: the first value is an object without id, type, resource or service", ErrNotGuardDuty), 1)
 				return false
 			}
 			d.malformed = errors.New("not a finding")
@@ -235,6 +244,14 @@ func (d *GuardDutyDecoder) Next() bool {
 	}
 	d.n++
 	return true
+}
+
+// article puts "a" or "an" before a JSON type name.
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // Finding returns the current finding, or nil when the current value is

@@ -168,6 +168,32 @@ func TestGuardDutyBadInputs(t *testing.T) {
 		assert.Contains(t, fe.Error(), c.wantErr, name)
 		assert.Equal(t, fid(2), col.tuples[len(col.tuples)-1].FindingID, "%s: the other file is read", name)
 	}
+	// An input whose first value is not a finding is not findings.
+	for text, want := range map[string]string{
+		"[1, 2]":             "the first value is a number",
+		"null":               "the first value is null",
+		`"x"`:                "the first value is a string",
+		`{"findings": [[]]}`: "the first value is an array",
+		`{"x": 1}`:           "the first value is an object without id, type, resource or service",
+		"42\n43\n":           "the first value is a number",
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		writeFile(t, bad, []byte(text), false)
+		rep, err := ExtractGuardDuty(context.Background(), []string{bad}, &collect{}, nil)
+		require.NoError(t, err)
+		require.Len(t, rep.Errors, 1, text)
+		assert.ErrorIs(t, rep.Errors[0], ErrNotGuardDuty, text)
+		assert.ErrorContains(t, rep.Errors[0], bad+": ", text)
+		assert.ErrorContains(t, rep.Errors[0], "not GuardDuty findings: "+want, text)
+	}
+	for _, text := range []string{"[]", `{"Findings": []}`} {
+		empty := filepath.Join(t.TempDir(), "empty.json")
+		writeFile(t, empty, []byte(text), false)
+		rep, err := ExtractGuardDuty(context.Background(), []string{empty}, &collect{}, nil)
+		require.NoError(t, err)
+		assert.False(t, rep.Failed(), "%s: %v", text, rep.Errors)
+	}
+
 	// Valid JSON values that are not findings are counted, not fatal.
 	path := filepath.Join(t.TempDir(), "m.jsonl")
 	writeFile(t, path, []byte(`{"id":"a","type":"T"}`+"\n"+`42`+"\n"+`{"detail-type":"GuardDuty Finding"}`+"\n"+`{"severity":"high","id":"b"}`+"\n"+`{"x":1}`+"\n"), false)

@@ -260,6 +260,6 @@ func (e *FileError) Unwrap() error { return e.Err }
 // ErrNotCloudTrail and ErrNotGuardDuty are wrapped by the FileError of an
 // input that is JSON but not of the expected kind.
 var (
-	ErrNotCloudTrail = errors.New("not a CloudTrail log: no Records array and the first object is not an event")
+	ErrNotCloudTrail = errors.New("not a CloudTrail log")
 	ErrNotGuardDuty  = errors.New("not GuardDuty findings")
 )

@@ -142,6 +142,20 @@ func runTuples(ctx context.Context, e *env, args []string) error {
 	case rep.Inputs == 0:
 		return fmt.Errorf("no %s input files found", kind)
 	}
+	// Inputs of the right kind that give nothing are not an error (a
+	// quiet hour's {"Records":[]}, a time window after the last event),
+	// but an empty output should not pass unnoticed.
+	if rep.Tuples == 0 {
+		records := "records"
+		if kind == "guardduty" {
+			records = "findings"
+		}
+		if rep.Records == 0 {
+			fmt.Fprintf(e.stderr, "tuples %s: warning: wrote no tuples: the %s no %s\n", kind, plural.Noun(rep.Inputs, "input holds", "inputs hold"), records)
+		} else {
+			fmt.Fprintf(e.stderr, "tuples %s: warning: wrote no tuples: every one of the %s was skipped or filtered out (see above)\n", kind, plural.Count(rep.Records, records[:len(records)-1], records))
+		}
+	}
 	return nil
 }
 

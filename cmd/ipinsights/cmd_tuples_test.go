@@ -115,6 +115,55 @@ func TestTuplesErrors(t *testing.T) {
 	assert.Contains(t, stdout, "-header")
 }
 
+// Input of the wrong kind fails naming the file and what it holds; input
+// of the right kind without records passes with a warning.
+func TestTuplesWrongOrEmptyInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	csvFile := write("train.csv", "alice,192.0.2.1\nbob,192.0.2.2\n")
+	other := write("other.json", `[{"name": "x"}]`)
+	for _, c := range []struct {
+		kind, path, want string
+	}{
+		{"cloudtrail", csvFile, "not a CloudTrail log: not JSON"},
+		{"cloudtrail", other, "not a CloudTrail log: the first element of the array is an object without eventVersion"},
+		{"cloudtrail", gdFixture, "not a CloudTrail log"},
+		{"guardduty", csvFile, "invalid character"},
+		{"guardduty", other, "not GuardDuty findings: the first value is an object without"},
+		{"guardduty", ctFixture, "not GuardDuty findings"},
+	} {
+		code, stdout, stderr := runCLI(t, "", "tuples", c.kind, c.path)
+		assert.Equal(t, exitData, code, "%s %s: %s", c.kind, c.path, stderr)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "tuples "+c.kind+": error: "+c.path+": ", c.path)
+		assert.Contains(t, stderr, c.want, c.path)
+		assert.Contains(t, stderr, "ipinsights tuples: 1 of 1 input failed")
+	}
+
+	empty := write("empty.json", `{"Records":[]}`)
+	code, stdout, stderr := runCLI(t, "", "tuples", "cloudtrail", empty)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "tuples cloudtrail: 1 input, 0 records, 0 tuples\n")
+	assert.Contains(t, stderr, "tuples cloudtrail: warning: wrote no tuples: the input holds no records\n")
+
+	code, _, stderr = runCLI(t, "", "tuples", "guardduty", write("none.json", `{"Findings":[]}`), write("none2.json", `[]`))
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "tuples guardduty: warning: wrote no tuples: the inputs hold no findings\n")
+
+	code, _, stderr = runCLI(t, "", "tuples", "cloudtrail", "--until", "2000-01-01", ctFixture)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "warning: wrote no tuples: every one of the 19 records was skipped or filtered out (see above)")
+
+	code, _, stderr = runCLI(t, "", "tuples", "cloudtrail", ctFixture)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stderr, "warning")
+}
+
 func TestTuplesFromS3(t *testing.T) {
 	srv := s3test.New(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
