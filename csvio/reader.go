@@ -28,6 +28,8 @@ const (
 	LineTooLong                   // the line is longer than Options.MaxLineBytes
 	BadJSON                       // a JSON request is not well-formed JSON
 	BadShape                      // a JSON request is well-formed but not shaped as SageMaker instances
+	BareCR                        // a carriage return inside a line, outside quotes (old Mac line ends)
+	DataHeader                    // Options.Header is set, but the first line is a data row
 )
 
 var reasonNames = map[Reason]string{
@@ -38,6 +40,8 @@ var reasonNames = map[Reason]string{
 	LineTooLong: "line too long",
 	BadJSON:     "malformed JSON",
 	BadShape:    "unexpected JSON structure",
+	BareCR:      "carriage return inside a line",
+	DataHeader:  "header line is a data row",
 }
 
 func (r Reason) String() string {
@@ -75,8 +79,16 @@ type Options struct {
 	// MinFields and MaxFields bound the number of fields of a row. Zero
 	// means 2; a negative MaxFields means no upper bound.
 	MinFields, MaxFields int
-	// Header skips the first line.
+	// Header skips the first line, whose fields Reader.Header returns. A
+	// first line that is a valid row (its second field is an IP address)
+	// is no header: Next stops with a DataHeader error, in lenient mode
+	// too, rather than drop a row.
 	Header bool
+	// SameFields requires every row to have as many fields as the header
+	// (with Header) or else the first well-formed row, as encoding/csv
+	// does with FieldsPerRecord 0; a row with another number of fields is
+	// malformed (FieldCount).
+	SameFields bool
 	// Lenient skips malformed rows, counting them per reason, instead of
 	// stopping at the first.
 	Lenient bool
@@ -164,6 +176,10 @@ type Reader struct {
 	skips   SkipReport
 	rows    int
 	header  []string
+	// width is the number of fields every row must have under
+	// SameFields (0 until known); widthFrom says where it comes from.
+	width     int
+	widthFrom string
 }
 
 // NewReader returns a Reader of r. r is read through a buffer; gzip data is
@@ -260,11 +276,15 @@ func (r *Reader) Next() bool {
 			}
 			continue
 		}
+		if bareCR(line) {
+			if r.fail(r.perr(BareCR, "old Mac line ends? lines must end with LF or CRLF")) {
+				return false
+			}
+			continue
+		}
 		if r.line == 1 && r.opts.Header {
-			if e := r.split(line); e == nil {
-				for _, f := range r.fields {
-					r.header = append(r.header, string(f))
-				}
+			if r.readHeader(line) {
+				return false
 			}
 			continue
 		}
@@ -281,6 +301,52 @@ func (r *Reader) Next() bool {
 		r.rows++
 		return true
 	}
+}
+
+// readHeader reads the header line; it reports whether reading must stop.
+func (r *Reader) readHeader(line []byte) bool {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return false // a blank first line: no header names
+	}
+	if e := r.split(line); e != nil {
+		return r.fail(e)
+	}
+	if len(r.fields) >= 2 {
+		if _, err := ParseAddr(r.fields[1]); err == nil {
+			// Taking it for a header would drop a row without a word.
+			r.err = r.perr(DataHeader, fmt.Sprintf("its second field %q is an IP address: does the input have a header?", r.fields[1]))
+			return true
+		}
+	}
+	for _, f := range r.fields {
+		r.header = append(r.header, string(f))
+	}
+	if r.opts.SameFields {
+		r.width, r.widthFrom = len(r.fields), "the header"
+	}
+	return false
+}
+
+// bareCR reports whether line has a carriage return outside quotes: a
+// file with classic Mac line ends (CR alone) reads as one long line.
+func bareCR(line []byte) bool {
+	i := bytes.IndexByte(line, '\r')
+	if i < 0 {
+		return false
+	}
+	if bytes.IndexByte(line, '"') < 0 {
+		return true
+	}
+	quoted := false
+	for _, c := range line {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '\r' && !quoted:
+			return true
+		}
+	}
+	return false
 }
 
 // fail records a malformed row; it reports whether reading must stop.
@@ -400,18 +466,27 @@ func (r *Reader) parse(line []byte) *ParseError {
 		}
 		return r.perr(FieldCount, fmt.Sprintf("got %d, want %s (entity,ip)", n, want))
 	}
+	if r.width > 0 && n != r.width {
+		return r.perr(FieldCount, fmt.Sprintf("got %d, want %d as in %s", n, r.width, r.widthFrom))
+	}
 	if len(r.fields[0]) == 0 {
 		return r.perr(EmptyEntity, "")
 	}
 	a, err := ParseAddr(r.fields[1])
 	if err != nil {
 		detail := fmt.Sprintf("%q", r.fields[1])
-		if r.line == 1 {
+		switch {
+		case r.line == 1:
 			detail += " (a header row? the data has no header)"
+		case r.opts.Header && r.header == nil && r.rows == 0:
+			detail += " (a header row after a blank first line, which was taken as the header?)"
 		}
 		return r.perr(BadAddress, detail)
 	}
 	r.addr = a
+	if r.opts.SameFields && r.width == 0 {
+		r.width, r.widthFrom = n, fmt.Sprintf("line %d", r.line)
+	}
 	return nil
 }
 

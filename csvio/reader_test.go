@@ -94,6 +94,93 @@ func TestReaderHeaderOption(t *testing.T) {
 	assert.Equal(t, []string{"entity", "ip", "finding id"}, r.Header())
 }
 
+// A header is skipped whatever the line ends and byte order mark; a
+// first line that is data is an error rather than a dropped row.
+func TestReaderHeaderForms(t *testing.T) {
+	want := []row{{entity: "a", addr: "1.2.3.4", line: 2}, {entity: "b", addr: "5.6.7.8", line: 3}}
+	for name, in := range map[string]string{
+		"LF":               "entity,ip\na,1.2.3.4\nb,5.6.7.8\n",
+		"no final LF":      "entity,ip\na,1.2.3.4\nb,5.6.7.8",
+		"CRLF":             "entity,ip\r\na,1.2.3.4\r\nb,5.6.7.8\r\n",
+		"CRLF, no final":   "entity,ip\r\na,1.2.3.4\r\nb,5.6.7.8",
+		"BOM":              "\ufeffentity,ip\na,1.2.3.4\nb,5.6.7.8\n",
+		"BOM, CRLF":        "\ufeffentity,ip\r\na,1.2.3.4\r\nb,5.6.7.8",
+		"quoted header":    "\"entity\",\"ip\"\na,1.2.3.4\nb,5.6.7.8\n",
+		"blank line after": "entity,ip\n\na,1.2.3.4\n\nb,5.6.7.8\n",
+	} {
+		for _, lenient := range []bool{false, true} {
+			r := NewReader(strings.NewReader(in), Options{Header: true, Lenient: lenient, SameFields: true})
+			got := readAll(t, r)
+			require.NoError(t, r.Err(), name)
+			if name == "blank line after" {
+				assert.Equal(t, []row{{entity: "a", addr: "1.2.3.4", line: 3}, {entity: "b", addr: "5.6.7.8", line: 5}}, got, name)
+			} else {
+				assert.Equal(t, want, got, name)
+			}
+			assert.Equal(t, []string{"entity", "ip"}, r.Header(), name)
+			assert.Zero(t, r.Skipped().Total(), name)
+		}
+	}
+
+	// The first line is a row: an error, in lenient mode too.
+	for _, lenient := range []bool{false, true} {
+		r := NewReader(strings.NewReader("\ufeffa,1.2.3.4\r\nb,5.6.7.8\r\n"), Options{Name: "f.csv", Header: true, Lenient: lenient})
+		assert.Empty(t, readAll(t, r))
+		var pe *ParseError
+		require.ErrorAs(t, r.Err(), &pe)
+		assert.Equal(t, DataHeader, pe.Reason)
+		assert.EqualError(t, r.Err(), `f.csv:1: header line is a data row: its second field "1.2.3.4" is an IP address: does the input have a header?`)
+	}
+
+	// A blank first line is taken as the header; the hint says so.
+	r := NewReader(strings.NewReader("\nentity,ip\na,1.2.3.4\n"), Options{Name: "f.csv", Header: true})
+	readAll(t, r)
+	assert.ErrorContains(t, r.Err(), `f.csv:2: unparsable IP address: "ip" (a header row after a blank first line`)
+
+	// Old Mac line ends (CR alone): an error, not one long header line.
+	for _, opts := range []Options{{Header: true}, {}} {
+		r := NewReader(strings.NewReader("entity,ip\ra,1.2.3.4\rb,5.6.7.8\r"), opts)
+		assert.Empty(t, readAll(t, r))
+		var pe *ParseError
+		require.ErrorAs(t, r.Err(), &pe)
+		assert.Equal(t, BareCR, pe.Reason)
+		assert.Equal(t, 1, pe.Line)
+	}
+	// A CR inside quotes is data.
+	r = NewReader(strings.NewReader("\"a\rb\",1.2.3.4\n"), Options{})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	assert.Equal(t, "a\rb", got[0].entity)
+	r = NewReader(strings.NewReader("\"a\",1.2.3.4\rb,1.2.3.5\n"), Options{Lenient: true})
+	assert.Empty(t, readAll(t, r))
+	assert.Equal(t, 1, r.Skipped().ByReason[BareCR].Count)
+}
+
+// SameFields holds every row to the width of the header, or of the first
+// row without one.
+func TestReaderSameFields(t *testing.T) {
+	r := NewReader(strings.NewReader("entity,ip,x\na,1.2.3.4,1\nb,1.2.3.5\nc,1.2.3.6,1,2\nd,1.2.3.7,4\n"),
+		Options{Name: "f.csv", Header: true, SameFields: true, MaxFields: -1, Lenient: true})
+	got := readAll(t, r)
+	require.NoError(t, r.Err())
+	require.Len(t, got, 2)
+	assert.Equal(t, "d", got[1].entity)
+	assert.Equal(t, []int{3, 4}, r.Skipped().ByReason[FieldCount].Lines)
+
+	r = NewReader(strings.NewReader("bad,x,1\na,1.2.3.4\nb,1.2.3.5,1\n"), Options{Name: "f.csv", SameFields: true, MaxFields: -1, Lenient: true})
+	got = readAll(t, r)
+	require.Len(t, got, 1, "the width comes from the first well-formed row, line 2")
+	r = NewReader(strings.NewReader("a,1.2.3.4\nb,1.2.3.5,1\n"), Options{Name: "f.csv", SameFields: true, MaxFields: -1})
+	readAll(t, r)
+	assert.EqualError(t, r.Err(), "f.csv:2: wrong number of fields: got 3, want 2 as in line 1")
+	r = NewReader(strings.NewReader("e,ip,x\nb,1.2.3.5\n"), Options{Name: "f.csv", Header: true, SameFields: true, MaxFields: -1})
+	readAll(t, r)
+	assert.EqualError(t, r.Err(), "f.csv:2: wrong number of fields: got 2, want 3 as in the header")
+	// Without SameFields, widths may differ.
+	r = NewReader(strings.NewReader("a,1.2.3.4\nb,1.2.3.5,1\n"), Options{MaxFields: -1})
+	assert.Len(t, readAll(t, r), 2)
+}
+
 func TestReaderExtraFields(t *testing.T) {
 	r := NewReader(strings.NewReader("a,1.2.3.4,f-1,HIGH\nb,::1\n"), Options{MaxFields: -1})
 	got := readAll(t, r)
