@@ -16,7 +16,8 @@ func init() {
 		summary: "score entity,ip CSV rows with a model",
 		usage:   "--model FILE [--input FILE|-] [--output FILE|-]",
 		example: `ipinsights score --model model.bin --input logins.csv --output scores.csv
-# output: entity,ip,dot_product,entity_seen[,extra input columns]; higher dot_product = more normal`,
+# output: entity,ip,dot_product,entity_seen[,extra input columns]; higher dot_product = more normal
+# every input row has as many columns as the first row (or the --header row)`,
 		run: runScore,
 	})
 }
@@ -49,7 +50,9 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := openCSV(e, *in, csvio.Options{MaxFields: -1, Lenient: *lenient, Header: *header})
+	// Every row has as many columns as the header or the first row, so
+	// that the output's header fits every output row.
+	r, err := openCSV(e, *in, csvio.Options{MaxFields: -1, SameFields: true, Lenient: *lenient, Header: *header})
 	if err != nil {
 		return err
 	}
@@ -77,8 +80,8 @@ func runScore(ctx context.Context, e *env, args []string) error {
 		w.Close()
 		return err
 	}
-	if !s.wroteHeader {
-		s.writeHeader(w, r.Header(), 0)
+	if !s.wroteHeader { // no rows
+		s.writeHeader(w, r.Header(), max(0, len(r.Header())-2))
 	}
 	s.flush(w)
 	if err := w.Close(); err != nil {
@@ -101,14 +104,15 @@ type scorer struct {
 }
 
 // writeHeader writes the output header; names is the input header (entity,
-// ip, then the extra columns), if any.
+// ip, then the extra columns), if any, and extra the number of extra
+// columns, which the reader holds every row to (csvio.Options.SameFields).
 func (s *scorer) writeHeader(w *output, names []string, extra int) {
 	s.wroteHeader = true
 	b := []byte("entity,ip,dot_product,entity_seen")
 	if len(names) >= 2 {
 		names = names[2:]
 	}
-	for i := 0; i < max(extra, len(names)); i++ {
+	for i := 0; i < extra; i++ {
 		b = append(b, ',')
 		if i < len(names) {
 			b = csvio.AppendField(b, names[i])

@@ -387,3 +387,85 @@ func TestTruncatedGzipInputsNameFileAndLine(t *testing.T) {
 	assert.Contains(t, stderr, "error: "+ct+": record ")
 	assert.Contains(t, stderr, "gzip data is truncated: unexpected EOF")
 }
+
+// Every output row of score has as many fields as its header, whatever
+// the input: seen and unseen entities, extra columns, a header row, rows
+// of another width skipped in lenient mode.
+func TestScoreOutputRowsMatchHeader(t *testing.T) {
+	model := filepath.Join(fixture(t), "model.bin")
+	for _, c := range []struct {
+		name, in string
+		args     []string
+		rows     int
+	}{
+		{"seen then unseen", "user_1,10.0.0.1\nnobody,10.0.0.2\nuser_2,10.0.0.3\n", nil, 3},
+		{"extra columns", "nobody,10.0.0.1,a,b\nuser_1,10.0.0.2,c,d\n", nil, 2},
+		{"header", "entity,ip,finding\nuser_1,10.0.0.1,f1\nnobody,10.0.0.2,f2\n", []string{"--header"}, 2},
+		{"header only", "entity,ip,finding\n", []string{"--header"}, 0},
+		{"empty", "", nil, 0},
+		{"widths differ, lenient", "user_1,10.0.0.1\nuser_2,10.0.0.2,x,y\nnobody,10.0.0.3\nuser_3,10.0.0.4,z\n", []string{"--lenient"}, 2},
+		{"widths differ from the header, lenient", "entity,ip,a\nuser_1,10.0.0.1\nuser_2,10.0.0.2,x\nuser_3,10.0.0.3,x,y\n", []string{"--header", "--lenient"}, 1},
+	} {
+		code, stdout, stderr := runCLI(t, c.in, append([]string{"score", "--model", model}, c.args...)...)
+		require.Equal(t, exitOK, code, "%s: %s", c.name, stderr)
+		cr := csv.NewReader(strings.NewReader(stdout))
+		cr.FieldsPerRecord = -1
+		rows, err := cr.ReadAll()
+		require.NoError(t, err, c.name)
+		require.Len(t, rows, c.rows+1, c.name)
+		for i, row := range rows[1:] {
+			assert.Len(t, row, len(rows[0]), "%s: row %d %v, header %v", c.name, i+1, row, rows[0])
+		}
+		if strings.Contains(c.name, "lenient") {
+			assert.Contains(t, stderr, "wrong number of fields", c.name)
+		}
+	}
+	code, stdout, _ := runCLI(t, "entity,ip,finding\n", "score", "--model", model, "--header")
+	require.Equal(t, exitOK, code)
+	assert.Equal(t, "entity,ip,dot_product,entity_seen,finding\n", stdout, "the header's names without rows")
+
+	// Without --lenient, a row of another width is an error naming it.
+	code, _, stderr := runCLI(t, "user_1,10.0.0.1\nuser_2,10.0.0.2,x\n", "score", "--model", model)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "<stdin>:2: wrong number of fields: got 3, want 2 as in line 1")
+}
+
+// score --header skips the header line and no data row, whatever the line
+// ends and byte order mark, and refuses a first line that is data.
+func TestScoreHeaderKeepsFirstRow(t *testing.T) {
+	model := filepath.Join(fixture(t), "model.bin")
+	for name, in := range map[string]string{
+		"LF":          "entity,ip\nuser_1,10.0.0.1\nuser_2,10.0.0.2\n",
+		"no final LF": "entity,ip\nuser_1,10.0.0.1\nuser_2,10.0.0.2",
+		"CRLF":        "entity,ip\r\nuser_1,10.0.0.1\r\nuser_2,10.0.0.2\r\n",
+		"BOM":         "\ufeffentity,ip\nuser_1,10.0.0.1\nuser_2,10.0.0.2\n",
+		"BOM, CRLF":   "\ufeffentity,ip\r\nuser_1,10.0.0.1\r\nuser_2,10.0.0.2",
+	} {
+		for _, gz := range []bool{false, true} {
+			path := filepath.Join(t.TempDir(), "in.csv")
+			data := []byte(in)
+			if gz {
+				var b bytes.Buffer
+				zw := gzip.NewWriter(&b)
+				zw.Write(data)
+				require.NoError(t, zw.Close())
+				data = b.Bytes()
+			}
+			require.NoError(t, os.WriteFile(path, data, 0o644))
+			code, stdout, stderr := runCLI(t, "", "score", "--model", model, "--header", "--input", path)
+			require.Equal(t, exitOK, code, "%s: %s", name, stderr)
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			require.Len(t, lines, 3, "%s gz=%v: %q", name, gz, stdout)
+			assert.Equal(t, "entity,ip,dot_product,entity_seen", lines[0], name)
+			assert.True(t, strings.HasPrefix(lines[1], "user_1,10.0.0.1,"), "%s: %s", name, lines[1])
+			assert.True(t, strings.HasPrefix(lines[2], "user_2,10.0.0.2,"), "%s: %s", name, lines[2])
+		}
+	}
+	code, stdout, stderr := runCLI(t, "user_1,10.0.0.1\nuser_2,10.0.0.2\n", "score", "--model", model, "--header")
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, `<stdin>:1: header line is a data row: its second field "10.0.0.1" is an IP address`)
+	assert.NotContains(t, stdout, "user_2", "no row is scored")
+	code, _, stderr = runCLI(t, "entity,ip\ruser_1,10.0.0.1\ruser_2,10.0.0.2\r", "score", "--model", model, "--header")
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "<stdin>:1: carriage return inside a line")
+}
