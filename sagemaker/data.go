@@ -21,22 +21,35 @@ type dataFile struct {
 // uploads reports whether f is a local file to upload.
 func (f dataFile) uploads() bool { return f.path != "" }
 
-// readerOptions returns the csvio options for a delegate input: exactly
-// entity,ip for training data, entity,ip and any further columns (which are
-// not sent) for rows to score.
-func readerOptions(path string, extraColumns bool) csvio.Options {
-	o := csvio.Options{Name: path}
+// openData opens a delegate input: exactly entity,ip for training data;
+// for rows to score, entity,ip and any further columns (which are not
+// sent) as OpenRows reads them.
+func openData(path string, extraColumns bool) (*csvio.Reader, error) {
 	if extraColumns {
-		o.MaxFields = -1
+		return OpenRows(path)
 	}
-	return o
+	return csvio.Open(path, csvio.Options{Name: path})
+}
+
+// OpenRows opens a CSV file of rows to score, entity,ip and any further
+// columns, as the transform, endpoint and parity commands read it: a first
+// line that is not a row and names a label column is a header and is
+// skipped, as ReadLabels skips it, so that a labeled file with a header
+// can be scored and labeled alike; every row has as many columns as the
+// first (csvio.Options.SameFields).
+func OpenRows(path string) (*csvio.Reader, error) {
+	header, err := hasLabelHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	return csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, SameFields: true, Header: header})
 }
 
 // eachRow calls fn for every row of the CSV file at path. It stops at the
 // first malformed row and at the first IPv6 address: SageMaker's IP
 // Insights reads IPv4 only, and a job would fail on it after billing.
 func eachRow(path string, extraColumns bool, fn func(r *csvio.Reader) error) (int, error) {
-	r, err := csvio.Open(path, readerOptions(path, extraColumns))
+	r, err := openData(path, extraColumns)
 	if err != nil {
 		return 0, err
 	}

@@ -230,6 +230,9 @@ func ReadLabels(path string) (*Labels, error) {
 	return l, nil
 }
 
+// hasLabelHeader reports whether the first line of the CSV file at path
+// (gzip compressed or not) is a header: not a row, and naming a label
+// column.
 func hasLabelHeader(path string) (bool, error) {
 	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true})
 	if err != nil {
@@ -245,13 +248,18 @@ func hasLabelHeader(path string) (bool, error) {
 	if !first || r.Line() == 1 {
 		return false, nil
 	}
-	f, err := os.Open(path)
+	h, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true, Header: true})
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
-	return strings.Contains(strings.ToLower(line), "label"), nil
+	defer h.Close()
+	h.Next()
+	for _, name := range h.Header() {
+		if strings.Contains(strings.ToLower(name), "label") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // sameRows checks that two row lists name the same rows, when both are

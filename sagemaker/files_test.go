@@ -1,8 +1,11 @@
 package sagemaker
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,6 +89,48 @@ func TestReadLabels(t *testing.T) {
 	assert.ErrorContains(t, err, `l.csv:2: label "2": want 0 (normal) or 1 (anomaly)`)
 	_, err = ReadLabels(write(t, dir, "l.csv", "alice,10.0.0.1\n"))
 	assert.ErrorContains(t, err, "l.csv:1: wrong number of fields")
+}
+
+// A labeled file's header is found in gzip files too, and OpenRows skips
+// it exactly when ReadLabels does.
+func TestOpenRowsSkipsALabelHeader(t *testing.T) {
+	dir := t.TempDir()
+	gz := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		require.NoError(t, zw.Close())
+		return b.String()
+	}
+	const rows = "alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n"
+	for name, body := range map[string]string{
+		"plain":        rows,
+		"header":       "entity,ip,label,kind\n" + rows,
+		"header, gzip": gz("entity,ip,label,kind\n" + rows),
+		"header, CRLF": strings.ReplaceAll("entity,ip,label,kind\n"+rows, "\n", "\r\n"),
+		"header, BOM":  "\ufeffentity,ip,Label,kind\n" + rows,
+	} {
+		path := write(t, dir, "l.csv", body)
+		l, err := ReadLabels(path)
+		require.NoError(t, err, name)
+		assert.Equal(t, []bool{false, true}, l.Anomalous, name)
+		r, err := OpenRows(path)
+		require.NoError(t, err, name)
+		var got []string
+		for r.Next() {
+			got = append(got, string(r.Entity())+","+r.Addr().String())
+		}
+		require.NoError(t, r.Err(), name)
+		r.Close()
+		assert.Equal(t, l.Rows, got, name)
+	}
+	// A first line that is not a row and names no label is an error, not
+	// a header.
+	r, err := OpenRows(write(t, dir, "l.csv", "user,address\nalice,10.0.0.1\n"))
+	require.NoError(t, err)
+	for r.Next() {
+	}
+	assert.ErrorContains(t, r.Err(), "l.csv:1: unparsable IP address")
 }
 
 func TestCompareFiles(t *testing.T) {

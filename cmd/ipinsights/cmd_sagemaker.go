@@ -468,9 +468,10 @@ func writeScores(w *output, input string, dots []float64, seen []bool, bits int)
 	return err
 }
 
-// eachInputRow calls fn for every entity,ip[,more] row of path.
+// eachInputRow calls fn for every entity,ip[,more] row of path, read as
+// the transform reads it (a labeled file's header skipped).
 func eachInputRow(path string, fn func(entity string, ip netip.Addr, extra []string) error) error {
-	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1})
+	r, err := sagemaker.OpenRows(path)
 	if err != nil {
 		return err
 	}
@@ -668,9 +669,11 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 	return ipinsights.Train(ctx, cfg, data, opts)
 }
 
-// scoreRows scores every row of path with m, in one batch.
+// scoreRows scores every row of path with m, in one batch, reading path
+// as SageMaker's side reads it: a labeled file's header is skipped, as
+// eval --header and sagemaker.ReadLabels skip it.
 func scoreRows(m *ipinsights.Model, path string) ([]float64, []bool, error) {
-	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1})
+	r, err := sagemaker.OpenRows(path)
 	if err != nil {
 		return nil, nil, err
 	}

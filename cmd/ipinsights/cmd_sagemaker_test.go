@@ -298,6 +298,21 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	assert.NotContains(t, stderr, "Proceed?", "nothing is created, nothing to confirm")
 	assert.Empty(t, fake.Emulator.Calls())
 
+	// A labeled file with a header line: skipped on both sides, as eval
+	// --header skips it, and the report is the same.
+	withHeader := filepath.Join(dir, "test_header.csv")
+	rows, err := os.ReadFile(test)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(withHeader, append([]byte("entity,ip,label,kind\n"), rows...), 0o644))
+	oursOut := filepath.Join(dir, "ours_header.csv")
+	code, stdoutH, stderr := runCLI(t, "", append([]string{"sagemaker", "parity", "--train", train, "--labeled", withHeader, "--endpoint", "users-endpoint", "--ours-out", oursOut}, tinyFlags...)...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, stdout, stdoutH)
+	ours := readCSV(t, oursOut)
+	require.Len(t, ours, 81, "a header and 80 rows")
+	assert.Equal(t, []string{"entity", "ip", "dot_product", "entity_seen"}, ours[0][:4])
+	assert.NotEqual(t, "entity", ours[1][0], "the input's header is not scored")
+
 	h.SetModel(nil) // an endpoint with no model answers 503
 	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test)
 	assert.Equal(t, exitData, code)
