@@ -30,6 +30,7 @@ const (
 	BadShape                      // a JSON request is well-formed but not shaped as SageMaker instances
 	BareCR                        // a carriage return inside a line, outside quotes (old Mac line ends)
 	DataHeader                    // Options.Header is set, but the first line is a data row
+	BadLabel                      // the label field of a labeled row is not 0 or 1 (see Reader.Reject)
 )
 
 var reasonNames = map[Reason]string{
@@ -42,6 +43,7 @@ var reasonNames = map[Reason]string{
 	BadShape:    "unexpected JSON structure",
 	BareCR:      "carriage return inside a line",
 	DataHeader:  "header line is a data row",
+	BadLabel:    "label not 0 or 1",
 }
 
 func (r Reason) String() string {
@@ -569,6 +571,19 @@ func ParseAddr(b []byte) (netip.Addr, error) {
 		a = a.WithZone("")
 	}
 	return a.Unmap(), nil
+}
+
+// Reject marks the current row malformed for a reason the caller found in
+// a field the Reader does not check (BadLabel for a labeled row's label).
+// In lenient mode the row is counted in Skipped like the Reader's own
+// skips and Reject returns nil: the caller passes over the row. Otherwise
+// Reject returns the *ParseError, which stops Next and Err returns.
+func (r *Reader) Reject(reason Reason, detail string) error {
+	e := r.perr(reason, detail)
+	if r.fail(e) {
+		return e
+	}
+	return nil
 }
 
 // Entity returns the entity field of the current row.

@@ -181,6 +181,35 @@ func TestReaderSameFields(t *testing.T) {
 	assert.Len(t, readAll(t, r), 2)
 }
 
+// Reject counts a row the caller found bad in lenient mode and stops the
+// reader otherwise.
+func TestReaderReject(t *testing.T) {
+	in := "a,1.2.3.4,0\nb,1.2.3.5,x\nc,1.2.3.6,1\n"
+	r := NewReader(strings.NewReader(in), Options{Name: "l.csv", MinFields: 3, MaxFields: 3, Lenient: true})
+	var kept []string
+	for r.Next() {
+		if string(r.Fields()[2]) == "x" {
+			require.NoError(t, r.Reject(BadLabel, `"x"`))
+			continue
+		}
+		kept = append(kept, string(r.Entity()))
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"a", "c"}, kept)
+	assert.Equal(t, `l.csv: skipped 1 row: 1 label not 0 or 1 (line 2)`, r.Skipped().String())
+
+	r = NewReader(strings.NewReader(in), Options{Name: "l.csv", MinFields: 3, MaxFields: 3})
+	for r.Next() {
+		if string(r.Fields()[2]) == "x" {
+			err := r.Reject(BadLabel, `"x"`)
+			assert.EqualError(t, err, `l.csv:2: label not 0 or 1: "x"`)
+			assert.Equal(t, err, r.Err())
+		}
+	}
+	assert.False(t, r.Next(), "stopped")
+	assert.Error(t, r.Err())
+}
+
 func TestReaderExtraFields(t *testing.T) {
 	r := NewReader(strings.NewReader("a,1.2.3.4,f-1,HIGH\nb,::1\n"), Options{MaxFields: -1})
 	got := readAll(t, r)

@@ -20,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "eval",
 		summary: "evaluate a model on labeled entity,ip,label rows (1 = anomaly)",
-		usage:   "--model FILE --labeled FILE [--header] [--threshold T] [--json] [--roc roc.png] [--hist hist.png]",
+		usage:   "--model FILE --labeled FILE [--header] [--lenient] [--threshold T] [--json] [--roc roc.png] [--hist hist.png]",
 		example: `ipinsights eval --model model.bin --labeled test_labeled.csv --roc roc.png --hist hist.png
 # prints AUC, and precision, recall and false-positive rate when flagging dot_product < threshold`,
 		run: runEval,
@@ -33,6 +33,7 @@ type labeled struct {
 	anomalous []bool
 	kinds     []string // 4th column, when present
 	unseen    int
+	skipped   int // malformed rows skipped in lenient mode
 }
 
 func runEval(ctx context.Context, e *env, args []string) error {
@@ -45,6 +46,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	roc := fs.String("roc", "", "write the ROC curve as PNG to this file")
 	hist := fs.String("hist", "", "write histograms of normal and anomalous scores as PNG to this file")
 	header := fs.Bool("header", false, "the labeled file's first row is a header")
+	lenient := fs.Bool("lenient", false, "skip malformed rows and bad labels (counted on stderr) instead of failing")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	lab, err := scoreLabeled(ctx, e, m, *labeledPath, *header)
+	lab, err := scoreLabeled(ctx, e, m, *labeledPath, *header, *lenient)
 	if err != nil {
 		return err
 	}
@@ -93,9 +95,10 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// scoreLabeled reads and scores a labeled file.
-func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string, header bool) (*labeled, error) {
-	r, err := openCSV(e, path, csvio.Options{MinFields: 3, MaxFields: -1, Header: header})
+// scoreLabeled reads and scores a labeled file; skipped rows of a lenient
+// read are reported on stderr.
+func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string, header, lenient bool) (*labeled, error) {
+	r, err := openCSV(e, path, csvio.Options{MinFields: 3, MaxFields: -1, Header: header, Lenient: lenient})
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +110,10 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 		f := r.Fields()
 		a, err := csvio.ParseLabel(f[2])
 		if err != nil {
-			name := path
-			if path == "-" {
-				name = "<stdin>"
+			if err := r.Reject(csvio.BadLabel, fmt.Sprintf("%q (want 0 for normal, 1 for anomaly)", f[2])); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%s:%d: %w", name, r.Line(), err)
+			continue
 		}
 		lab.anomalous = append(lab.anomalous, a)
 		k := ""
@@ -132,6 +134,10 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
+	}
+	if s := r.Skipped(); s.Total() > 0 {
+		fmt.Fprintln(e.stderr, s.String())
+		lab.skipped = s.Total()
 	}
 	if len(kinds) == 0 {
 		lab.kinds = nil // no file row has a kind column
@@ -175,8 +181,10 @@ func newEvalMetrics(ev *ipinsights.Evaluation) evalMetrics {
 // evalReport is what eval prints, also as JSON.
 type evalReport struct {
 	evalMetrics
-	UnseenEntities int           `json:"rows_with_unseen_entity"`
-	ByKind         []kindSummary `json:"by_kind,omitempty"`
+	UnseenEntities int `json:"rows_with_unseen_entity"`
+	// SkippedRows counts the malformed rows --lenient passed over.
+	SkippedRows int           `json:"skipped_rows,omitempty"`
+	ByKind      []kindSummary `json:"by_kind,omitempty"`
 	// Ceiling is the best AUC any detector can reach when rows of kind
 	// "travel" are drawn exactly as attacks are (synthetic data).
 	Ceiling *float64 `json:"auc_ceiling,omitempty"`
@@ -203,7 +211,7 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 }
 
 func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
-	rep := &evalReport{evalMetrics: newEvalMetrics(&ev), UnseenEntities: lab.unseen}
+	rep := &evalReport{evalMetrics: newEvalMetrics(&ev), UnseenEntities: lab.unseen, SkippedRows: lab.skipped}
 	if len(lab.kinds) == 0 {
 		return rep
 	}
@@ -245,6 +253,9 @@ func newEvalReport(ev ipinsights.Evaluation, lab *labeled) *evalReport {
 
 func (r *evalReport) print(w io.Writer) {
 	fmt.Fprintf(w, "rows                 %d (%d anomalous, %d normal)\n", r.Rows, r.Anomalous, r.Rows-r.Anomalous)
+	if r.SkippedRows > 0 {
+		fmt.Fprintf(w, "skipped              %s (malformed; see above)\n", plural.Count(r.SkippedRows, "row", "rows"))
+	}
 	if r.UnseenEntities > 0 {
 		fmt.Fprintf(w, "unseen entities      %s absent from training: %s no information\n",
 			plural.Count(r.UnseenEntities, "row has an entity", "rows have entities"), plural.Noun(r.UnseenEntities, "its score carries", "their scores carry"))

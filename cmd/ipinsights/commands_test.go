@@ -248,7 +248,7 @@ func TestEvalReportJSONAndPlots(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("user_1,10.0.0.1,0\nuser_2,10.0.0.2,maybe\n"), 0o644))
 	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", bad)
 	assert.Equal(t, exitData, code)
-	assert.Contains(t, stderr, bad+`:2: label "maybe": want 0 (normal) or 1 (anomaly)`)
+	assert.Contains(t, stderr, bad+`:2: label not 0 or 1: "maybe" (want 0 for normal, 1 for anomaly)`)
 	require.NoError(t, os.WriteFile(bad, []byte("user_1,10.0.0.1,0\n"), 0o644))
 	code, _, stderr = runCLI(t, "", "eval", "--model", filepath.Join(dir, "model.bin"), "--labeled", bad)
 	assert.Equal(t, exitData, code)
@@ -468,4 +468,38 @@ func TestScoreHeaderKeepsFirstRow(t *testing.T) {
 	code, _, stderr = runCLI(t, "entity,ip\ruser_1,10.0.0.1\ruser_2,10.0.0.2\r", "score", "--model", model, "--header")
 	assert.Equal(t, exitData, code)
 	assert.Contains(t, stderr, "<stdin>:1: carriage return inside a line")
+}
+
+// eval --lenient skips malformed rows and bad labels, as score and train
+// --lenient skip malformed rows, and reports how many.
+func TestEvalLenient(t *testing.T) {
+	dir := fixture(t)
+	model, labeled := filepath.Join(dir, "model.bin"), filepath.Join(dir, "test_labeled.csv")
+	code, stdout, stderr := runCLI(t, "", "eval", "--model", model, "--labeled", labeled, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var clean map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &clean))
+	assert.NotContains(t, clean, "skipped_rows")
+
+	data, err := os.ReadFile(labeled)
+	require.NoError(t, err)
+	first, rest, _ := strings.Cut(string(data), "\n")
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte(first+"\nuser_1,10.0.0.300,0\nuser_1,10.0.0.1,maybe\nuser_1\n"+rest), 0o644))
+	code, _, stderr = runCLI(t, "", "eval", "--model", model, "--labeled", bad)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, bad+":2: unparsable IP address")
+
+	code, stdout, stderr = runCLI(t, "", "eval", "--model", model, "--labeled", bad, "--lenient", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, bad+": skipped 3 rows: 1 wrong number of fields (line 4); 1 unparsable IP address (line 2); 1 label not 0 or 1 (line 3)")
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, 3.0, rep["skipped_rows"])
+	assert.Equal(t, clean["rows"], rep["rows"], "the good rows are all read")
+	assert.Equal(t, clean["auc"], rep["auc"])
+
+	code, stdout, stderr = runCLI(t, "", "eval", "--model", model, "--labeled", bad, "--lenient")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "skipped              3 rows (malformed; see above)")
 }
