@@ -36,7 +36,7 @@ func ExampleExtractCloudTrail() {
 	// Output:
 	// AIDAJ45Q7YFFAREXAMPLE,192.0.2.10
 	// AROAIDPPEZS35WEXAMPLE,2001:db8::20
-	// 1 inputs, 3 records, 2 tuples; 1 AWS Internal as source
+	// 1 input, 3 records, 2 tuples; 1 AWS Internal as source
 }
 
 func ExampleExtractGuardDuty() {

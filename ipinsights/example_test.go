@@ -160,7 +160,7 @@ func ExampleLoadDataset() {
 	// Output:
 	// train.csv:3: unparsable IP address: "192.0.2"
 	// 3 pairs, 1 IPv6
-	// train.csv: skipped 1 rows: 1 unparsable IP address (line 3)
+	// train.csv: skipped 1 row: 1 unparsable IP address (line 3)
 }
 
 func ExampleReadDataset() {
