@@ -187,7 +187,7 @@ func ExampleDataset_Invalid() {
 	fmt.Println(err)
 	// Output:
 	// pairs: 1 invalid: 1
-	// ipinsights: the training data was given 1 pairs with an invalid (zero) address; see Dataset.Invalid
+	// ipinsights: the training data was given 1 pair with an invalid (zero) address; see Dataset.Invalid
 }
 
 func ExampleModel_Score() {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -45,7 +46,7 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 		return nil, ErrNoData
 	}
 	if data.invalid > 0 {
-		return nil, fmt.Errorf("ipinsights: the training data was given %d pairs with an invalid (zero) address; see Dataset.Invalid", data.invalid)
+		return nil, fmt.Errorf("ipinsights: the training data was given %s with an invalid (zero) address; see Dataset.Invalid", plural.Count(data.invalid, "pair", "pairs"))
 	}
 	m, err := newModel(cfg)
 	if err != nil {
