@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// Record is one (entity, IP address) pair of an inference request. Its
-// fields are those of ipinsights.Pair, so ipinsights.Pair(rec) converts it.
+// Record is one (entity, IP address) pair of an inference request.
+// ipinsights.Pair is another name for Record, so a []Record scores as it is.
 type Record struct {
 	Entity string
 	IP     netip.Addr

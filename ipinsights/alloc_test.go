@@ -57,7 +57,7 @@ func TestScoreBatchDoesNotAllocate(t *testing.T) {
 	ts := make([]sampler.Tuple, len(pairs))
 	for i := range pairs {
 		e, a := p.pair()
-		pairs[i] = Pair{e, a}
+		pairs[i] = Pair{Entity: e, IP: a}
 		ts[i] = sampler.NewTuple(e, a)
 	}
 	dst := make([]Result, len(pairs))

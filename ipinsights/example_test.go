@@ -239,15 +239,11 @@ func ExampleModel_ScoreBatch() {
 		log.Fatal(err)
 	}
 
-	// Pairs from a SageMaker inference request body. csvio.Record has the
-	// fields of Pair, so each converts; the slices have to be copied.
-	recs, err := csvio.DecodeRequest(csvio.CSV, []byte("user7, 10.7.1.2\nuser7, 203.0.113.9\nmallory, 10.7.1.2\n"))
+	// Pairs from a SageMaker inference request body: ipinsights.Pair is
+	// csvio.Record, so the decoded records score as they are.
+	pairs, err := csvio.DecodeRequest(csvio.CSV, []byte("user7, 10.7.1.2\nuser7, 203.0.113.9\nmallory, 10.7.1.2\n"))
 	if err != nil {
 		log.Fatal(err)
-	}
-	pairs := make([]ipinsights.Pair, len(recs))
-	for i, rec := range recs {
-		pairs[i] = ipinsights.Pair(rec)
 	}
 	var results []ipinsights.Result // reuse across batches: no allocation once grown
 	results = model.ScoreBatch(results[:0], pairs)

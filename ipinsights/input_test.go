@@ -95,7 +95,7 @@ func TestInvalidAddress(t *testing.T) {
 	assert.True(t, math.IsNaN(r.DotProduct))
 	assert.True(t, r.EntitySeen)
 	good := p.nets0()
-	res := m.ScoreBatch(nil, []Pair{{e, good}, {e, netip.Addr{}}})
+	res := m.ScoreBatch(nil, []Pair{{Entity: e, IP: good}, {Entity: e, IP: netip.Addr{}}})
 	assert.Equal(t, m.Score(e, good), res[0])
 	assert.True(t, math.IsNaN(res[1].DotProduct))
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
@@ -24,11 +25,10 @@ type Result struct {
 	EntitySeen bool
 }
 
-// Pair is an (entity, IP) pair to score.
-type Pair struct {
-	Entity string
-	IP     netip.Addr
-}
+// Pair is an (entity, IP) pair to score. It is csvio.Record, so the
+// records of a decoded inference request (csvio.DecodeRequest) score as
+// they are.
+type Pair = csvio.Record
 
 // scoreAhead is how many pairs ahead batch scoring encodes addresses and
 // starts loading their rows (which are cache misses: the tables are large).

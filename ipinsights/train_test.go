@@ -265,10 +265,10 @@ func TestSeenFlagAndScoringForms(t *testing.T) {
 	assert.True(t, m.EntitySeen(e))
 	assert.False(t, m.Score("never-seen", a).EntitySeen)
 
-	pairs := []Pair{{e, a}, {"never-seen", a}}
+	pairs := []Pair{{Entity: e, IP: a}, {Entity: "never-seen", IP: a}}
 	for i := 0; i < 5000; i++ { // large enough to score in parallel
 		en, ip := p.pair()
-		pairs = append(pairs, Pair{en, ip})
+		pairs = append(pairs, Pair{Entity: en, IP: ip})
 	}
 	res := m.ScoreBatch(nil, pairs)
 	require.Len(t, res, len(pairs))
