@@ -30,7 +30,9 @@
 //     and, as our extension, text/csv (one score a line). ResponseFormat
 //     carries SageMaker's Accept parameter verbose=True (entity_embedding
 //     and ip_embedding) and our opt-in seen=True (entity_seen): without it a
-//     response has exactly SageMaker's fields.
+//     response has exactly SageMaker's fields. ResponseAppender writes the
+//     same bodies a few predictions at a time, for servers that bound the
+//     size of a response while building it.
 //   - Reading responses back: ResponseReader (and DecodeResponse) parses
 //     SageMaker's responses, verbose or not, and batch transform output
 //     (.out) files, to compare SageMaker's scores with ours.

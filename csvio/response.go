@@ -46,22 +46,52 @@ type Prediction struct {
 // JSON can not hold, are written null (NaN, +Inf, -Inf in CSV). It does not
 // allocate when dst has room.
 func AppendResponse(dst []byte, rf ResponseFormat, preds []Prediction) []byte {
+	var a ResponseAppender
+	a.Reset(rf)
+	return a.Close(a.Append(dst, preds))
+}
+
+// ResponseAppender writes a response in pieces, for a server that bounds
+// the size of its responses: it can append the predictions a few at a time
+// and stop when the body grows too large, rather than first holding every
+// prediction (with its embeddings) in memory. The pieces of one response,
+// Append after Append and then Close, are what AppendResponse writes for
+// all the predictions at once. The zero value must be Reset before use.
+type ResponseAppender struct {
+	rf ResponseFormat
+	n  int // predictions appended so far
+}
+
+// Reset starts a response in format rf.
+func (a *ResponseAppender) Reset(rf ResponseFormat) {
+	switch rf.Format {
+	case JSON, JSONLines, CSV:
+	default:
+		panic(fmt.Sprintf("csvio: ResponseAppender: unknown format %d", int(rf.Format)))
+	}
+	a.rf, a.n = rf, 0
+}
+
+// Append appends to dst the next predictions of the response. It does not
+// allocate when dst has room.
+func (a *ResponseAppender) Append(dst []byte, preds []Prediction) []byte {
+	rf := a.rf
 	switch rf.Format {
 	case JSON:
-		dst = append(dst, `{"predictions":[`...)
 		for i := range preds {
-			if i > 0 {
+			if a.n == 0 {
+				dst = append(dst, `{"predictions":[`...)
+			} else {
 				dst = append(dst, ',')
 			}
+			a.n++
 			dst = appendPrediction(dst, rf, &preds[i])
 		}
-		return append(dst, "]}"...)
 	case JSONLines:
 		for i := range preds {
 			dst = appendPrediction(dst, rf, &preds[i])
 			dst = append(dst, '\n')
 		}
-		return dst
 	case CSV:
 		for i := range preds {
 			dst = appendNumber(dst, preds[i].DotProduct, 64, false)
@@ -71,9 +101,23 @@ func AppendResponse(dst []byte, rf ResponseFormat, preds []Prediction) []byte {
 			}
 			dst = append(dst, '\n')
 		}
+	default:
+		panic("csvio: ResponseAppender used before Reset")
+	}
+	return dst
+}
+
+// Close appends to dst the end of the response: the closing of the JSON
+// document (all of it when no prediction was appended), nothing in the
+// other formats.
+func (a *ResponseAppender) Close(dst []byte) []byte {
+	if a.rf.Format != JSON {
 		return dst
 	}
-	panic(fmt.Sprintf("csvio: AppendResponse: unknown format %d", int(rf.Format)))
+	if a.n == 0 {
+		dst = append(dst, `{"predictions":[`...)
+	}
+	return append(dst, "]}"...)
 }
 
 func appendPrediction(dst []byte, rf ResponseFormat, p *Prediction) []byte {

@@ -43,6 +43,43 @@ func TestAppendResponse(t *testing.T) {
 	assert.Equal(t, "prefix:", string(AppendResponse([]byte("prefix:"), ResponseFormat{Format: JSONLines}, nil)))
 }
 
+func TestResponseAppenderPiecesMakeTheWholeResponse(t *testing.T) {
+	preds := []Prediction{
+		{DotProduct: 1.5, EntitySeen: true, EntityEmbedding: []float32{0.25, -1}, IPEmbedding: []float32{2, 0.1}},
+		{DotProduct: -0.25, EntityEmbedding: []float32{0, 0}, IPEmbedding: []float32{1e-5, 3}},
+		{DotProduct: 3, EntitySeen: true, EntityEmbedding: []float32{1, 2}, IPEmbedding: []float32{3, 4}},
+	}
+	var a ResponseAppender
+	for _, f := range []Format{JSON, JSONLines, CSV} {
+		for _, verbose := range []bool{false, true} {
+			for _, seen := range []bool{false, true} {
+				rf := ResponseFormat{Format: f, Verbose: verbose && f != CSV, Seen: seen}
+				want := string(AppendResponse([]byte("prefix:"), rf, preds))
+				// Every split into a first piece, a second piece and an
+				// empty piece in between.
+				for i := 0; i <= len(preds); i++ {
+					a.Reset(rf)
+					got := a.Append([]byte("prefix:"), preds[:i])
+					got = a.Append(got, nil)
+					got = a.Close(a.Append(got, preds[i:]))
+					assert.Equal(t, want, string(got), "%s split at %d", rf, i)
+				}
+				// One prediction at a time, reusing the appender.
+				a.Reset(rf)
+				got := []byte("prefix:")
+				for i := range preds {
+					got = a.Append(got, preds[i:i+1])
+				}
+				assert.Equal(t, want, string(a.Close(got)), "%s one at a time", rf)
+			}
+		}
+	}
+	a.Reset(ResponseFormat{Format: JSON})
+	assert.Equal(t, `{"predictions":[]}`, string(a.Close(a.Append(nil, nil))))
+	assert.Panics(t, func() { new(ResponseAppender).Append(nil, preds) }, "used before Reset")
+	assert.Panics(t, func() { new(ResponseAppender).Reset(ResponseFormat{}) }, "no format")
+}
+
 func TestAppendNumberLikePythonRepr(t *testing.T) {
 	// Expected strings are Python's repr of the same float64 values.
 	for x, want := range map[float64]string{
