@@ -16,9 +16,18 @@
 // Errors have SageMaker's status codes and a JSON body {"code", "message"},
 // the code also in the X-Amzn-ErrorType header that the AWS SDKs read: 400
 // ValidationError for a malformed body (the message names the record and
-// why), 413 beyond the payload limit (the body is never read past it), 415
-// for an unsupported Content-Type or a Content-Encoding, 406 for an
-// unsupported Accept, 405 for a wrong method, 503 while no model is loaded.
+// why), 413 PayloadTooLarge beyond the payload limit (the body is never read
+// past it), 413 ResponseTooLarge when the response would pass its limit
+// (the response is never built past it; the message says how many records
+// fit), 415 for an unsupported Content-Type or a Content-Encoding, 406 for
+// an unsupported Accept, 405 for a wrong method, 503 while no model is
+// loaded or when every invocation slot stayed taken for the queue timeout.
+//
+// Memory is bounded by default: a request body by Options.MaxPayloadBytes
+// (SageMaker's 6 MB), a response by Options.MaxResponseBytes (4 times the
+// payload limit, which a verbose response of a hundred times its request
+// passes), and the invocations handled at once by Options.MaxConcurrent
+// (twice GOMAXPROCS, at least 4).
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a

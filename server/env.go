@@ -20,9 +20,10 @@ const (
 // number of MB) sets MaxPayloadBytes, SAGEMAKER_BATCH_STRATEGY
 // (SINGLE_RECORD or MULTI_RECORD; SageMaker's API spellings SingleRecord
 // and MultiRecord too) sets BatchStrategy, and
-// SAGEMAKER_MAX_CONCURRENT_TRANSFORMS (0 or more; 0 means no bound) sets
-// MaxConcurrent. Unset or empty variables leave o as it is; a malformed one
-// is an error naming it.
+// SAGEMAKER_MAX_CONCURRENT_TRANSFORMS (0 or more) sets MaxConcurrent; 0,
+// which is how SageMaker's API says "not set", means the default bound
+// (DefaultMaxConcurrent). Unset or empty variables leave o as it is; a
+// malformed one is an error naming it.
 func (o Options) FromEnv(getenv func(string) string) (Options, error) {
 	if v := strings.TrimSpace(getenv(EnvBatch)); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -33,8 +34,8 @@ func (o Options) FromEnv(getenv func(string) string) (Options, error) {
 	}
 	if v := strings.TrimSpace(getenv(EnvMaxPayloadInMB)); v != "" {
 		mb, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || mb < 1 || mb > 1<<20 {
-			return o, fmt.Errorf("server: %s=%q: want a whole number of MB from 1 (0, unbounded chunked payloads, is not supported)", EnvMaxPayloadInMB, v)
+		if err != nil || mb < 1 || mb > MaxLimitMB {
+			return o, fmt.Errorf("server: %s=%q: want a whole number of MB from 1 to %d (0, unbounded chunked payloads, is not supported)", EnvMaxPayloadInMB, v, MaxLimitMB)
 		}
 		o.MaxPayloadBytes = mb * MiB
 	}

@@ -20,7 +20,8 @@ type invocation struct {
 	tuples  []sampler.Tuple
 	recs    []csvio.Record // verbose requests only
 	results []ipinsights.Result
-	preds   []csvio.Prediction
+	preds   [predChunk]csvio.Prediction // scores only: no embeddings
+	resp    csvio.ResponseAppender
 	out     []byte
 }
 
@@ -30,6 +31,9 @@ const (
 	maxPooledBytes   = 8 * MiB
 	maxPooledRecords = 1 << 16
 )
+
+// predChunk is the number of records whose scores are written at a time.
+const predChunk = 256
 
 // invoke scores a request: POST /invocations and
 // POST /endpoints/{name}/invocations.
@@ -66,8 +70,12 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.tooLarge(st, r.ContentLength)
 		return
 	}
-	if !s.acquire(r.Context()) {
-		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "request cancelled while waiting for a free invocation slot")
+	if err := s.acquire(r.Context()); err != nil {
+		if err == errBusy {
+			s.busy(st)
+		} else {
+			s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "request cancelled while waiting for a free invocation slot")
+		}
 		return
 	}
 	defer s.release()
@@ -94,14 +102,43 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusBadRequest, "ValidationError", err.Error())
 		return
 	}
-	inv.score(m, rf.Verbose)
-	inv.out = csvio.AppendResponse(inv.out[:0], rf, inv.preds)
+	rows := inv.rows(rf.Verbose)
+	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes); !ok {
+		s.responseTooLarge(st, rf, fit, rows, m.Config().VectorDim)
+		return
+	}
 	h := st.Header()
 	h["Content-Type"] = contentTypes[rf.Format]
 	h["Content-Length"] = []string{strconv.Itoa(len(inv.out))}
-	st.rows = len(inv.preds)
+	st.rows = rows
 	st.WriteHeader(http.StatusOK)
 	st.Write(inv.out)
+}
+
+// busy refuses an invocation that found no free slot in time.
+func (s *Server) busy(st *reqState) {
+	st.Header()["Retry-After"] = retryAfter
+	s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf(
+		"server busy: all %d invocation slots stayed taken for %s (see --max-concurrent and --queue-timeout); retry later or send fewer requests at once",
+		cap(s.sem), max(s.opts.QueueTimeout, 0)))
+}
+
+var retryAfter = []string{"1"}
+
+// responseTooLarge refuses an invocation whose response would pass
+// MaxResponseBytes, saying how many of its records fit.
+func (s *Server) responseTooLarge(st *reqState, rf csvio.ResponseFormat, fit, rows, dim int) {
+	limit := s.opts.MaxResponseBytes
+	advice := fmt.Sprintf("send at most %d records per request", fit)
+	if fit == 0 {
+		advice = "not even one record fits"
+	}
+	if rf.Verbose {
+		advice += fmt.Sprintf(", or leave out verbose=True (it adds 2×%d embedding numbers to every record)", dim)
+	}
+	s.fail(st, http.StatusRequestEntityTooLarge, "ResponseTooLarge", fmt.Sprintf(
+		"the response would be larger than the %d-byte limit (MaxResponseBytes; see --max-response-mb): only the first %d of the %d records fit in %s; %s",
+		limit, fit, rows, rf, advice))
 }
 
 func (s *Server) tooLarge(st *reqState, size int64) {
@@ -130,36 +167,75 @@ func (inv *invocation) decode(format csvio.Format, verbose bool) error {
 	return d.Err()
 }
 
-// score fills preds for the decoded records.
-func (inv *invocation) score(m *ipinsights.Model, verbose bool) {
-	n := len(inv.tuples)
+// rows returns the number of decoded records.
+func (inv *invocation) rows(verbose bool) int {
 	if verbose {
-		n = len(inv.recs)
+		return len(inv.recs)
 	}
-	if cap(inv.preds) < n {
-		inv.preds = make([]csvio.Prediction, n)
-	}
-	inv.preds = inv.preds[:n]
-	if verbose {
-		for i, rec := range inv.recs {
+	return len(inv.tuples)
+}
+
+// respond scores the decoded records and writes the response in rf to
+// inv.out a few records at a time (verbose ones one at a time), so that it
+// stops as soon as the body grows past limit: a response that would not
+// fit costs at most about limit bytes, whatever the format, and no
+// embedding outlives its record. It returns the number of records whose
+// predictions fit and whether all of them did.
+func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, limit int64) (int, bool) {
+	a := &inv.resp
+	a.Reset(rf)
+	out := inv.out[:0]
+	var p [1]csvio.Prediction
+	fit := 0
+	if rf.Verbose {
+		for _, rec := range inv.recs {
 			res, e, v := m.ScoreVerbose(rec.Entity, rec.IP)
-			inv.preds[i] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
+			p[0] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
+			if out = a.Append(out, p[:]); int64(len(out)) > limit {
+				break
+			}
+			fit++
 		}
-		return
+	} else {
+		// predChunk records at a time, which is as fast as appending them
+		// all at once; the chunk that passes the limit is written again
+		// record by record to count the records that fit.
+		inv.results = m.ScoreTuples(inv.results[:0], inv.tuples)
+		for rest := inv.results; len(rest) > 0; {
+			preds := inv.preds[:min(len(rest), predChunk)]
+			for i, res := range rest[:len(preds)] {
+				preds[i] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+			}
+			rest = rest[len(preds):]
+			mark, saved := len(out), *a
+			if out = a.Append(out, preds); int64(len(out)) <= limit {
+				fit += len(preds)
+				continue
+			}
+			out, *a = out[:mark], saved
+			for i := range preds {
+				if out = a.Append(out, preds[i:i+1]); int64(len(out)) > limit {
+					break
+				}
+				fit++
+			}
+			break
+		}
 	}
-	inv.results = m.ScoreTuples(inv.results[:0], inv.tuples)
-	for i, res := range inv.results {
-		inv.preds[i] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+	inv.out = out
+	if fit < inv.rows(rf.Verbose) {
+		return fit, false
 	}
+	if inv.out = a.Close(out); int64(len(inv.out)) > limit {
+		return max(fit-1, 0), false // the closing "]}" did not fit: one record fewer would
+	}
+	return fit, true
 }
 
 // trim drops references that must not outlive the request and buffers too
 // large to keep.
 func (inv *invocation) trim() {
-	if len(inv.recs) > 0 { // verbose: predictions hold embeddings
-		clear(inv.preds)
-		clear(inv.recs)
-	}
+	clear(inv.recs) // entity strings
 	if cap(inv.body) > maxPooledBytes {
 		inv.body = nil
 	}
@@ -167,7 +243,7 @@ func (inv *invocation) trim() {
 		inv.out = nil
 	}
 	if max(cap(inv.tuples), cap(inv.recs)) > maxPooledRecords {
-		inv.tuples, inv.recs, inv.results, inv.preds = nil, nil, nil, nil
+		inv.tuples, inv.recs, inv.results = nil, nil, nil
 	}
 	inv.dec.Reset(csvio.CSV, nil)
 }

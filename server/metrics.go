@@ -25,7 +25,7 @@ type metrics struct {
 // errorCodes are the error types of fail, in the order of metrics.errors.
 var errorCodes = [...]string{
 	"ValidationError", "UnsupportedMediaType", "NotAcceptable", "PayloadTooLarge",
-	"MethodNotAllowed", "NotFound", "ServiceUnavailable", "InternalFailure",
+	"ResponseTooLarge", "MethodNotAllowed", "NotFound", "ServiceUnavailable", "InternalFailure",
 }
 
 // latencyBuckets are the upper bounds, in seconds, of the invocation

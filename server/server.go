@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -25,6 +26,34 @@ const MiB = 1 << 20
 // DefaultMaxPayloadBytes is SageMaker's default MaxPayloadInMB, 6 MB.
 const DefaultMaxPayloadBytes = 6 * MiB
 
+// MaxLimitMB is the largest limit, in MB, that SAGEMAKER_MAX_PAYLOAD_IN_MB
+// and the serve command's flags accept: 1 TiB, far beyond any real
+// request, and small enough that the byte count can not overflow.
+const MaxLimitMB = 1 << 20
+
+// DefaultResponseFactor is how many times MaxPayloadBytes a response may
+// be when Options.MaxResponseBytes is zero. Without embeddings a response
+// is about twice its request (a 35-byte {"dot_product":...} per 15 to 40
+// bytes of "entity,ip"), so the default leaves such requests room up to
+// the payload limit; with verbose=True every record carries 2×vector_dim
+// numbers and the response is a hundred times its request or more, which
+// the limit stops.
+const DefaultResponseFactor = 4
+
+// DefaultQueueTimeout is how long an invocation waits for a free slot when
+// Options.QueueTimeout is zero.
+const DefaultQueueTimeout = 10 * time.Second
+
+// DefaultMaxConcurrent returns the bound on invocations handled at once
+// when Options.MaxConcurrent is zero: twice GOMAXPROCS, at least 4, which
+// keeps every core scoring while some requests are still being read or
+// written, and bounds the memory that large requests can take at once
+// (each holds up to MaxPayloadBytes of request and MaxResponseBytes of
+// response).
+func DefaultMaxConcurrent() int {
+	return max(4, 2*runtime.GOMAXPROCS(0))
+}
+
 // Batch strategies of SageMaker batch transform (SAGEMAKER_BATCH_STRATEGY).
 const (
 	MultiRecord  = "MULTI_RECORD"
@@ -37,9 +66,22 @@ type Options struct {
 	// MaxPayloadBytes bounds a request body; a larger one is refused with
 	// 413 and never held in memory. Zero means DefaultMaxPayloadBytes.
 	MaxPayloadBytes int64
+	// MaxResponseBytes bounds a response body: an invocation whose response
+	// would be larger is refused with 413 ResponseTooLarge, which says how
+	// many of its records fit, and the response is built only up to the
+	// limit. Zero means DefaultResponseFactor × MaxPayloadBytes.
+	// (SageMaker's real-time endpoints refuse responses over 6 MB.)
+	MaxResponseBytes int64
 	// MaxConcurrent bounds the invocations handled at once (SageMaker's
-	// MaxConcurrentTransforms); more wait for a turn. Zero means no bound.
+	// MaxConcurrentTransforms), from reading the request to writing the
+	// response; more wait up to QueueTimeout for a turn, then get 503.
+	// Zero means DefaultMaxConcurrent(); negative means no bound.
 	MaxConcurrent int
+	// QueueTimeout is how long an invocation waits for a turn when
+	// MaxConcurrent are under way, before it is refused with 503
+	// ServiceUnavailable and a Retry-After header (the AWS SDKs retry it).
+	// Zero means DefaultQueueTimeout; negative means no wait.
+	QueueTimeout time.Duration
 	// BatchStrategy is what /execution-parameters reports: MultiRecord
 	// (the default) or SingleRecord.
 	BatchStrategy string
@@ -56,14 +98,23 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxPayloadBytes == 0 {
 		o.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
+	if o.MaxResponseBytes == 0 && o.MaxPayloadBytes > 0 {
+		o.MaxResponseBytes = math.MaxInt64
+		if o.MaxPayloadBytes <= math.MaxInt64/DefaultResponseFactor {
+			o.MaxResponseBytes = DefaultResponseFactor * o.MaxPayloadBytes
+		}
+	}
+	if o.QueueTimeout == 0 {
+		o.QueueTimeout = DefaultQueueTimeout
+	}
 	if o.BatchStrategy == "" {
 		o.BatchStrategy = MultiRecord
 	}
 	switch {
 	case o.MaxPayloadBytes < 0:
 		return o, fmt.Errorf("server: negative MaxPayloadBytes %d", o.MaxPayloadBytes)
-	case o.MaxConcurrent < 0:
-		return o, fmt.Errorf("server: negative MaxConcurrent %d", o.MaxConcurrent)
+	case o.MaxResponseBytes < 0:
+		return o, fmt.Errorf("server: negative MaxResponseBytes %d", o.MaxResponseBytes)
 	case o.BatchStrategy != MultiRecord && o.BatchStrategy != SingleRecord:
 		return o, fmt.Errorf("server: BatchStrategy %q: want %s or %s", o.BatchStrategy, MultiRecord, SingleRecord)
 	}
@@ -80,7 +131,7 @@ type Server struct {
 	opts    Options
 	model   atomic.Pointer[ipinsights.Model]
 	metrics metrics
-	sem     chan struct{} // nil without Options.MaxConcurrent
+	sem     chan struct{} // invocation slots; nil when MaxConcurrent is negative
 	states  sync.Pool     // *reqState
 }
 
@@ -92,14 +143,28 @@ func New(m *ipinsights.Model, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts}
-	if opts.MaxConcurrent > 0 {
+	switch {
+	case opts.MaxConcurrent > 0:
 		s.sem = make(chan struct{}, opts.MaxConcurrent)
+	case opts.MaxConcurrent == 0:
+		s.sem = make(chan struct{}, DefaultMaxConcurrent())
 	}
 	s.states.New = func() any { return new(reqState) }
 	if m != nil {
 		s.SetModel(m)
 	}
 	return s, nil
+}
+
+// Limits returns the limits s serves with, defaults filled in:
+// MaxPayloadBytes, MaxResponseBytes, MaxConcurrent (negative when there is
+// no bound) and QueueTimeout (negative when invocations do not wait).
+func (s *Server) Limits() (maxPayloadBytes, maxResponseBytes int64, maxConcurrent int, queueTimeout time.Duration) {
+	maxConcurrent = -1
+	if s.sem != nil {
+		maxConcurrent = cap(s.sem)
+	}
+	return s.opts.MaxPayloadBytes, s.opts.MaxResponseBytes, maxConcurrent, s.opts.QueueTimeout
 }
 
 // Model returns the model that new requests are scored with, or nil.
@@ -350,15 +415,16 @@ func (s *Server) ping(st *reqState, r *http.Request) {
 }
 
 // executionParameters answers SageMaker batch transform's
-// GET /execution-parameters: without a MaxConcurrent bound it suggests one
-// request per CPU, which keeps every core scoring.
+// GET /execution-parameters: without an explicit MaxConcurrent it suggests
+// one request per CPU, which keeps every core scoring (and is within the
+// default bound).
 func (s *Server) executionParameters(st *reqState, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s.methodNotAllowed(st, r, "GET, HEAD")
 		return
 	}
 	conc := s.opts.MaxConcurrent
-	if conc == 0 {
+	if conc <= 0 {
 		conc = runtime.GOMAXPROCS(0)
 	}
 	body, _ := json.Marshal(struct {
@@ -412,19 +478,34 @@ func readBody(dst []byte, r io.Reader, hint, limit int64) ([]byte, error) {
 	}
 }
 
-// acquire waits for an invocation slot; it reports false when the client
-// gave up first.
-func (s *Server) acquire(ctx context.Context) bool {
+// acquire waits up to QueueTimeout for an invocation slot. It returns
+// errBusy when none came free in time and the context's error when the
+// client gave up first.
+func (s *Server) acquire(ctx context.Context) error {
 	if s.sem == nil {
-		return true
+		return nil
 	}
 	select {
 	case s.sem <- struct{}{}:
-		return true
+		return nil
+	default:
+	}
+	if s.opts.QueueTimeout < 0 {
+		return errBusy
+	}
+	t := time.NewTimer(s.opts.QueueTimeout)
+	defer t.Stop()
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return errBusy
 	case <-ctx.Done():
-		return false
+		return ctx.Err()
 	}
 }
+
+var errBusy = errors.New("every invocation slot is taken")
 
 func (s *Server) release() {
 	if s.sem != nil {

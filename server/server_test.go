@@ -98,7 +98,7 @@ func TestExecutionParameters(t *testing.T) {
 }
 
 func TestOptionsValidation(t *testing.T) {
-	for _, o := range []Options{{MaxPayloadBytes: -1}, {MaxConcurrent: -2}, {BatchStrategy: "SOMETIMES"}} {
+	for _, o := range []Options{{MaxPayloadBytes: -1}, {MaxResponseBytes: -1}, {BatchStrategy: "SOMETIMES"}} {
 		_, err := New(nil, o)
 		assert.Error(t, err, "%+v", o)
 	}
@@ -202,10 +202,34 @@ func TestReadBodyNeverHoldsMoreThanTheLimit(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	m, _, recs := models(t)
-	_, ts := newServer(t, m, Options{MaxConcurrent: 1})
-	// The first request holds the only slot while its body trickles in.
+	s, ts := newServer(t, m, Options{MaxConcurrent: 1})
+	pw, first := holdSlot(t, s, ts)
+	second := make(chan int)
+	go func() {
+		status, _, _ := post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs))
+		second <- status
+	}()
+	select {
+	case s := <-second:
+		t.Fatalf("second request answered %d while the only slot was taken", s)
+	case <-time.After(100 * time.Millisecond):
+	}
+	_, err := pw.Write([]byte("10.0.0.1\n"))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	assert.Equal(t, 200, <-first)
+	assert.Equal(t, 200, <-second)
+}
+
+// holdSlot starts an invocation on ts (serving s) whose body trickles in,
+// and returns once it holds an invocation slot. The request ends, with its
+// status on the channel, when the test writes "10.0.0.1\n" and closes the
+// pipe.
+func holdSlot(t *testing.T, s *Server, ts *httptest.Server) (*io.PipeWriter, <-chan int) {
+	t.Helper()
 	pr, pw := io.Pipe()
-	first := make(chan int)
+	t.Cleanup(func() { pw.Close() })
+	first := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", pr)
 		req.Header.Set("Content-Type", "text/csv")
@@ -219,29 +243,9 @@ func TestConcurrencyLimit(t *testing.T) {
 	}()
 	_, err := pw.Write([]byte("user-001,"))
 	require.NoError(t, err)
-	// Wait until the server is in the first invocation.
-	require.Eventually(t, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/metrics", nil)
-		_, _, body := do(t, req)
-		v, _ := metricValue(string(body), "ipinsights_in_flight_requests")
-		return v == "2" // the invocation and this scrape
-	}, 10*time.Second, 5*time.Millisecond)
-
-	second := make(chan int)
-	go func() {
-		status, _, _ := post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs))
-		second <- status
-	}()
-	select {
-	case s := <-second:
-		t.Fatalf("second request answered %d while the only slot was taken", s)
-	case <-time.After(100 * time.Millisecond):
-	}
-	_, err = pw.Write([]byte("10.0.0.1\n"))
-	require.NoError(t, err)
-	require.NoError(t, pw.Close())
-	assert.Equal(t, 200, <-first)
-	assert.Equal(t, 200, <-second)
+	// Wait until the invocation holds its slot.
+	require.Eventually(t, func() bool { return len(s.sem) == 1 }, 10*time.Second, time.Millisecond)
+	return pw, first
 }
 
 func TestMetrics(t *testing.T) {

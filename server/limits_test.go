@@ -1,0 +1,183 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+)
+
+// errorBody decodes an error response.
+func errorBody(t *testing.T, body []byte) (code, msg string) {
+	t.Helper()
+	var e struct{ Code, Message string }
+	require.NoError(t, json.Unmarshal(body, &e), string(body))
+	return e.Code, e.Message
+}
+
+func TestResponseLimit(t *testing.T) {
+	m, _, recs := models(t)
+	for _, f := range []csvio.Format{csvio.CSV, csvio.JSON, csvio.JSONLines} {
+		body, err := csvio.AppendRequest(nil, f, recs)
+		require.NoError(t, err)
+		for _, rf := range []csvio.ResponseFormat{
+			{Format: csvio.JSON}, {Format: csvio.JSONLines}, {Format: csvio.CSV},
+			{Format: csvio.JSON, Seen: true}, {Format: csvio.CSV, Seen: true},
+			{Format: csvio.JSON, Verbose: true}, {Format: csvio.JSONLines, Verbose: true, Seen: true},
+		} {
+			name := fmt.Sprintf("%s -> %s", f, rf)
+			want := csvio.AppendResponse(nil, rf, wantPredictions(m, recs, rf))
+
+			// A response exactly at the limit is sent whole.
+			_, ts := newServer(t, m, Options{MaxResponseBytes: int64(len(want))})
+			status, _, got := post(t, ts.URL+"/invocations", f.MediaType(), rf.String(), body)
+			require.Equal(t, 200, status, "%s: %s", name, got)
+			assert.Equal(t, string(want), string(got), name)
+
+			// One byte less, and it is refused, saying how many records fit:
+			// all but the last.
+			limit := len(want) - 1
+			_, ts = newServer(t, m, Options{MaxResponseBytes: int64(limit)})
+			status, _, got = post(t, ts.URL+"/invocations", f.MediaType(), rf.String(), body)
+			require.Equal(t, http.StatusRequestEntityTooLarge, status, "%s: %s", name, got)
+			code, msg := errorBody(t, got)
+			assert.Equal(t, "ResponseTooLarge", code, name)
+			assert.Contains(t, msg, fmt.Sprintf("larger than the %d-byte limit", limit), name)
+			assert.Contains(t, msg, fmt.Sprintf("first %d of the %d records", len(recs)-1, len(recs)), name)
+			assert.Contains(t, msg, "--max-response-mb", name)
+			if rf.Verbose {
+				assert.Contains(t, msg, "leave out verbose=True", name)
+			} else {
+				assert.NotContains(t, msg, "verbose", name)
+			}
+			// And that many do fit.
+			fewer, err := csvio.AppendRequest(nil, f, recs[:len(recs)-1])
+			require.NoError(t, err)
+			status, _, got = post(t, ts.URL+"/invocations", f.MediaType(), rf.String(), fewer)
+			assert.Equal(t, 200, status, "%s, one record fewer: %s", name, got)
+		}
+	}
+}
+
+// TestResponseLimitCountsTheRecordsThatFit: in a request of many records
+// (several chunks of predChunk), the error counts exactly the records
+// whose response fits.
+func TestResponseLimitCountsTheRecordsThatFit(t *testing.T) {
+	m, _, recs := models(t)
+	var many []csvio.Record
+	for len(many) < 1000 {
+		many = append(many, recs...)
+	}
+	many = many[:1000]
+	body := csvBody(t, many)
+	for _, rf := range []csvio.ResponseFormat{
+		{Format: csvio.JSON}, {Format: csvio.JSONLines, Seen: true}, {Format: csvio.CSV}, {Format: csvio.JSON, Verbose: true},
+	} {
+		for _, k := range []int{0, 1, predChunk, 700} {
+			limit := len(csvio.AppendResponse(nil, rf, wantPredictions(m, many[:k], rf)))
+			if k == 0 {
+				limit++ // a CSV or JSON Lines response of no records is empty
+			}
+			_, ts := newServer(t, m, Options{MaxResponseBytes: int64(limit)})
+			status, _, got := post(t, ts.URL+"/invocations", "text/csv", rf.String(), body)
+			require.Equal(t, http.StatusRequestEntityTooLarge, status, "%s: %s", rf, got)
+			_, msg := errorBody(t, got)
+			assert.Contains(t, msg, fmt.Sprintf("first %d of the 1000 records", k), "%s, %d records fit", rf, k)
+			if k == 0 {
+				assert.Contains(t, msg, "not even one record fits", rf.String())
+				continue
+			}
+			status, _, got = post(t, ts.URL+"/invocations", "text/csv", rf.String(), csvBody(t, many[:k]))
+			assert.Equal(t, 200, status, "%s, %d records: %s", rf, k, got)
+		}
+	}
+}
+
+// TestResponseLimitBoundsMemory: a request whose verbose response would be
+// a hundred times the limit builds no more of it than the limit and one
+// record.
+func TestResponseLimitBoundsMemory(t *testing.T) {
+	m, _, recs := models(t)
+	const limit = 10000
+	var many []csvio.Record
+	for len(many) < 5000 {
+		many = append(many, recs...)
+	}
+	rf := csvio.ResponseFormat{Format: csvio.JSON, Verbose: true}
+	full := len(csvio.AppendResponse(nil, rf, wantPredictions(m, many, rf)))
+	require.Greater(t, full, 100*limit)
+	perRecord := full / len(many)
+
+	var inv invocation
+	inv.body = csvBody(t, many)
+	require.NoError(t, inv.decode(csvio.CSV, true))
+	fit, ok := inv.respond(m, rf, limit)
+	assert.False(t, ok)
+	assert.Less(t, fit, len(many))
+	assert.LessOrEqual(t, len(inv.out), limit+2*perRecord, "the response stops one record past the limit")
+	assert.LessOrEqual(t, cap(inv.out), 2*(limit+2*perRecord))
+}
+
+func TestDefaultLimits(t *testing.T) {
+	for _, tc := range []struct {
+		opts     Options
+		payload  int64
+		response int64
+		conc     int
+		wait     time.Duration
+	}{
+		{Options{}, DefaultMaxPayloadBytes, DefaultResponseFactor * DefaultMaxPayloadBytes, DefaultMaxConcurrent(), DefaultQueueTimeout},
+		{Options{MaxPayloadBytes: 2 * MiB}, 2 * MiB, DefaultResponseFactor * 2 * MiB, DefaultMaxConcurrent(), DefaultQueueTimeout},
+		{Options{MaxPayloadBytes: math.MaxInt64 / 2}, math.MaxInt64 / 2, math.MaxInt64, DefaultMaxConcurrent(), DefaultQueueTimeout},
+		{Options{MaxResponseBytes: 100, MaxConcurrent: 3, QueueTimeout: time.Second}, DefaultMaxPayloadBytes, 100, 3, time.Second},
+		{Options{MaxConcurrent: -1, QueueTimeout: -1}, DefaultMaxPayloadBytes, DefaultResponseFactor * DefaultMaxPayloadBytes, -1, -1},
+	} {
+		s, err := New(nil, tc.opts)
+		require.NoError(t, err)
+		payload, response, conc, wait := s.Limits()
+		assert.Equal(t, tc.payload, payload, "%+v", tc.opts)
+		assert.Equal(t, tc.response, response, "%+v", tc.opts)
+		assert.Equal(t, tc.conc, conc, "%+v", tc.opts)
+		assert.Equal(t, tc.wait, wait, "%+v", tc.opts)
+	}
+	assert.Equal(t, max(4, 2*runtime.GOMAXPROCS(0)), DefaultMaxConcurrent())
+}
+
+func TestBusyServerAnswers503(t *testing.T) {
+	m, _, recs := models(t)
+	for _, wait := range []time.Duration{-1, 20 * time.Millisecond} {
+		s, ts := newServer(t, m, Options{MaxConcurrent: 1, QueueTimeout: wait})
+		pw, first := holdSlot(t, s, ts)
+
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", bytes.NewReader(csvBody(t, recs)))
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var e struct{ Code, Message string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "wait %s", wait)
+		assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+		assert.Equal(t, "ServiceUnavailable", resp.Header.Get("X-Amzn-ErrorType"))
+		assert.Equal(t, "ServiceUnavailable", e.Code)
+		assert.Contains(t, e.Message, "server busy: all 1 invocation slots stayed taken for "+max(wait, 0).String())
+		assert.Contains(t, e.Message, "--max-concurrent")
+
+		// The slot holder is not disturbed, and once it is done the slot is free.
+		_, err = pw.Write([]byte("10.0.0.1\n"))
+		require.NoError(t, err)
+		require.NoError(t, pw.Close())
+		assert.Equal(t, 200, <-first)
+		status, _, body := post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs))
+		assert.Equal(t, 200, status, string(body))
+	}
+}
