@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -194,7 +195,9 @@ func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, lim
 			if out = a.Append(out, p[:]); int64(len(out)) > limit {
 				break
 			}
-			fit++
+			if fit++; fit == 1 {
+				out = presize(out, fit, len(inv.recs), limit)
+			}
 		}
 	} else {
 		// predChunk records at a time, which is as fast as appending them
@@ -209,6 +212,9 @@ func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, lim
 			rest = rest[len(preds):]
 			mark, saved := len(out), *a
 			if out = a.Append(out, preds); int64(len(out)) <= limit {
+				if fit == 0 {
+					out = presize(out, len(preds), len(inv.results), limit)
+				}
 				fit += len(preds)
 				continue
 			}
@@ -230,6 +236,19 @@ func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, lim
 		return max(fit-1, 0), false // the closing "]}" did not fit: one record fewer would
 	}
 	return fit, true
+}
+
+// presize grows out, in which the first n of rows records took len(out)
+// bytes, to what the whole response takes at that rate and a little more,
+// but no more than limit bytes (a larger response is refused anyway), so
+// that a large response is not copied a dozen times as it grows.
+func presize(out []byte, n, rows int, limit int64) []byte {
+	want := int64(len(out)) / int64(n) * int64(rows)
+	want = min(want+want/16, limit)
+	if want > int64(cap(out)) {
+		out = slices.Grow(out, int(want)-len(out))
+	}
+	return out
 }
 
 // trim drops references that must not outlive the request and buffers too
