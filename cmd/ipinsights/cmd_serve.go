@@ -31,7 +31,18 @@ The server answers GET /ping, POST /invocations, POST /endpoints/{name}/invocati
 SIGTERM or SIGINT: finish the requests under way, then exit 0.
 SIGHUP: reload --model; requests are not dropped, a bad file keeps the old model.
 SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY and
-SAGEMAKER_MAX_CONCURRENT_TRANSFORMS are read as in a SageMaker container; flags win.`,
+SAGEMAKER_MAX_CONCURRENT_TRANSFORMS are read as in a SageMaker container; flags win.
+
+Limits, which bound the memory the server takes:
+  request body   --max-payload-mb (6 MB, SageMaker's default): larger gets 413 PayloadTooLarge
+  response body  --max-response-mb (4 × --max-payload-mb): larger gets 413 ResponseTooLarge,
+                 saying how many records fit. A verbose=True response carries 2×vector_dim
+                 numbers per record (~130 times its request at vector_dim 128): send
+                 fewer records per request.
+                 (SageMaker's real-time endpoints refuse responses over 6 MB.)
+  at once        --max-concurrent invocations (2 × GOMAXPROCS, at least 4); others wait
+                 up to --queue-timeout (10s), then get 503 ServiceUnavailable with
+                 Retry-After: 1, which the AWS SDKs retry.`,
 		run: runServe,
 	})
 }
@@ -41,8 +52,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(c, e)
 	modelPath := fs.String("model", "", "model file to serve (required)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (SageMaker containers use port 8080; :8080 listens on every interface)")
-	maxPayloadMB := fs.Int64("max-payload-mb", server.DefaultMaxPayloadBytes/server.MiB, "largest request body in MB (MiB), larger ones get 413; SAGEMAKER_MAX_PAYLOAD_IN_MB sets the default")
-	maxConcurrent := fs.Int("max-concurrent", 0, "most invocations handled at once, 0 for no bound; SAGEMAKER_MAX_CONCURRENT_TRANSFORMS sets the default")
+	maxPayloadMB := fs.Int64("max-payload-mb", server.DefaultMaxPayloadBytes/server.MiB, fmt.Sprintf("largest request body in MB (MiB), 1 to %d; larger ones get 413; SAGEMAKER_MAX_PAYLOAD_IN_MB sets the default", server.MaxLimitMB))
+	maxResponseMB := fs.Int64("max-response-mb", 0, fmt.Sprintf("largest response body in MB (MiB), 1 to %d; larger ones get 413 (default %d × --max-payload-mb)", server.MaxLimitMB, server.DefaultResponseFactor))
+	maxConcurrent := fs.Int("max-concurrent", 0, fmt.Sprintf("most invocations handled at once, -1 for no bound (default 2 × GOMAXPROCS, at least 4: %d here); SAGEMAKER_MAX_CONCURRENT_TRANSFORMS sets the default", server.DefaultMaxConcurrent()))
+	queueTimeout := fs.Duration("queue-timeout", server.DefaultQueueTimeout, "how long an invocation waits for one of the --max-concurrent slots before a 503; 0 answers 503 at once (keep it well under the 60s the server gives a request to arrive)")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	logLevel := fs.String("log-level", "info", "least log level: debug, info, warn or error (request lines are info; warn shows only failures)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests under way")
@@ -54,10 +67,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	case *modelPath == "":
 		return usagef("--model is required")
-	case *maxPayloadMB < 1:
-		return usagef("--max-payload-mb %d: want 1 or more", *maxPayloadMB)
-	case *maxConcurrent < 0:
-		return usagef("--max-concurrent %d: want 0 or more", *maxConcurrent)
+	case *maxPayloadMB < 1 || *maxPayloadMB > server.MaxLimitMB:
+		return usagef("--max-payload-mb %d: want a whole number of MB from 1 to %d", *maxPayloadMB, server.MaxLimitMB)
+	case *maxResponseMB < 0 || *maxResponseMB > server.MaxLimitMB || (*maxResponseMB == 0 && isSet(fs, "max-response-mb")):
+		return usagef("--max-response-mb %d: want a whole number of MB from 1 to %d", *maxResponseMB, server.MaxLimitMB)
+	case *maxConcurrent < -1 || (*maxConcurrent == 0 && isSet(fs, "max-concurrent")):
+		return usagef("--max-concurrent %d: want 1 or more, or -1 for no bound (0 no longer means no bound)", *maxConcurrent)
+	case *queueTimeout < 0:
+		return usagef("--queue-timeout %s: want 0 or a positive duration", *queueTimeout)
 	case *shutdownTimeout <= 0:
 		return usagef("--shutdown-timeout %s: want a positive duration", *shutdownTimeout)
 	}
@@ -88,6 +105,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			opts.MaxConcurrent = *maxConcurrent
 		}
 	})
+	opts.MaxResponseBytes = *maxResponseMB * server.MiB // 0: the default, from MaxPayloadBytes
+	opts.QueueTimeout = *queueTimeout
+	if opts.QueueTimeout == 0 {
+		opts.QueueTimeout = -1 // server.Options: no wait
+	}
 	opts.Logger = logger
 
 	m, err := ipinsights.LoadFile(*modelPath)
@@ -104,13 +126,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	hs := srv.HTTPServer(*addr)
 	cfg := m.Config()
-	payload := opts.MaxPayloadBytes
-	if payload == 0 {
-		payload = server.DefaultMaxPayloadBytes
-	}
+	payload, response, conc, wait := srv.Limits()
 	logger.Info("serving", "addr", ln.Addr().String(), "model", *modelPath,
 		"vector_dim", cfg.VectorDim, "num_entity_vectors", cfg.NumEntityVectors, "seen_entities", m.SeenEntities(),
-		"max_payload_mb", payload/server.MiB, "max_concurrent", opts.MaxConcurrent, "batch", opts.Batch)
+		"max_payload_mb", payload/server.MiB, "max_response_mb", response/server.MiB, "max_concurrent", conc,
+		"queue_timeout", max(wait, 0), "batch", opts.Batch)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -144,4 +164,11 @@ func shutdown(hs *http.Server, served <-chan error, logger *slog.Logger, timeout
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -130,8 +130,17 @@ func TestServeFlagErrors(t *testing.T) {
 	}{
 		{[]string{"serve"}, exitUsage, "--model is required"},
 		{[]string{"serve", "--model", path, "extra"}, exitUsage, `unexpected argument "extra"`},
-		{[]string{"serve", "--model", path, "--max-payload-mb", "0"}, exitUsage, "--max-payload-mb 0: want 1 or more"},
-		{[]string{"serve", "--model", path, "--max-concurrent", "-1"}, exitUsage, "--max-concurrent -1"},
+		{[]string{"serve", "--model", path, "--max-payload-mb", "0"}, exitUsage, "--max-payload-mb 0: want a whole number of MB from 1 to 1048576"},
+		{[]string{"serve", "--model", path, "--max-payload-mb", "-3"}, exitUsage, "--max-payload-mb -3: want a whole number of MB from 1 to 1048576"},
+		{[]string{"serve", "--model", path, "--max-payload-mb", "1048577"}, exitUsage, "--max-payload-mb 1048577: want a whole number of MB from 1 to 1048576"},
+		// 2^44 MB overflows int64 bytes (to 0, which once meant the default).
+		{[]string{"serve", "--model", path, "--max-payload-mb", "17592186044416"}, exitUsage, "--max-payload-mb 17592186044416: want"},
+		{[]string{"serve", "--model", path, "--max-response-mb", "0"}, exitUsage, "--max-response-mb 0: want a whole number of MB from 1 to 1048576"},
+		{[]string{"serve", "--model", path, "--max-response-mb", "-1"}, exitUsage, "--max-response-mb -1"},
+		{[]string{"serve", "--model", path, "--max-response-mb", "1048577"}, exitUsage, "--max-response-mb 1048577"},
+		{[]string{"serve", "--model", path, "--max-concurrent", "-2"}, exitUsage, "--max-concurrent -2: want 1 or more, or -1 for no bound"},
+		{[]string{"serve", "--model", path, "--max-concurrent", "0"}, exitUsage, "0 no longer means no bound"},
+		{[]string{"serve", "--model", path, "--queue-timeout", "-1s"}, exitUsage, "--queue-timeout -1s"},
 		{[]string{"serve", "--model", path, "--log-level", "loud"}, exitUsage, `--log-level "loud"`},
 		{[]string{"serve", "--model", path, "--log-format", "xml"}, exitUsage, `--log-format "xml"`},
 		{[]string{"serve", "--model", path, "--shutdown-timeout", "0s"}, exitUsage, "--shutdown-timeout"},
@@ -171,10 +180,33 @@ func TestServeInProcessEnvAndFlags(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr}
-		done <- runMain(ctx, e, []string{"serve", "--model", path, "--addr", "127.0.0.1:0", "--log-format", "json", "--max-concurrent", "3"})
+		done <- runMain(ctx, e, []string{"serve", "--model", path, "--addr", "127.0.0.1:0", "--log-format", "json",
+			"--max-concurrent", "3", "--max-response-mb", "1", "--queue-timeout", "0"})
 	}()
 	addr := listenAddr(t, stderr.String)
 	assert.Equal(t, scoresFor(a), scoresOf(t, addr))
+
+	// --max-response-mb: a verbose response of about 1.5 MB, for a request
+	// of a tenth of that, is refused; without verbose=True it is sent.
+	var recs []csvio.Record
+	for len(recs) < 8000 {
+		recs = append(recs, serveRecords...)
+	}
+	reqBody, err := csvio.AppendRequest(nil, csvio.CSV, recs)
+	require.NoError(t, err)
+	for accept, want := range map[string]int{"application/json;verbose=True": 413, "application/json": 200} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", bytes.NewReader(reqBody))
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, "%s: %.300s", accept, out)
+		if want == 413 {
+			assert.Contains(t, string(out), "larger than the 1048576-byte limit")
+		}
+	}
 
 	resp, err := http.Get("http://" + addr + "/execution-parameters")
 	require.NoError(t, err)
@@ -192,6 +224,7 @@ func TestServeInProcessEnvAndFlags(t *testing.T) {
 	}
 	logs := stderr.String()
 	assert.Contains(t, logs, `"batch":true`)
+	assert.Contains(t, logs, `"max_payload_mb":2,"max_response_mb":1,"max_concurrent":3,"queue_timeout":0`)
 	assert.Contains(t, logs, `"msg":"stopped"`)
 }
 
