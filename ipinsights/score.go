@@ -217,13 +217,17 @@ func (m *Model) scorePairs(s *scratch, dst []Result, pairs []Pair) {
 	for lo := 0; lo < len(pairs); lo += scoreChunk {
 		hi := min(lo+scoreChunk, len(pairs))
 		ts := s.ts[:hi-lo]
+		invalid := false
 		for i, p := range pairs[lo:hi] {
 			ts[i] = sampler.NewTuple(p.Entity, p.IP)
+			invalid = invalid || !p.IP.IsValid()
 		}
 		m.scoreRange(s, dst[lo:hi], ts)
-		for i, p := range pairs[lo:hi] {
-			if !p.IP.IsValid() {
-				dst[lo+i].DotProduct = math.NaN()
+		if invalid { // rare: a second pass only for chunks that need it
+			for i, p := range pairs[lo:hi] {
+				if !p.IP.IsValid() {
+					dst[lo+i].DotProduct = math.NaN()
+				}
 			}
 		}
 	}
