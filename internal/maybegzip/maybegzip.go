@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // ErrTruncated is the error of gzip data that ends before its end: a file
@@ -31,8 +30,8 @@ func NewReader(r io.Reader) (io.Reader, error) {
 			switch {
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				return nil, ErrTruncated
-			case strings.HasPrefix(err.Error(), "gzip: "): // gzip.ErrHeader
-				return nil, err
+			case errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum):
+				return nil, err // their texts start with "gzip: "
 			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
