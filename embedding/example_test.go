@@ -45,11 +45,3 @@ func ExampleEncoder() {
 	// 3 rows
 	// table rows: 131072
 }
-
-func ExampleDot() {
-	x := []float32{1, 2, 3}
-	y := []float32{4, -5, 6}
-	fmt.Println(embedding.Dot(x, y))
-	// Output:
-	// 12
-}

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/cputime"
+	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -146,7 +146,7 @@ func BenchmarkBatchMemoryFloor(b *testing.B) {
 		return t
 	}
 	tabs := [2]table{newTable(entRows), newTable(ipRows)}
-	adam := embedding.AdamStep(10, 0.01, 0.9, 0.999, 1e-8, 0)
+	adam := f32.AdamStep(10, 0.01, 0.9, 0.999, 1e-8, 0)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			rng := sampler.NewRNG(1, 2)
@@ -169,15 +169,15 @@ func BenchmarkBatchMemoryFloor(b *testing.B) {
 				for i := lo; i < hi; i++ {
 					if n := i + 2; n < hi {
 						t := &tabs[refs[n].tab]
-						embedding.Prefetch(t.p[refs[n].row*d : (refs[n].row+1)*d])
+						f32.Prefetch(t.p[refs[n].row*d : (refs[n].row+1)*d])
 						if phase.Load() == phaseUp {
-							embedding.Prefetch(t.mv[2*refs[n].row*d : 2*(refs[n].row+1)*d])
+							f32.Prefetch(t.mv[2*refs[n].row*d : 2*(refs[n].row+1)*d])
 						}
 					}
 					t, r := &tabs[refs[i].tab], refs[i].row
 					p := t.p[r*d : (r+1)*d]
 					if phase.Load() == phaseRead {
-						s += embedding.Dot(p, grad[w])
+						s += f32.Dot(p, grad[w])
 					} else {
 						mv := t.mv[2*r*d : 2*(r+1)*d]
 						adam.Update(p, mv[:d], mv[d:], grad[w])

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -77,7 +78,7 @@ func (m *Model) lastInputRows(s *scratch, rows []int32) []float32 {
 	r := int(rows[0])
 	copy(s.x, m.ip[r*d:(r+1)*d])
 	for _, r := range rows[1:] {
-		embedding.Add(s.x, m.ip[int(r)*d:(int(r)+1)*d])
+		f32.Add(s.x, m.ip[int(r)*d:(int(r)+1)*d])
 	}
 	h := s.x
 	for l := 0; l+1 < len(m.layers); l++ {
@@ -93,7 +94,7 @@ func (m *Model) lastInputRows(s *scratch, rows []int32) []float32 {
 
 // denseReLU sets dst = max(0, W x + b).
 func denseReLU(dst []float32, ly layer, x []float32) {
-	embedding.MatVec(dst, ly.w, x)
+	f32.MatVec(dst, ly.w, x)
 	for i, b := range ly.b {
 		if v := dst[i] + b; v > 0 {
 			dst[i] = v
@@ -133,8 +134,8 @@ func (m *Model) projection(s *scratch, row int) ([]float32, float32) {
 }
 
 func projectInto(dst []float32, last layer, e []float32) ([]float32, float32) {
-	embedding.MatTVec(dst, last.w, e)
-	return dst, embedding.Dot(e, last.b)
+	f32.MatTVec(dst, last.w, e)
+	return dst, f32.Dot(e, last.b)
 }
 
 const (
@@ -172,7 +173,7 @@ func (m *Model) scoreRows(s *scratch, t sampler.Tuple, rows []int32) Result {
 	u, c := m.projection(s, row)
 	h := m.lastInputRows(s, rows)
 	return Result{
-		DotProduct: float64(embedding.Dot(u, h) + c),
+		DotProduct: float64(f32.Dot(u, h) + c),
 		EntitySeen: m.seen.has(t.Entity),
 	}
 }
@@ -190,13 +191,13 @@ func (m *Model) scoreRange(s *scratch, dst []Result, ts []sampler.Tuple) {
 		n := m.enc.Encode(s.ring[slot][:], ts[j].Addr)
 		s.nring[slot] = uint8(n)
 		for _, r := range s.ring[slot][:n] {
-			embedding.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
+			f32.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
 		}
 		row := embedding.Bucket(ts[j].Entity, m.cfg.NumEntityVectors)
 		if m.proj != nil {
-			embedding.Prefetch(m.proj[row*(d+1) : (row+1)*(d+1)])
+			f32.Prefetch(m.proj[row*(d+1) : (row+1)*(d+1)])
 		} else {
-			embedding.Prefetch(m.entity[row*d : (row+1)*d])
+			f32.Prefetch(m.entity[row*d : (row+1)*d])
 		}
 	}
 	for j := 0; j < min(scoreAhead, len(ts)); j++ {
@@ -377,8 +378,8 @@ func (m *Model) IPEmbedding(ip netip.Addr) []float32 {
 		return out
 	}
 	last := m.layers[len(m.layers)-1]
-	embedding.MatVec(out, last.w, h)
-	embedding.Add(out, last.b)
+	f32.MatVec(out, last.w, h)
+	f32.Add(out, last.b)
 	return out
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
@@ -79,7 +80,7 @@ type trainer struct {
 	entMV, ipMV []float32
 	lyM, lyV    []layer
 	step        int
-	adam        embedding.Adam
+	adam        f32.Adam
 	sgdLR, wd   float32
 
 	// The current batch.
@@ -758,10 +759,10 @@ func (t *trainer) prefetchGroup(g int) {
 	d, K := t.d, t.K
 	const ml = embedding.MaxLevels
 	er := int(t.eRows[g])
-	embedding.Prefetch(t.m.entity[er*d : (er+1)*d])
+	f32.Prefetch(t.m.entity[er*d : (er+1)*d])
 	for i := g * K; i < (g+1)*K; i++ {
 		for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
-			embedding.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
+			f32.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
 		}
 	}
 }
@@ -804,7 +805,7 @@ func (t *trainer) ipRowsTouched() []int32 {
 func (t *trainer) beginStep() {
 	t.step++
 	if t.entMV != nil {
-		t.adam = embedding.AdamStep(t.step, t.cfg.LearningRate, 0.9, 0.999, 1e-8, t.cfg.WeightDecay)
+		t.adam = f32.AdamStep(t.step, t.cfg.LearningRate, 0.9, 0.999, 1e-8, t.cfg.WeightDecay)
 	}
 }
 
@@ -825,8 +826,8 @@ func (t *trainer) forward(w, g int) {
 		copy(u, e)
 	} else {
 		last := m.layers[L-1]
-		embedding.MatTVec(u, last.w, e)
-		c = embedding.Dot(e, last.b)
+		f32.MatTVec(u, last.w, e)
+		c = f32.Dot(e, last.b)
 	}
 	t.cs[g] = c
 	xb := t.xbar[g*d : (g+1)*d]
@@ -855,7 +856,7 @@ func (t *trainer) forward(w, g int) {
 			}
 			copy(x, m.ip[r0*d:(r0+1)*d])
 			for _, r := range rows[1:] {
-				embedding.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
+				f32.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
 			}
 		}
 		h := x
@@ -864,7 +865,7 @@ func (t *trainer) forward(w, g int) {
 			denseReLU(a, m.layers[l], h)
 			h = a
 		}
-		s := float64(embedding.Dot(u, h) + c)
+		s := float64(f32.Dot(u, h) + c)
 		ex := math.Exp(-math.Abs(s))
 		p := 1 / (1 + ex) // sigmoid(s)
 		if s < 0 {
@@ -883,7 +884,7 @@ func (t *trainer) forward(w, g int) {
 		}
 		gi := float32(p-label) * t.invBatch
 		t.gs[i] = gi
-		embedding.Axpy(xb, gi, h)
+		f32.Axpy(xb, gi, h)
 		gsum += gi
 	}
 	t.gsum[g] = gsum
@@ -894,13 +895,13 @@ func (t *trainer) forward(w, g int) {
 	}
 	dE := t.dE[g*d : (g+1)*d]
 	last := m.layers[L-1]
-	embedding.MatVec(dE, last.w, xb)
-	embedding.Axpy(dE, gsum, last.b)
+	f32.MatVec(dE, last.w, xb)
+	f32.Axpy(dE, gsum, last.b)
 	if L >= 2 {
 		for k := 0; k < K; k++ {
 			i := g*K + k
 			dh := sc.dh
-			embedding.ScaleTo(dh, t.gs[i], u)
+			f32.ScaleTo(dh, t.gs[i], u)
 			for l := L - 2; l >= 0; l-- {
 				a := t.acts[l][i*d : (i+1)*d]
 				dz := t.deltas[l][i*d : (i+1)*d]
@@ -915,7 +916,7 @@ func (t *trainer) forward(w, g int) {
 				if l == 0 {
 					out = t.dXs[i*d : (i+1)*d]
 				}
-				embedding.MatTVec(out, m.layers[l].w, dz)
+				f32.MatTVec(out, m.layers[l].w, dz)
 				dh, sc.tmp = out, dh
 			}
 		}
@@ -939,8 +940,8 @@ func (t *trainer) denseRow(w, item int) {
 		for g, er := range t.eRows[:t.groups] {
 			coef[g] = m.entity[int(er)*d+r]
 		}
-		embedding.MatTVec(gw, t.xbar[:t.groups*d], coef)
-		gb = embedding.Dot(t.gsum[:t.groups], coef)
+		f32.MatTVec(gw, t.xbar[:t.groups*d], coef)
+		gb = f32.Dot(t.gsum[:t.groups], coef)
 	} else {
 		in := t.xs
 		if l > 0 {
@@ -950,7 +951,7 @@ func (t *trainer) denseRow(w, item int) {
 		dz := t.deltas[l]
 		for i := 0; i < n; i++ {
 			if v := dz[i*d+r]; v != 0 {
-				embedding.Axpy(gw, v, in[i*d:(i+1)*d])
+				f32.Axpy(gw, v, in[i*d:(i+1)*d])
 				gb += v
 			}
 		}
@@ -963,7 +964,7 @@ func (t *trainer) denseRow(w, item int) {
 		return
 	}
 	if t.entMV == nil {
-		embedding.SGDUpdate(wrow, gw, t.sgdLR, t.wd)
+		f32.SGDUpdate(wrow, gw, t.sgdLR, t.wd)
 		ly.b[r] -= t.sgdLR * gb
 		return
 	}
@@ -995,8 +996,8 @@ func (t *trainer) prefetchSparse(item int) {
 		return
 	}
 	p, mv, _, _ := t.sparseTarget(item)
-	embedding.Prefetch(p)
-	embedding.Prefetch(mv)
+	f32.Prefetch(p)
+	f32.Prefetch(mv)
 }
 
 // sparseRow sums the gradient of one touched embedding row and applies the
@@ -1014,7 +1015,7 @@ func (t *trainer) sparseRow(w, item int) {
 			dE = t.xbar // the entity gradient of a group without layers
 		}
 		for _, g := range refs {
-			embedding.Add(gr, dE[int(g)*d:(int(g)+1)*d])
+			f32.Add(gr, dE[int(g)*d:(int(g)+1)*d])
 		}
 		if t.capture != nil {
 			r := int(s.uniq[j])
@@ -1023,10 +1024,10 @@ func (t *trainer) sparseRow(w, item int) {
 	} else {
 		for _, i := range refs {
 			if t.L >= 2 {
-				embedding.Add(gr, t.dXs[int(i)*d:(int(i)+1)*d])
+				f32.Add(gr, t.dXs[int(i)*d:(int(i)+1)*d])
 			} else {
 				g := int(i) / t.K
-				embedding.Axpy(gr, t.gs[i], t.us[g*d:(g+1)*d])
+				f32.Axpy(gr, t.gs[i], t.us[g*d:(g+1)*d])
 			}
 		}
 		if t.capture != nil {
@@ -1038,7 +1039,7 @@ func (t *trainer) sparseRow(w, item int) {
 	case capt != nil:
 		copy(capt, gr)
 	case mv == nil:
-		embedding.SGDUpdate(p, gr, t.sgdLR, t.wd)
+		f32.SGDUpdate(p, gr, t.sgdLR, t.wd)
 	default:
 		t.adam.Update(p, mv[:d], mv[d:], gr)
 	}

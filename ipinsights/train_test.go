@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -300,7 +301,7 @@ func TestScoringZeroLayersAndVerbose(t *testing.T) {
 	require.NoError(t, err)
 	e, a := p.pair()
 	r, ev, iv := m.ScoreVerbose(e, a)
-	assert.Equal(t, float64(embedding.Dot(ev, iv)), r.DotProduct)
+	assert.Equal(t, float64(f32.Dot(ev, iv)), r.DotProduct)
 }
 
 // TestPoolStaleWakeUp delays parallel between starting a phase and waking

@@ -1,4 +1,4 @@
-package embedding
+package f32
 
 import (
 	"math"
@@ -174,4 +174,13 @@ func TestAsmMatchesGo(t *testing.T) {
 	assert.InDeltaSlice(t, a2, a1, 1e-6)
 	assert.InDeltaSlice(t, mv2, mv1, 1e-3)
 	assert.InDeltaSlice(t, mtv2, mtv1, 1e-3)
+}
+
+func TestDotSmall(t *testing.T) {
+	// 1*4 + 2*(-5) + 3*6 = 12, exact in float32 on either implementation.
+	bothImpls(t, func(t *testing.T) {
+		if got := Dot([]float32{1, 2, 3}, []float32{4, -5, 6}); got != 12 {
+			t.Fatalf("Dot = %v, want 12", got)
+		}
+	})
 }

@@ -1,16 +1,12 @@
 //go:build amd64 && !purego
 
-package embedding
+package f32
 
-import (
-	"os"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // accel selects the AVX2/FMA assembly kernels. It is set once at start-up
 // (tests switch it to run every kernel both ways).
-var accel = hasAVX2FMA() && os.Getenv("IPINSIGHTS_NOASM") == ""
+var accel = hasAVX2FMA()
 
 func hasAVX2FMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 

@@ -1,4 +1,4 @@
-package embedding
+package f32
 
 import "math"
 
@@ -7,8 +7,8 @@ import "math"
 // mismatches are programmer errors and panic.
 //
 // On amd64 CPUs with AVX2 and FMA the work is done by assembly
-// (kernels_amd64.s); everywhere else, with the purego build tag, or with
-// IPINSIGHTS_NOASM=1 in the environment, by the pure-Go loops of this file
+// (kernels_amd64.s); everywhere else, and with the purego build tag, by the
+// pure-Go loops of this file
 // (the *Go functions), which are written with four independent accumulators
 // so that the compiler keeps them in registers. Both give the same results up
 // to float32 rounding order; each is deterministic.
@@ -16,7 +16,7 @@ import "math"
 // Dot returns the dot product of x and y, which must have equal lengths.
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
-		panic("embedding: Dot length mismatch")
+		panic("f32: Dot length mismatch")
 	}
 	if accel {
 		return dotAVX2(x, y)
@@ -43,7 +43,7 @@ func dotGo(x, y []float32) float32 {
 // Axpy adds a*x to dst.
 func Axpy(dst []float32, a float32, x []float32) {
 	if len(dst) != len(x) {
-		panic("embedding: Axpy length mismatch")
+		panic("f32: Axpy length mismatch")
 	}
 	if accel {
 		axpyAVX2(dst, a, x)
@@ -69,7 +69,7 @@ func axpyGo(dst []float32, a float32, x []float32) {
 // Add adds x to dst element-wise.
 func Add(dst, x []float32) {
 	if len(dst) != len(x) {
-		panic("embedding: Add length mismatch")
+		panic("f32: Add length mismatch")
 	}
 	if accel {
 		addAVX2(dst, x)
@@ -95,7 +95,7 @@ func addGo(dst, x []float32) {
 // ScaleTo sets dst to a*x.
 func ScaleTo(dst []float32, a float32, x []float32) {
 	if len(dst) != len(x) {
-		panic("embedding: ScaleTo length mismatch")
+		panic("f32: ScaleTo length mismatch")
 	}
 	for i, v := range x {
 		dst[i] = a * v
@@ -107,7 +107,7 @@ func ScaleTo(dst []float32, a float32, x []float32) {
 func MatVec(dst, w, x []float32) {
 	n := len(x)
 	if len(w) != len(dst)*n {
-		panic("embedding: MatVec shape mismatch")
+		panic("f32: MatVec shape mismatch")
 	}
 	if accel && n%8 == 0 {
 		matVecAVX2(dst, w, x)
@@ -123,7 +123,7 @@ func MatVec(dst, w, x []float32) {
 func MatTVec(dst, w, x []float32) {
 	n := len(dst)
 	if len(w) != len(x)*n {
-		panic("embedding: MatTVec shape mismatch")
+		panic("f32: MatTVec shape mismatch")
 	}
 	if accel && n%8 == 0 {
 		matTVecAVX2(dst, w, x)
@@ -167,7 +167,7 @@ func AdamStep(t int, lr, beta1, beta2, eps, wd float64) Adam {
 // gradient g (all of equal length). g is left unchanged.
 func (a Adam) Update(p, m, v, g []float32) {
 	if len(m) != len(p) || len(v) != len(p) || len(g) != len(p) {
-		panic("embedding: Adam.Update length mismatch")
+		panic("f32: Adam.Update length mismatch")
 	}
 	if accel && len(p) >= 8 {
 		n := len(p) &^ 7
@@ -193,7 +193,7 @@ func (a Adam) updateGo(p, m, v, g []float32) {
 // SGDUpdate applies one plain gradient step with L2 penalty wd to p.
 func SGDUpdate(p, g []float32, lr, wd float32) {
 	if len(g) != len(p) {
-		panic("embedding: SGDUpdate length mismatch")
+		panic("f32: SGDUpdate length mismatch")
 	}
 	for i := range p {
 		p[i] -= lr * (g[i] + wd*p[i])

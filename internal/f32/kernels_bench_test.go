@@ -1,4 +1,4 @@
-package embedding
+package f32
 
 import (
 	"math/rand/v2"
@@ -13,7 +13,7 @@ import (
 // gonum's blas32 (gonum), which the project could have used instead.
 // Compare them with benchstat, e.g.
 //
-//	go test ./embedding -run XXX -bench Kernel -count 6 > k.txt && benchstat -col /impl k.txt
+//	go test ./internal/f32 -run XXX -bench Kernel -count 6 > k.txt && benchstat -col /impl k.txt
 
 const benchDim = 128
 
