@@ -6,10 +6,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // The hot loops of training and scoring allocate nothing once their buffers
@@ -28,7 +27,7 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 		stop := tr.startPool()
 		p := tr.smp.Positives()
 		b := 0
-		at := func(b int) []sampler.Tuple {
+		at := func(b int) []embedding.Tuple {
 			lo := (b * p) % (len(data) - p)
 			return data[lo : lo+p]
 		}
@@ -54,11 +53,11 @@ func TestScoreBatchDoesNotAllocate(t *testing.T) {
 	m, err := Train(t.Context(), smallConfig(), p.dataset(3000), nil)
 	require.NoError(t, err)
 	pairs := make([]Pair, 2*parallelMin) // large enough to use the pool
-	ts := make([]sampler.Tuple, len(pairs))
+	ts := make([]embedding.Tuple, len(pairs))
 	for i := range pairs {
 		e, a := p.pair()
 		pairs[i] = Pair{Entity: e, IP: a}
-		ts[i] = sampler.NewTuple(e, a)
+		ts[i] = embedding.NewTuple(e, a)
 	}
 	dst := make([]Result, len(pairs))
 	m.ScoreTuples(dst, ts) // start the pool, fill the projection cache

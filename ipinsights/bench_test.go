@@ -8,9 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // tutorialConfig is the configuration of SageMaker's tutorial (DESIGN.md
@@ -31,11 +32,11 @@ func tutorialConfig(layers, workers int) Config {
 
 // benchData returns pairs of 10,000 entities with three /16 networks each,
 // enough for batches whose rows spread over the tables as the tutorial's do.
-func benchData(n int) []sampler.Tuple {
+func benchData(n int) []embedding.Tuple {
 	p := newPlanted(9, 10000, 3, 20000)
-	ts := make([]sampler.Tuple, n)
+	ts := make([]embedding.Tuple, n)
 	for i := range ts {
-		ts[i] = sampler.NewTuple(p.pair())
+		ts[i] = embedding.NewTuple(p.pair())
 	}
 	return ts
 }
@@ -63,9 +64,9 @@ func BenchmarkTrainBatch(b *testing.B) {
 				next := func(i int) {
 					bi, bn := i%batches, (i+1)%batches
 					if !t.ready {
-						t.rng.Seed(1, sampler.Stream(1, uint64(bi)))
+						t.rng.Seed(1, rng.Stream(1, uint64(bi)))
 					}
-					t.ahead = aheadBatch{ok: true, pos: data[bn*p : (bn+1)*p], all: data, seed: 1, strm: sampler.Stream(1, uint64(bn))}
+					t.ahead = aheadBatch{ok: true, pos: data[bn*p : (bn+1)*p], all: data, seed: 1, strm: rng.Stream(1, uint64(bn))}
 					_, _, n := t.trainBatch(data[bi*p:(bi+1)*p], data)
 					samples += n
 				}
@@ -149,7 +150,7 @@ func BenchmarkBatchMemoryFloor(b *testing.B) {
 	adam := f32.AdamStep(10, 0.01, 0.9, 0.999, 1e-8, 0)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			rng := sampler.NewRNG(1, 2)
+			rng := rng.New(1, 2)
 			type ref struct{ tab, row int }
 			refs := make([]ref, rowsPerBatch)
 			var phase atomic.Int32

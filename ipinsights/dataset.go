@@ -5,14 +5,14 @@ import (
 	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
 // Dataset is a list of encoded (entity, IP) pairs, 24 bytes each in memory:
 // the 64-bit entity hash and the 16-byte address. It does not depend on
 // hyperparameters, so one Dataset can train several models.
 type Dataset struct {
-	tuples  []sampler.Tuple
+	tuples  []embedding.Tuple
 	invalid int // pairs given with an invalid address (see Add)
 }
 
@@ -27,7 +27,7 @@ func (d *Dataset) Add(entity string, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, sampler.NewTuple(entity, ip))
+	d.tuples = append(d.tuples, embedding.NewTuple(entity, ip))
 }
 
 // AddBytes is Add for an entity given as bytes; it does not retain entity.
@@ -36,7 +36,7 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, sampler.NewTupleBytes(entity, ip))
+	d.tuples = append(d.tuples, embedding.NewTupleBytes(entity, ip))
 }
 
 // Invalid returns the number of pairs given to Add or AddBytes with an
@@ -44,13 +44,13 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 func (d *Dataset) Invalid() int { return d.invalid }
 
 // AddTuples appends encoded pairs.
-func (d *Dataset) AddTuples(ts ...sampler.Tuple) { d.tuples = append(d.tuples, ts...) }
+func (d *Dataset) AddTuples(ts ...embedding.Tuple) { d.tuples = append(d.tuples, ts...) }
 
 // Len returns the number of pairs.
 func (d *Dataset) Len() int { return len(d.tuples) }
 
 // Tuples returns the encoded pairs; the slice is shared with d.
-func (d *Dataset) Tuples() []sampler.Tuple { return d.tuples }
+func (d *Dataset) Tuples() []embedding.Tuple { return d.tuples }
 
 // IPv6 returns the number of pairs whose address is IPv6.
 func (d *Dataset) IPv6() int {

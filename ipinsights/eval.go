@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // AUC returns the area under the ROC curve of scores for telling the items
@@ -181,10 +181,10 @@ const validationStream = 0x76616c69 // "vali"
 // discriminatorAUC scores every pair of valid against one random address of
 // the same family for the same entity and returns the ROC AUC of real
 // against random, as SageMaker's validation:discriminator_auc.
-func (m *Model) discriminatorAUC(valid []sampler.Tuple) float64 {
-	r := sampler.NewRNG(m.cfg.Seed, validationStream)
+func (m *Model) discriminatorAUC(valid []embedding.Tuple) float64 {
+	r := rng.New(m.cfg.Seed, validationStream)
 	n := len(valid)
-	ts := make([]sampler.Tuple, 2*n)
+	ts := make([]embedding.Tuple, 2*n)
 	copy(ts, valid)
 	for i, t := range valid {
 		neg := t

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // params64 is a float64 copy of a model's parameters for the reference
@@ -90,7 +90,7 @@ func TestGradientCheck(t *testing.T) {
 			m.initParams()
 			// Scale parameters up so that scores are far from 0 and the
 			// loss is not flat, and give biases non-zero values.
-			r := sampler.NewRNG(11, 0)
+			r := rng.New(11, 0)
 			for i := range m.entity {
 				m.entity[i] *= 3
 			}
@@ -102,11 +102,11 @@ func TestGradientCheck(t *testing.T) {
 					ly.b[i] = 0.3 * float32(r.NormFloat64())
 				}
 			}
-			pos := []sampler.Tuple{
-				sampler.NewTuple("alice", netip.MustParseAddr("10.1.2.3")),
-				sampler.NewTuple("bob", netip.MustParseAddr("10.1.9.9")),
-				sampler.NewTuple("alice", netip.MustParseAddr("2001:db8::7")),
-				sampler.NewTuple("carol", netip.MustParseAddr("192.0.2.1")),
+			pos := []embedding.Tuple{
+				embedding.NewTuple("alice", netip.MustParseAddr("10.1.2.3")),
+				embedding.NewTuple("bob", netip.MustParseAddr("10.1.9.9")),
+				embedding.NewTuple("alice", netip.MustParseAddr("2001:db8::7")),
+				embedding.NewTuple("carol", netip.MustParseAddr("192.0.2.1")),
 			}
 			tr := newTrainer(m, len(pos))
 			capt := &gradCapture{entity: make([]float32, len(m.entity)), ip: make([]float32, len(m.ip))}

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // planted generates pairs with planted structure: each of nEnt entities
@@ -13,11 +13,11 @@ import (
 // each pair takes a uniform address in one of its entity's networks.
 type planted struct {
 	nets [][]uint32 // per entity: /16 prefixes (upper 16 bits)
-	r    *sampler.RNG
+	r    *rng.RNG
 }
 
 func newPlanted(seed uint64, nEnt, nNet, pool int) *planted {
-	r := sampler.NewRNG(seed, 1)
+	r := rng.New(seed, 1)
 	poolNets := make([]uint32, pool)
 	for i := range poolNets {
 		poolNets[i] = uint32(r.IntN(1 << 16))

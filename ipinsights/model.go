@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // Model is a trained IP Insights model: the entity embedding table, the IP
@@ -81,7 +81,7 @@ func newModelShell(cfg Config) (*Model, error) {
 // He initialisation (ReLU follows them), the last layer Glorot-like
 // N(0, 1/dim); biases start at 0.
 func (m *Model) initParams() {
-	r := sampler.NewRNG(m.cfg.Seed, sampler.Stream(0x696e6974)) // "init"
+	r := rng.New(m.cfg.Seed, rng.Stream(0x696e6974)) // "init"
 	a := float32(1 / math.Sqrt(float64(m.dim)))
 	for i := range m.entity {
 		m.entity[i] = a * (2*r.Float32() - 1)

@@ -10,7 +10,6 @@ import (
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // Result is the score of one (entity, IP) pair.
@@ -46,14 +45,14 @@ type scratch struct {
 	x     []float32 // sum of prefix rows
 	h, t  []float32 // hidden layer buffers
 	u     []float32 // W_last^T e when no cache row is available
-	ts    []sampler.Tuple
+	ts    []embedding.Tuple
 	wg    sync.WaitGroup // batch scoring: the helpers of this caller
 }
 
 func (m *Model) newScratch() *scratch {
 	d := m.dim
 	buf := make([]float32, 4*d)
-	return &scratch{x: buf[:d:d], h: buf[d : 2*d : 2*d], t: buf[2*d : 3*d : 3*d], u: buf[3*d:], ts: make([]sampler.Tuple, scoreChunk)}
+	return &scratch{x: buf[:d:d], h: buf[d : 2*d : 2*d], t: buf[2*d : 3*d : 3*d], u: buf[3*d:], ts: make([]embedding.Tuple, scoreChunk)}
 }
 
 func (m *Model) getScratch() *scratch {
@@ -162,13 +161,13 @@ func (m *Model) invalidate() {
 	m.projState = nil
 }
 
-func (m *Model) scoreTuple(s *scratch, t sampler.Tuple) Result {
+func (m *Model) scoreTuple(s *scratch, t embedding.Tuple) Result {
 	n := m.enc.Encode(s.rows[:], t.Addr)
 	return m.scoreRows(s, t, s.rows[:n])
 }
 
 // scoreRows scores t whose address is encoded as rows.
-func (m *Model) scoreRows(s *scratch, t sampler.Tuple, rows []int32) Result {
+func (m *Model) scoreRows(s *scratch, t embedding.Tuple, rows []int32) Result {
 	row := embedding.Bucket(t.Entity, m.cfg.NumEntityVectors)
 	u, c := m.projection(s, row)
 	h := m.lastInputRows(s, rows)
@@ -181,7 +180,7 @@ func (m *Model) scoreRows(s *scratch, t sampler.Tuple, rows []int32) Result {
 // scoreRange scores ts into dst (of equal length). It encodes addresses
 // scoreAhead pairs ahead and starts loading their prefix rows and entity
 // projections, so that the memory accesses of several pairs overlap.
-func (m *Model) scoreRange(s *scratch, dst []Result, ts []sampler.Tuple) {
+func (m *Model) scoreRange(s *scratch, dst []Result, ts []embedding.Tuple) {
 	d := m.dim
 	if len(m.layers) > 0 {
 		m.projOnce.Do(m.initProjCache)
@@ -220,7 +219,7 @@ func (m *Model) scorePairs(s *scratch, dst []Result, pairs []Pair) {
 		ts := s.ts[:hi-lo]
 		invalid := false
 		for i, p := range pairs[lo:hi] {
-			ts[i] = sampler.NewTuple(p.Entity, p.IP)
+			ts[i] = embedding.NewTuple(p.Entity, p.IP)
 			invalid = invalid || !p.IP.IsValid()
 		}
 		m.scoreRange(s, dst[lo:hi], ts)
@@ -241,7 +240,7 @@ func (m *Model) Score(entity string, ip netip.Addr) Result {
 		return Result{DotProduct: math.NaN(), EntitySeen: m.seen.has(embedding.EntityHash(entity))}
 	}
 	s := m.getScratch()
-	r := m.scoreTuple(s, sampler.NewTuple(entity, ip))
+	r := m.scoreTuple(s, embedding.NewTuple(entity, ip))
 	m.putScratch(s)
 	return r
 }
@@ -255,10 +254,10 @@ func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
 	return dst
 }
 
-// ScoreTuples is ScoreBatch for encoded pairs (see sampler.NewTuple and
+// ScoreTuples is ScoreBatch for encoded pairs (see embedding.NewTuple and
 // embedding.EntityHashBytes), for callers that parse input without
 // allocating strings. It does not allocate when dst is long enough.
-func (m *Model) ScoreTuples(dst []Result, ts []sampler.Tuple) []Result {
+func (m *Model) ScoreTuples(dst []Result, ts []embedding.Tuple) []Result {
 	dst = growResults(dst, len(ts))
 	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts))
 	return dst
@@ -272,7 +271,7 @@ type scoreJob struct {
 	m     *Model
 	dst   []Result
 	pairs []Pair
-	ts    []sampler.Tuple
+	ts    []embedding.Tuple
 	wg    *sync.WaitGroup // nil for the caller's own part
 }
 
@@ -352,7 +351,7 @@ func growResults(dst []Result, n int) []Result {
 // responses do. The slices are new. Their dot product equals the score up to
 // float32 rounding (the score is computed in a different order).
 func (m *Model) ScoreVerbose(entity string, ip netip.Addr) (Result, []float32, []float32) {
-	t := sampler.NewTuple(entity, ip)
+	t := embedding.NewTuple(entity, ip)
 	e := append([]float32(nil), m.entityRow(t.Entity)...)
 	v := m.IPEmbedding(ip)
 	s := m.getScratch()

@@ -14,6 +14,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
+	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -85,7 +86,7 @@ type trainer struct {
 
 	// The current batch.
 	batch    sampler.Batch
-	rng      sampler.RNG
+	rng      rng.RNG
 	groups   int
 	invBatch float32
 	eRows    []int32   // per group: entity row
@@ -163,7 +164,7 @@ type cursor struct {
 // aheadBatch is the batch to prepare during the current one.
 type aheadBatch struct {
 	ok         bool
-	pos, all   []sampler.Tuple
+	pos, all   []embedding.Tuple
 	seed, strm uint64
 }
 
@@ -362,7 +363,7 @@ const (
 	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
 )
 
-func (t *trainer) run(ctx context.Context, data []sampler.Tuple, opts *TrainOptions) error {
+func (t *trainer) run(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
 	stop := t.startPool()
 	err := t.loop(ctx, data, opts)
 	if werr := stop(); err == nil {
@@ -540,8 +541,8 @@ func (t *trainer) workBlock(w, lo, hi int) {
 	}
 }
 
-func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOptions) error {
-	tuples := append([]sampler.Tuple(nil), data...)
+func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
+	tuples := append([]embedding.Tuple(nil), data...)
 	p := t.smp.Positives()
 	batches := (len(tuples) + p - 1) / p
 	seed := t.cfg.Seed
@@ -557,7 +558,7 @@ func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOpt
 	var interval, epoch span
 
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {
-		sampler.Shuffle(tuples, sampler.NewRNG(seed, sampler.Stream(0x73687566, uint64(ep)))) // "shuf"
+		sampler.Shuffle(tuples, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
 		epoch = span{since: time.Now()}
 		interval = span{since: epoch.since}
 		for b := 0; b < batches; b++ {
@@ -566,12 +567,12 @@ func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOpt
 			}
 			pos := tuples[b*p : min((b+1)*p, len(tuples))]
 			if !t.ready {
-				t.rng.Seed(seed, sampler.Stream(uint64(ep), uint64(b)))
+				t.rng.Seed(seed, rng.Stream(uint64(ep), uint64(b)))
 			}
 			t.ahead = aheadBatch{}
 			if b+1 < batches {
 				t.ahead = aheadBatch{ok: true, pos: tuples[(b+1)*p : min((b+2)*p, len(tuples))], all: tuples,
-					seed: seed, strm: sampler.Stream(uint64(ep), uint64(b+1))}
+					seed: seed, strm: rng.Stream(uint64(ep), uint64(b+1))}
 			}
 			loss, correct, n := t.trainBatch(pos, tuples)
 			total += int64(n)
@@ -615,7 +616,7 @@ func (t *trainer) loop(ctx context.Context, data []sampler.Tuple, opts *TrainOpt
 	return nil
 }
 
-func seenOf(data []sampler.Tuple) seenSet {
+func seenOf(data []embedding.Tuple) seenSet {
 	s := newSeenSet(nil)
 	for _, tp := range data {
 		s.add(tp.Entity)
@@ -629,7 +630,7 @@ func seenOf(data []sampler.Tuple) seenSet {
 // pos must be the positives of t.ahead when the previous batch had one
 // (the batch is then already prepared); otherwise t.rng must be seeded for
 // the batch.
-func (t *trainer) trainBatch(pos, all []sampler.Tuple) (float64, int, int) {
+func (t *trainer) trainBatch(pos, all []embedding.Tuple) (float64, int, int) {
 	if t.ready {
 		t.useSpare()
 	} else {
@@ -714,7 +715,7 @@ func (t *trainer) planSparse() {
 // waited. Train prepares a batch during the previous one's sparse phase
 // instead (prepareAhead), as it would otherwise leave the other workers
 // waiting for a few tens of microseconds.
-func (t *trainer) prepare(pos, all []sampler.Tuple) {
+func (t *trainer) prepare(pos, all []embedding.Tuple) {
 	t.fill(pos, all)
 	t.useSpare()
 }
@@ -735,7 +736,7 @@ func (t *trainer) useSpare() {
 
 // fill builds a batch from pos into the per-batch inputs and the spare
 // entity list (see prepare).
-func (t *trainer) fill(pos, all []sampler.Tuple) {
+func (t *trainer) fill(pos, all []embedding.Tuple) {
 	t.smp.Fill(&t.batch, pos, all, &t.rng)
 	t.groups = len(pos)
 	t.invBatch = 1 / float32(t.groups*t.K)

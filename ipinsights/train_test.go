@@ -15,7 +15,6 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // heldOutAUC scores n fresh real pairs against the same entities with
@@ -108,7 +107,7 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 	p := newPlanted(6, 200, 2, 300)
 	data := p.dataset(6000).tuples
 	for i := 0; i < len(data); i += 7 { // some IPv6 rows, in their own shard
-		data[i] = sampler.NewTuple(entityName(i%200), embedding.Addr{Hi: 0x20010db8<<32 | uint64(i%5)<<16, Lo: uint64(i)}.Netip())
+		data[i] = embedding.NewTuple(entityName(i%200), embedding.Addr{Hi: 0x20010db8<<32 | uint64(i%5)<<16, Lo: uint64(i)}.Netip())
 	}
 	for _, layers := range []int{0, 1} {
 		run := func(ahead bool) []byte {

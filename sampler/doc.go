@@ -4,8 +4,8 @@
 // negatives (the same entity paired with the address of another positive of
 // the batch), as SageMaker IP Insights does.
 //
-// Randomness comes from RNG, a small seeded generator with a documented
-// algorithm (xoshiro256**, seeded through splitmix64). Every batch draws from
+// Randomness comes from package rng, a small seeded generator with a
+// documented algorithm (xoshiro256**, seeded through splitmix64). Every batch draws from
 // its own stream derived from (seed, epoch, batch), never from a stream per
 // worker goroutine, so the batches, and therefore the trained model, do not
 // depend on how many goroutines train.

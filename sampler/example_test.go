@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 func ExampleConfig_Fill() {
 	names := map[uint64]string{}
-	var tuples []sampler.Tuple
+	var tuples []embedding.Tuple
 	for _, p := range []struct{ entity, ip string }{
 		{"alice", "192.0.2.1"}, {"bob", "198.51.100.2"}, {"carol", "203.0.113.3"}, {"dave", "2001:db8::4"},
 	} {
-		t := sampler.NewTuple(p.entity, netip.MustParseAddr(p.ip))
+		t := embedding.NewTuple(p.entity, netip.MustParseAddr(p.ip))
 		names[t.Entity] = p.entity
 		tuples = append(tuples, t)
 	}
@@ -27,7 +29,7 @@ func ExampleConfig_Fill() {
 	// Each batch draws from its own stream, derived from (seed, epoch,
 	// batch): the batches do not depend on the goroutine that builds them.
 	var b sampler.Batch
-	r := sampler.NewRNG(1, sampler.Stream(0, 0))
+	r := rng.New(1, rng.Stream(0, 0))
 	cfg.Fill(&b, tuples[:cfg.Positives()], tuples, r)
 	for g := 0; g < b.Groups(); g++ {
 		group := b.Addrs[g*b.K : (g+1)*b.K] // the positive first

@@ -2,34 +2,13 @@ package sampler
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
-// Tuple is an encoded training pair: the 64-bit hash of the entity string
-// (embedding.EntityHash) and the address. It takes 24 bytes, so a machine
-// holds hundreds of millions of them; the entity bucket is derived from the
-// hash when the batch is built, so a data set does not depend on
-// num_entity_vectors.
-type Tuple struct {
-	Entity uint64
-	Addr   embedding.Addr
-}
-
-// NewTuple encodes an (entity, address) pair.
-func NewTuple(entity string, ip netip.Addr) Tuple {
-	return Tuple{Entity: embedding.EntityHash(entity), Addr: embedding.AddrFrom(ip)}
-}
-
-// NewTupleBytes is NewTuple for an entity in a byte slice (a field of a
-// reader's buffer), without converting it to a string.
-func NewTupleBytes(entity []byte, ip netip.Addr) Tuple {
-	return Tuple{Entity: embedding.EntityHashBytes(entity), Addr: embedding.AddrFrom(ip)}
-}
-
 // Shuffle permutes tuples uniformly at random (Fisher-Yates).
-func Shuffle(tuples []Tuple, r *RNG) {
+func Shuffle(tuples []embedding.Tuple, r *rng.RNG) {
 	for i := len(tuples) - 1; i > 0; i-- {
 		j := r.IntN(i + 1)
 		tuples[i], tuples[j] = tuples[j], tuples[i]
@@ -90,7 +69,7 @@ func (b *Batch) Groups() int { return len(b.Entities) }
 // chosen uniformly; when the batch has a single positive it takes the address
 // of a uniformly chosen tuple of all (the whole training set). Fill does not
 // allocate once b has grown to the batch size.
-func (c Config) Fill(b *Batch, pos []Tuple, all []Tuple, r *RNG) {
+func (c Config) Fill(b *Batch, pos []embedding.Tuple, all []embedding.Tuple, r *rng.RNG) {
 	k := c.GroupSize()
 	n := len(pos)
 	b.K = k
@@ -133,7 +112,7 @@ func grow[T any](s []T, n int) []T {
 
 // ShuffleFunc permutes n items uniformly at random through swap
 // (Fisher-Yates), drawing from r.
-func ShuffleFunc(n int, r *RNG, swap func(i, j int)) {
+func ShuffleFunc(n int, r *rng.RNG, swap func(i, j int)) {
 	for i := n - 1; i > 0; i-- {
 		swap(i, r.IntN(i+1))
 	}

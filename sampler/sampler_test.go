@@ -3,79 +3,20 @@ package sampler
 import (
 	"net/netip"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
-func TestTupleIs24Bytes(t *testing.T) {
-	assert.LessOrEqual(t, unsafe.Sizeof(Tuple{}), uintptr(24))
-}
-
-func TestRNGDeterministicAndStreamsDiffer(t *testing.T) {
-	a, b, c := NewRNG(42, 1), NewRNG(42, 1), NewRNG(42, 2)
-	same, diff := true, false
-	for i := 0; i < 100; i++ {
-		x, y, z := a.Uint64(), b.Uint64(), c.Uint64()
-		same = same && x == y
-		diff = diff || x != z
-	}
-	assert.True(t, same, "same seed and stream give the same sequence")
-	assert.True(t, diff, "different streams give different sequences")
-	var r RNG
-	r.Seed(42, 1)
-	assert.Equal(t, NewRNG(42, 1).Uint64(), r.Uint64(), "Seed resets to the stream start")
-	assert.NotEqual(t, Stream(1, 2), Stream(2, 1), "Stream depends on key order")
-}
-
-func TestIntNUniform(t *testing.T) {
-	r := NewRNG(1, 0)
-	const n, draws = 7, 70000
-	var counts [n]int
-	for i := 0; i < draws; i++ {
-		v := r.IntN(n)
-		require.True(t, v >= 0 && v < n)
-		counts[v]++
-	}
-	// Chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
-	chi := 0.0
-	for _, c := range counts {
-		d := float64(c) - draws/n
-		chi += d * d / (draws / n)
-	}
-	assert.Less(t, chi, 22.46)
-	assert.Panics(t, func() { r.IntN(0) })
-	for i := 0; i < 1000; i++ {
-		f := r.Float64()
-		require.True(t, f >= 0 && f < 1)
-		g := r.Float32()
-		require.True(t, g >= 0 && g < 1)
-	}
-}
-
-func TestNormFloat64Moments(t *testing.T) {
-	r := NewRNG(3, 0)
-	const n = 200000
-	var s, s2 float64
-	for i := 0; i < n; i++ {
-		v := r.NormFloat64()
-		s += v
-		s2 += v * v
-	}
-	mean := s / n
-	assert.InDelta(t, 0, mean, 0.01)
-	assert.InDelta(t, 1, s2/n-mean*mean, 0.02)
-}
-
 func TestShuffleIsPermutation(t *testing.T) {
-	ts := make([]Tuple, 1000)
+	ts := make([]embedding.Tuple, 1000)
 	for i := range ts {
 		ts[i].Entity = uint64(i)
 	}
-	Shuffle(ts, NewRNG(5, 0))
+	Shuffle(ts, rng.New(5, 0))
 	seen := make([]bool, len(ts))
 	moved := 0
 	for i, tp := range ts {
@@ -99,18 +40,18 @@ func TestPositivesPerBatch(t *testing.T) {
 }
 
 func TestFillGroups(t *testing.T) {
-	var pos []Tuple
+	var pos []embedding.Tuple
 	for i := 0; i < 50; i++ {
 		ip := netip.AddrFrom4([4]byte{10, byte(i), 0, 1})
 		if i%5 == 0 {
 			ip = netip.MustParseAddr("2001:db8::1").Next()
 		}
-		pos = append(pos, NewTuple("u"+string(rune('a'+i%26)), ip))
+		pos = append(pos, embedding.NewTuple("u"+string(rune('a'+i%26)), ip))
 		pos[i].Addr.Lo += uint64(i) // distinct addresses
 	}
 	c := Config{BatchSize: 50 * 7, Random: 4, Shuffled: 2}
 	var b Batch
-	c.Fill(&b, pos, nil, NewRNG(9, 9))
+	c.Fill(&b, pos, nil, rng.New(9, 9))
 	require.Equal(t, 7, b.K)
 	require.Equal(t, 50, b.Groups())
 	require.Len(t, b.Addrs, 350)
@@ -133,27 +74,27 @@ func TestFillGroups(t *testing.T) {
 	}
 	// Reproducible for a stream.
 	var b2 Batch
-	c.Fill(&b2, pos, nil, NewRNG(9, 9))
+	c.Fill(&b2, pos, nil, rng.New(9, 9))
 	assert.Equal(t, b.Addrs, b2.Addrs)
 }
 
 func TestFillSinglePositiveUsesAll(t *testing.T) {
-	all := []Tuple{NewTuple("a", netip.MustParseAddr("1.1.1.1")), NewTuple("b", netip.MustParseAddr("2.2.2.2"))}
+	all := []embedding.Tuple{embedding.NewTuple("a", netip.MustParseAddr("1.1.1.1")), embedding.NewTuple("b", netip.MustParseAddr("2.2.2.2"))}
 	c := Config{BatchSize: 2, Random: 0, Shuffled: 1}
 	var b Batch
-	c.Fill(&b, all[:1], all, NewRNG(1, 1))
+	c.Fill(&b, all[:1], all, rng.New(1, 1))
 	require.Len(t, b.Addrs, 2)
 	assert.Contains(t, []embedding.Addr{all[0].Addr, all[1].Addr}, b.Addrs[1])
 }
 
 func TestFillDoesNotAllocate(t *testing.T) {
-	pos := make([]Tuple, 143)
+	pos := make([]embedding.Tuple, 143)
 	for i := range pos {
-		pos[i] = NewTuple("u", netip.AddrFrom4([4]byte{1, 2, 3, byte(i)}))
+		pos[i] = embedding.NewTuple("u", netip.AddrFrom4([4]byte{1, 2, 3, byte(i)}))
 	}
 	c := Config{BatchSize: 1000, Random: 5, Shuffled: 1}
 	var b Batch
-	r := NewRNG(1, 1)
+	r := rng.New(1, 1)
 	c.Fill(&b, pos, nil, r)
 	allocs := testing.AllocsPerRun(20, func() { c.Fill(&b, pos, nil, r) })
 	assert.Zero(t, allocs)

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // invocation holds the buffers of one invocation, reused across requests
@@ -18,7 +18,7 @@ import (
 type invocation struct {
 	body    []byte
 	dec     csvio.RequestDecoder
-	tuples  []sampler.Tuple
+	tuples  []embedding.Tuple
 	recs    []csvio.Record // verbose requests only
 	results []ipinsights.Result
 	preds   [predChunk]csvio.Prediction // scores only: no embeddings
@@ -162,7 +162,7 @@ func (inv *invocation) decode(format csvio.Format, verbose bool) error {
 		if verbose {
 			inv.recs = append(inv.recs, csvio.Record{Entity: string(d.Entity()), IP: d.Addr()})
 		} else {
-			inv.tuples = append(inv.tuples, sampler.NewTupleBytes(d.Entity(), d.Addr()))
+			inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
 		}
 	}
 	return d.Err()

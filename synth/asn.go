@@ -3,7 +3,7 @@ package synth
 import (
 	"math"
 
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // ASNTable is a list of contiguous IPv4 ranges ("autonomous systems") in
@@ -16,7 +16,7 @@ type ASNTable struct {
 func (t *ASNTable) Len() int { return len(t.Begin) }
 
 // Draw returns an address uniform within range i.
-func (t *ASNTable) Draw(r *sampler.RNG, i int) uint32 {
+func (t *ASNTable) Draw(r *rng.RNG, i int) uint32 {
 	return t.Begin[i] + uint32(r.IntN(int(t.End[i]-t.Begin[i])+1))
 }
 
@@ -37,7 +37,7 @@ func NewASNTable(n int, seed uint64) *ASNTable {
 	if n < 1 {
 		n = 1
 	}
-	r := sampler.NewRNG(seed, sampler.Stream(0x61736e)) // "asn"
+	r := rng.New(seed, rng.Stream(0x61736e)) // "asn"
 	sizes := make([]float64, n)
 	var total float64
 	for i := range sizes {

@@ -3,12 +3,12 @@ package synth
 import (
 	"math"
 
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // gamma draws a Gamma(shape, 1) variate for shape >= 1 (Marsaglia and Tsang
 // 2000).
-func gamma(r *sampler.RNG, shape float64) float64 {
+func gamma(r *rng.RNG, shape float64) float64 {
 	d := shape - 1.0/3
 	c := 1 / math.Sqrt(9*d)
 	for {
@@ -26,14 +26,14 @@ func gamma(r *sampler.RNG, shape float64) float64 {
 }
 
 // beta draws a Beta(a, b) variate for a, b >= 1.
-func beta(r *sampler.RNG, a, b float64) float64 {
+func beta(r *rng.RNG, a, b float64) float64 {
 	x := gamma(r, a)
 	return x / (x + gamma(r, b))
 }
 
 // lomax draws numpy's pareto(a): a Pareto II (Lomax) variate with scale 1,
 // (1/U)^(1/a) - 1 for U uniform in (0, 1].
-func lomax(r *sampler.RNG, a float64) float64 {
+func lomax(r *rng.RNG, a float64) float64 {
 	u := 1 - r.Float64()
 	return math.Pow(1/u, 1/a) - 1
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
@@ -173,9 +174,9 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var r sampler.RNG
+			var r rng.RNG
 			for u := range next {
-				r.Seed(c.Seed, sampler.Stream(0x75736572, uint64(u))) // "user"
+				r.Seed(c.Seed, rng.Stream(0x75736572, uint64(u))) // "user"
 				users[u] = simulateUser(&r, asns, c, int32(u))
 			}
 		}()
@@ -197,7 +198,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 		}
 	}
 	l.TestPool = len(pool)
-	r := sampler.NewRNG(c.Seed, sampler.Stream(0x74657374)) // "test"
+	r := rng.New(c.Seed, rng.Stream(0x74657374)) // "test"
 	sampler.ShuffleFunc(len(l.Train), r, func(i, j int) { l.Train[i], l.Train[j] = l.Train[j], l.Train[i] })
 
 	// Normal rows: a uniform sample without replacement (partial
@@ -228,7 +229,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 	}
 	sampler.ShuffleFunc(len(l.Test), r, func(i, j int) { l.Test[i], l.Test[j] = l.Test[j], l.Test[i] })
 
-	vr := sampler.NewRNG(c.Seed, sampler.Stream(0x76616c69)) // "vali"
+	vr := rng.New(c.Seed, rng.Stream(0x76616c69)) // "vali"
 	dayEnd := int32((c.TrainDays + 1) * daySeconds)
 	for _, x := range pool {
 		if x.Time < dayEnd {
@@ -242,7 +243,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 	return l, nil
 }
 
-func simulateUser(r *sampler.RNG, asns *ASNTable, c LoginConfig, id int32) user {
+func simulateUser(r *rng.RNG, asns *ASNTable, c LoginConfig, id int32) user {
 	n := asns.Len()
 	home := r.IntN(n)
 	work := home

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 func TestASNTableCoversSpanContiguously(t *testing.T) {
@@ -30,7 +29,7 @@ func TestASNTableCoversSpanContiguously(t *testing.T) {
 	median, p999 := sizes[len(sizes)/2], sizes[len(sizes)*999/1000]
 	// Heavy tail: the top 0.1% of ranges are more than 50x the median.
 	assert.Greater(t, p999/median, 50.0, "median %.0f, 99.9th percentile %.0f", median, p999)
-	r := sampler.NewRNG(1, 1)
+	r := rng.New(1, 1)
 	for i := 0; i < 1000; i++ {
 		k := r.IntN(a.Len())
 		ip := a.Draw(r, k)
@@ -39,7 +38,7 @@ func TestASNTableCoversSpanContiguously(t *testing.T) {
 }
 
 func TestDistributions(t *testing.T) {
-	r := sampler.NewRNG(2, 2)
+	r := rng.New(2, 2)
 	const n = 100000
 	var sb, sl float64
 	below := 0

@@ -38,10 +38,10 @@ import (
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
 )
 
@@ -73,11 +73,11 @@ func main() {
 		log.Fatal(err)
 	}
 	pairs := make([]ipinsights.Pair, len(data.Test))
-	tuples := make([]sampler.Tuple, len(data.Test))
+	tuples := make([]embedding.Tuple, len(data.Test))
 	labels := make([]bool, len(data.Test))
 	for i, x := range data.Test {
 		pairs[i] = ipinsights.Pair{Entity: x.Entity(), IP: x.Addr()}
-		tuples[i] = sampler.NewTuple(pairs[i].Entity, pairs[i].IP)
+		tuples[i] = embedding.NewTuple(pairs[i].Entity, pairs[i].IP)
 		labels[i] = x.Anomalous()
 	}
 	log.Printf("generated %d training rows, %d attack-test pairs in %v", len(data.Train), len(pairs), time.Since(began).Round(time.Millisecond))
@@ -163,7 +163,7 @@ func (r *rateRecorder) Record(m ipinsights.Metrics) {
 	}
 }
 
-func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, full, rates bool, cpuprofile, cli string) (result, error) {
+func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []embedding.Tuple, labels []bool, epochs int, seed uint64, full, rates bool, cpuprofile, cli string) (result, error) {
 	var res result
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -230,7 +230,7 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []sampler.Tuple, la
 
 // fullRun trains epochs epochs with 2 workers on ds (parsed from t0 on),
 // then scores the attack test with the model, recording into res.
-func fullRun(res *result, ds *ipinsights.Dataset, t0 time.Time, pairs []ipinsights.Pair, tuples []sampler.Tuple, labels []bool, epochs int, seed uint64, cpuprofile, cli, trainCSV string) error {
+func fullRun(res *result, ds *ipinsights.Dataset, t0 time.Time, pairs []ipinsights.Pair, tuples []embedding.Tuple, labels []bool, epochs int, seed uint64, cpuprofile, cli, trainCSV string) error {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {

@@ -40,7 +40,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/server"
 )
 
@@ -209,12 +209,12 @@ func startServer(m *ipinsights.Model, logRequests bool) (string, func(), error) 
 // generator makes request records: entities of the trained range (and a
 // few unseen ones), addresses in the generated networks and random ones.
 type generator struct {
-	r     *sampler.RNG
+	r     *rng.RNG
 	pairs []ipinsights.Pair
 }
 
 func newGenerator(seed uint64) *generator {
-	return &generator{r: sampler.NewRNG(seed, 2), pairs: testmodel.Pairs(seed, 10000, 4096)}
+	return &generator{r: rng.New(seed, 2), pairs: testmodel.Pairs(seed, 10000, 4096)}
 }
 
 func (g *generator) records(n int) []csvio.Record {

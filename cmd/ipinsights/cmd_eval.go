@@ -9,10 +9,10 @@ import (
 	"sort"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
 	"github.com/ipinsights/ipinsights-go/synth"
 )
 
@@ -104,7 +104,7 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 	}
 	defer r.Close()
 	lab := &labeled{}
-	var tuples []sampler.Tuple
+	var tuples []embedding.Tuple
 	kinds := map[string]string{} // interned
 	for r.Next() {
 		f := r.Fields()
@@ -125,7 +125,7 @@ func scoreLabeled(ctx context.Context, e *env, m *ipinsights.Model, path string,
 			}
 		}
 		lab.kinds = append(lab.kinds, k)
-		tuples = append(tuples, sampler.NewTupleBytes(f[0], r.Addr()))
+		tuples = append(tuples, embedding.NewTupleBytes(f[0], r.Addr()))
 		if len(tuples)%(1<<16) == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err

@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 func init() {
@@ -678,9 +678,9 @@ func scoreRows(m *ipinsights.Model, path string) ([]float64, []bool, error) {
 		return nil, nil, err
 	}
 	defer r.Close()
-	var tuples []sampler.Tuple
+	var tuples []embedding.Tuple
 	for r.Next() {
-		tuples = append(tuples, sampler.NewTupleBytes(r.Entity(), r.Addr()))
+		tuples = append(tuples, embedding.NewTupleBytes(r.Entity(), r.Addr()))
 	}
 	if err := r.Err(); err != nil {
 		return nil, nil, err

@@ -6,8 +6,8 @@ import (
 	"strconv"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 func init() {
@@ -96,7 +96,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 // scorer buffers a chunk of rows, scores them in one batch and writes them.
 type scorer struct {
 	m           *ipinsights.Model
-	tuples      []sampler.Tuple
+	tuples      []embedding.Tuple
 	arena       []byte   // the rendered "entity,ip" and ",extra..." of every row
 	offsets     [][3]int // per row: start, end of "entity,ip", end of the extras
 	results     []ipinsights.Result
@@ -125,7 +125,7 @@ func (s *scorer) writeHeader(w *output, names []string, extra int) {
 
 func (s *scorer) add(r *csvio.Reader) {
 	f := r.Fields()
-	s.tuples = append(s.tuples, sampler.NewTupleBytes(f[0], r.Addr()))
+	s.tuples = append(s.tuples, embedding.NewTupleBytes(f[0], r.Addr()))
 	start := len(s.arena)
 	s.arena = csvio.AppendField(s.arena, f[0])
 	s.arena = append(s.arena, ',')

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/ipinsights"
-	"github.com/ipinsights/ipinsights-go/sampler"
+	"github.com/ipinsights/ipinsights-go/rng"
 )
 
 // Entity returns the name of entity e of the generated data.
@@ -19,7 +19,7 @@ func Entity(e int) string { return fmt.Sprintf("user-%03d", e) }
 // a seed: each of nEntities entities logs in from two /16 networks of its
 // own (drawn from 200 shared ones), at a uniform address within them.
 func Pairs(seed uint64, nEntities, n int) []ipinsights.Pair {
-	r := sampler.NewRNG(seed, 1)
+	r := rng.New(seed, 1)
 	nets := make([][2]uint32, nEntities)
 	for e := range nets {
 		nets[e] = [2]uint32{uint32(r.IntN(200)), uint32(r.IntN(200))}

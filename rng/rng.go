@@ -1,4 +1,4 @@
-package sampler
+package rng
 
 import (
 	"math"
@@ -15,8 +15,8 @@ type RNG struct {
 	s [4]uint64
 }
 
-// NewRNG returns a generator for the given seed and stream.
-func NewRNG(seed, stream uint64) *RNG {
+// New returns a generator for the given seed and stream.
+func New(seed, stream uint64) *RNG {
 	r := new(RNG)
 	r.Seed(seed, stream)
 	return r
@@ -62,7 +62,7 @@ func (r *RNG) Uint32() uint32 { return uint32(r.Uint64() >> 32) }
 // multiply-and-reject). n must be positive.
 func (r *RNG) IntN(n int) int {
 	if n <= 0 {
-		panic("sampler: IntN argument must be positive")
+		panic("rng: IntN argument must be positive")
 	}
 	un := uint64(n)
 	hi, lo := bits.Mul64(r.Uint64(), un)
