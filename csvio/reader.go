@@ -26,8 +26,6 @@ const (
 	BadAddress                    // the address field is not an IPv4 or IPv6 address
 	BadQuote                      // a quoted field is not terminated or is followed by text
 	LineTooLong                   // the line is longer than Options.MaxLineBytes
-	BadJSON                       // a JSON request is not well-formed JSON
-	BadShape                      // a JSON request is well-formed but not shaped as SageMaker instances
 	BareCR                        // a carriage return inside a line, outside quotes (old Mac line ends)
 	DataHeader                    // Options.Header is set, but the first line is a data row
 	BadLabel                      // the label field of a labeled row is not 0 or 1 (see Reader.Reject)
@@ -39,8 +37,6 @@ var reasonNames = map[Reason]string{
 	BadAddress:  "unparsable IP address",
 	BadQuote:    "malformed quoted field",
 	LineTooLong: "line too long",
-	BadJSON:     "malformed JSON",
-	BadShape:    "unexpected JSON structure",
 	BareCR:      "carriage return inside a line",
 	DataHeader:  "header line is a data row",
 	BadLabel:    "label not 0 or 1",
@@ -204,6 +200,18 @@ func NewReader(r io.Reader, opts Options) *Reader {
 		opts:  opts,
 		skips: SkipReport{File: opts.Name, ByReason: map[Reason]*Skips{}},
 	}
+}
+
+// Reset makes r read src from its start with the same options, keeping its
+// buffers: line and row counts, skips, the header and any error are
+// cleared. It closes nothing (see Close). A server that parses many request
+// bodies with one Reader allocates nothing per body.
+func (r *Reader) Reset(src io.Reader) {
+	r.br.Reset(src)
+	r.line, r.blank, r.rows = 0, 0, 0
+	r.fields, r.addr, r.err = r.fields[:0], netip.Addr{}, nil
+	r.header, r.width, r.widthFrom = nil, 0, ""
+	clear(r.skips.ByReason)
 }
 
 // Open opens the named file for reading, decompressing it when it is gzip

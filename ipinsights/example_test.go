@@ -239,11 +239,10 @@ func ExampleModel_ScoreBatch() {
 		log.Fatal(err)
 	}
 
-	// Pairs from a SageMaker inference request body: ipinsights.Pair is
-	// csvio.Record, so the decoded records score as they are.
-	pairs, err := csvio.DecodeRequest(csvio.CSV, []byte("user7, 10.7.1.2\nuser7, 203.0.113.9\nmallory, 10.7.1.2\n"))
-	if err != nil {
-		log.Fatal(err)
+	pairs := []ipinsights.Pair{
+		{Entity: "user7", IP: netip.MustParseAddr("10.7.1.2")},
+		{Entity: "user7", IP: netip.MustParseAddr("203.0.113.9")},
+		{Entity: "mallory", IP: netip.MustParseAddr("10.7.1.2")},
 	}
 	var results []ipinsights.Result // reuse across batches: no allocation once grown
 	results = model.ScoreBatch(results[:0], pairs)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
 )
@@ -25,10 +24,13 @@ type Result struct {
 	EntitySeen bool
 }
 
-// Pair is an (entity, IP) pair to score. It is csvio.Record, so the
-// records of a decoded inference request (csvio.DecodeRequest) score as
-// they are.
-type Pair = csvio.Record
+// Pair is an (entity, IP address) pair, as the readers of every input
+// format give it: a training row, an inference request's record, a
+// CloudTrail event's principal and source address.
+type Pair struct {
+	Entity string
+	IP     netip.Addr
+}
 
 // scoreAhead is how many pairs ahead batch scoring encodes addresses and
 // starts loading their rows (which are cache misses: the tables are large).

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
@@ -62,7 +64,7 @@ func (e *Endpoint) ScoreFile(ctx context.Context, path string) ([]float64, error
 		if err != nil {
 			return fmt.Errorf("sagemaker: endpoint %s, rows %d-%d: %w", e.Name, first, first+rows-1, err)
 		}
-		preds, err := csvio.DecodeResponse(csvio.JSONLines, out.Body)
+		preds, err := inference.DecodeResponse(inference.JSONLines, out.Body)
 		if err != nil {
 			return fmt.Errorf("sagemaker: endpoint %s, rows %d-%d: %w", e.Name, first, first+rows-1, err)
 		}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
@@ -163,22 +165,22 @@ func readSageMakerFile(path string) (*Scores, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	first, _, _ := bytes.Cut(bytes.TrimLeft(data, " \t\r\n"), []byte("\n"))
 	first = bytes.TrimSpace(first)
-	var format csvio.Format
+	var format inference.Format
 	switch {
 	case len(first) == 0:
 		return nil, fmt.Errorf("%s: empty file", path)
 	case first[0] == '{' && json.Valid(first):
-		format = csvio.JSONLines
+		format = inference.JSONLines
 	case first[0] == '{' || first[0] == '[':
-		format = csvio.JSON
+		format = inference.JSON
 	default:
 		s, err := readScoreCSV(bytes.NewReader(data), path)
 		if err != nil || s != nil {
 			return s, err
 		}
-		format = csvio.CSV
+		format = inference.CSV
 	}
-	rr := csvio.NewResponseReader(bytes.NewReader(data), format)
+	rr := inference.NewResponseReader(bytes.NewReader(data), format)
 	s := &Scores{}
 	for rr.Next() {
 		s.Dots = append(s.Dots, rr.Prediction().DotProduct)

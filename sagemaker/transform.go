@@ -7,11 +7,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/s3util"
 )
 
@@ -268,7 +269,7 @@ func (c *Client) downloadScores(ctx context.Context, j *TransformJob) ([]float64
 // decodeTransformOutput appends the dot products of a batch transform
 // output file with Accept application/jsonlines to dst.
 func decodeTransformOutput(dst []float64, r io.Reader) ([]float64, error) {
-	rr := csvio.NewResponseReader(r, csvio.JSONLines)
+	rr := inference.NewResponseReader(r, inference.JSONLines)
 	for rr.Next() {
 		dst = append(dst, rr.Prediction().DotProduct)
 	}

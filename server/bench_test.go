@@ -5,7 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -28,14 +29,14 @@ func benchServer(b *testing.B) *Server {
 
 // benchInvocations measures the handler alone (no network): parsing,
 // scoring and encoding a request of rows records.
-func benchInvocations(b *testing.B, format csvio.Format, rows int) {
+func benchInvocations(b *testing.B, format inference.Format, rows int) {
 	_, _, recs := models(b)
 	s := benchServer(b)
-	in := make([]csvio.Record, rows)
+	in := make([]ipinsights.Pair, rows)
 	for i := range in {
-		in[i] = csvio.Record{Entity: fmt.Sprintf("user-%03d", i%150), IP: recs[i%3].IP}
+		in[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%03d", i%150), IP: recs[i%3].IP}
 	}
-	body, err := csvio.AppendRequest(nil, format, in)
+	body, err := inference.AppendRequest(nil, format, in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func benchInvocations(b *testing.B, format csvio.Format, rows int) {
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-func BenchmarkInvocationsCSV1000(b *testing.B)       { benchInvocations(b, csvio.CSV, 1000) }
-func BenchmarkInvocationsJSON1000(b *testing.B)      { benchInvocations(b, csvio.JSON, 1000) }
-func BenchmarkInvocationsJSONLines1000(b *testing.B) { benchInvocations(b, csvio.JSONLines, 1000) }
-func BenchmarkInvocationsCSV1(b *testing.B)          { benchInvocations(b, csvio.CSV, 1) }
+func BenchmarkInvocationsCSV1000(b *testing.B)       { benchInvocations(b, inference.CSV, 1000) }
+func BenchmarkInvocationsJSON1000(b *testing.B)      { benchInvocations(b, inference.JSON, 1000) }
+func BenchmarkInvocationsJSONLines1000(b *testing.B) { benchInvocations(b, inference.JSONLines, 1000) }
+func BenchmarkInvocationsCSV1(b *testing.B)          { benchInvocations(b, inference.CSV, 1) }

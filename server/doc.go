@@ -7,7 +7,7 @@
 // A Server answers the SageMaker container contract (GET /ping, POST
 // /invocations, GET /execution-parameters) and the SageMaker Runtime API
 // path POST /endpoints/{name}/invocations, with the request and response
-// formats of package csvio: text/csv, application/json and
+// formats of package inference: text/csv, application/json and
 // application/jsonlines requests; application/json and
 // application/jsonlines responses (text/csv too, as an extension), with
 // Accept parameters verbose=True (embeddings) and seen=True (our

@@ -8,7 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/server"
 )
@@ -35,7 +36,7 @@ func ExampleServer() {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	preds, err := csvio.DecodeResponse(csvio.JSON, body)
+	preds, err := inference.DecodeResponse(inference.JSON, body)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
 )
 
 // FuzzInvocations sends arbitrary bodies and headers through the whole
@@ -20,8 +20,8 @@ func FuzzInvocations(f *testing.F) {
 			f.Add(ct, accept, []byte("user-001, 10.0.0.1\nuser-002,::1\n"))
 		}
 	}
-	for _, format := range []csvio.Format{csvio.CSV, csvio.JSON, csvio.JSONLines} {
-		body, _ := csvio.AppendRequest(nil, format, recs)
+	for _, format := range []inference.Format{inference.CSV, inference.JSON, inference.JSONLines} {
+		body, _ := inference.AppendRequest(nil, format, recs)
 		f.Add(format.MediaType(), "application/json", body)
 	}
 	f.Add("application/json", "", []byte(`{"instances": [{"data": {"features": {"values": ["a", "1.2.3.4"]}}}, {"features": ["b", "10.10.1.2"]}]}`))
@@ -42,13 +42,13 @@ func FuzzInvocations(f *testing.F) {
 		s.ServeHTTP(w, req)
 		switch w.Code {
 		case 200:
-			format, _ := csvio.ParseContentType(contentType)
-			rf, _ := csvio.ParseAccept(accept)
-			recs, err := csvio.DecodeRequest(format, body)
+			format, _ := inference.ParseContentType(contentType)
+			rf, _ := inference.ParseAccept(accept)
+			recs, err := inference.DecodeRequest(format, body)
 			if err != nil {
 				t.Fatalf("200 for a body the decoder rejects: %v", err)
 			}
-			preds, err := csvio.DecodeResponse(rf.Format, w.Body.Bytes())
+			preds, err := inference.DecodeResponse(rf.Format, w.Body.Bytes())
 			if err != nil || len(preds) != len(recs) {
 				t.Fatalf("%d predictions for %d records (%v)", len(preds), len(recs), err)
 			}

@@ -10,9 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -22,13 +23,13 @@ var (
 	modelA       *ipinsights.Model
 	modelB       *ipinsights.Model
 	modelErr     error
-	sampleRecord []csvio.Record
+	sampleRecord []ipinsights.Pair
 )
 
 // models returns two tiny models trained once per test binary (about
 // 30 ms each), differing by seed, and records that cover seen and unseen
 // entities, IPv4 and IPv6, and an entity that CSV must quote.
-func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []csvio.Record) {
+func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []ipinsights.Pair) {
 	t.Helper()
 	modelOnce.Do(func() {
 		if modelA, modelErr = testmodel.Train(1, 8, 4000); modelErr != nil {
@@ -38,12 +39,10 @@ func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []csvio.Record)
 			return
 		}
 		pairs := testmodel.Pairs(1, 100, 3)
-		for _, p := range pairs {
-			sampleRecord = append(sampleRecord, csvio.Record(p))
-		}
+		sampleRecord = append(sampleRecord, pairs...)
 		sampleRecord = append(sampleRecord,
-			csvio.Record{Entity: "never seen, \"really\"", IP: pairs[0].IP},
-			csvio.Record{Entity: testmodel.Entity(1), IP: netip.MustParseAddr("2001:db8::7")},
+			ipinsights.Pair{Entity: "never seen, \"really\"", IP: pairs[0].IP},
+			ipinsights.Pair{Entity: testmodel.Entity(1), IP: netip.MustParseAddr("2001:db8::7")},
 		)
 	})
 	require.NoError(t, modelErr)
@@ -85,8 +84,8 @@ func do(t testing.TB, req *http.Request) (int, string, []byte) {
 }
 
 // wantPredictions returns what m answers for recs in rf.
-func wantPredictions(m *ipinsights.Model, recs []csvio.Record, rf csvio.ResponseFormat) []csvio.Prediction {
-	out := make([]csvio.Prediction, len(recs))
+func wantPredictions(m *ipinsights.Model, recs []ipinsights.Pair, rf inference.ResponseFormat) []inference.Prediction {
+	out := make([]inference.Prediction, len(recs))
 	for i, r := range recs {
 		res, e, v := m.ScoreVerbose(r.Entity, r.IP)
 		out[i].DotProduct = res.DotProduct
@@ -100,9 +99,9 @@ func wantPredictions(m *ipinsights.Model, recs []csvio.Record, rf csvio.Response
 	return out
 }
 
-func csvBody(t testing.TB, recs []csvio.Record) []byte {
+func csvBody(t testing.TB, recs []ipinsights.Pair) []byte {
 	t.Helper()
-	b, err := csvio.AppendRequest(nil, csvio.CSV, recs)
+	b, err := inference.AppendRequest(nil, inference.CSV, recs)
 	require.NoError(t, err)
 	return b
 }

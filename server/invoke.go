@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -17,12 +18,12 @@ import (
 // so that scoring a request allocates nothing per row.
 type invocation struct {
 	body    []byte
-	dec     csvio.RequestDecoder
+	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
-	recs    []csvio.Record // verbose requests only
+	recs    []ipinsights.Pair // verbose requests only
 	results []ipinsights.Result
-	preds   [predChunk]csvio.Prediction // scores only: no embeddings
-	resp    csvio.ResponseAppender
+	preds   [predChunk]inference.Prediction // scores only: no embeddings
+	resp    inference.ResponseAppender
 	out     []byte
 }
 
@@ -43,7 +44,7 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.methodNotAllowed(st, r, "POST")
 		return
 	}
-	format, err := csvio.ParseContentType(r.Header.Get("Content-Type"))
+	format, err := inference.ParseContentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		s.fail(st, http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error())
 		return
@@ -56,7 +57,7 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 	if vs := r.Header.Values("Accept"); len(vs) > 1 { // several Accept lines make one list
 		accept = strings.Join(vs, ",")
 	}
-	rf, err := csvio.ParseAccept(accept)
+	rf, err := inference.ParseAccept(accept)
 	if err != nil {
 		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", err.Error())
 		return
@@ -128,7 +129,7 @@ var retryAfter = []string{"1"}
 
 // responseTooLarge refuses an invocation whose response would pass
 // MaxResponseBytes, saying how many of its records fit.
-func (s *Server) responseTooLarge(st *reqState, rf csvio.ResponseFormat, fit, rows, dim int) {
+func (s *Server) responseTooLarge(st *reqState, rf inference.ResponseFormat, fit, rows, dim int) {
 	limit := s.opts.MaxResponseBytes
 	advice := fmt.Sprintf("send at most %d records per request", fit)
 	if fit == 0 {
@@ -153,14 +154,14 @@ func (s *Server) tooLarge(st *reqState, size int64) {
 
 // decode reads the records of the body into tuples, or for verbose
 // responses into records with their entity strings (ScoreVerbose hashes
-// them itself). The error is a *csvio.RequestError.
-func (inv *invocation) decode(format csvio.Format, verbose bool) error {
+// them itself). The error is a *inference.RequestError.
+func (inv *invocation) decode(format inference.Format, verbose bool) error {
 	inv.tuples, inv.recs = inv.tuples[:0], inv.recs[:0]
 	d := &inv.dec
 	d.Reset(format, inv.body)
 	for d.Next() {
 		if verbose {
-			inv.recs = append(inv.recs, csvio.Record{Entity: string(d.Entity()), IP: d.Addr()})
+			inv.recs = append(inv.recs, ipinsights.Pair{Entity: string(d.Entity()), IP: d.Addr()})
 		} else {
 			inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
 		}
@@ -182,16 +183,16 @@ func (inv *invocation) rows(verbose bool) int {
 // fit costs at most about limit bytes, whatever the format, and no
 // embedding outlives its record. It returns the number of records whose
 // predictions fit and whether all of them did.
-func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, limit int64) (int, bool) {
+func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64) (int, bool) {
 	a := &inv.resp
 	a.Reset(rf)
 	out := inv.out[:0]
-	var p [1]csvio.Prediction
+	var p [1]inference.Prediction
 	fit := 0
 	if rf.Verbose {
 		for _, rec := range inv.recs {
 			res, e, v := m.ScoreVerbose(rec.Entity, rec.IP)
-			p[0] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
+			p[0] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
 			if out = a.Append(out, p[:]); int64(len(out)) > limit {
 				break
 			}
@@ -207,7 +208,7 @@ func (inv *invocation) respond(m *ipinsights.Model, rf csvio.ResponseFormat, lim
 		for rest := inv.results; len(rest) > 0; {
 			preds := inv.preds[:min(len(rest), predChunk)]
 			for i, res := range rest[:len(preds)] {
-				preds[i] = csvio.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+				preds[i] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
 			}
 			rest = rest[len(preds):]
 			mark, saved := len(out), *a
@@ -264,5 +265,5 @@ func (inv *invocation) trim() {
 	if max(cap(inv.tuples), cap(inv.recs)) > maxPooledRecords {
 		inv.tuples, inv.recs, inv.results = nil, nil, nil
 	}
-	inv.dec.Reset(csvio.CSV, nil)
+	inv.dec.Reset(inference.CSV, nil)
 }

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
 // errorBody decodes an error response.
@@ -26,16 +27,16 @@ func errorBody(t *testing.T, body []byte) (code, msg string) {
 
 func TestResponseLimit(t *testing.T) {
 	m, _, recs := models(t)
-	for _, f := range []csvio.Format{csvio.CSV, csvio.JSON, csvio.JSONLines} {
-		body, err := csvio.AppendRequest(nil, f, recs)
+	for _, f := range []inference.Format{inference.CSV, inference.JSON, inference.JSONLines} {
+		body, err := inference.AppendRequest(nil, f, recs)
 		require.NoError(t, err)
-		for _, rf := range []csvio.ResponseFormat{
-			{Format: csvio.JSON}, {Format: csvio.JSONLines}, {Format: csvio.CSV},
-			{Format: csvio.JSON, Seen: true}, {Format: csvio.CSV, Seen: true},
-			{Format: csvio.JSON, Verbose: true}, {Format: csvio.JSONLines, Verbose: true, Seen: true},
+		for _, rf := range []inference.ResponseFormat{
+			{Format: inference.JSON}, {Format: inference.JSONLines}, {Format: inference.CSV},
+			{Format: inference.JSON, Seen: true}, {Format: inference.CSV, Seen: true},
+			{Format: inference.JSON, Verbose: true}, {Format: inference.JSONLines, Verbose: true, Seen: true},
 		} {
 			name := fmt.Sprintf("%s -> %s", f, rf)
-			want := csvio.AppendResponse(nil, rf, wantPredictions(m, recs, rf))
+			want := inference.AppendResponse(nil, rf, wantPredictions(m, recs, rf))
 
 			// A response exactly at the limit is sent whole.
 			_, ts := newServer(t, m, Options{MaxResponseBytes: int64(len(want))})
@@ -60,7 +61,7 @@ func TestResponseLimit(t *testing.T) {
 				assert.NotContains(t, msg, "verbose", name)
 			}
 			// And that many do fit.
-			fewer, err := csvio.AppendRequest(nil, f, recs[:len(recs)-1])
+			fewer, err := inference.AppendRequest(nil, f, recs[:len(recs)-1])
 			require.NoError(t, err)
 			status, _, got = post(t, ts.URL+"/invocations", f.MediaType(), rf.String(), fewer)
 			assert.Equal(t, 200, status, "%s, one record fewer: %s", name, got)
@@ -73,17 +74,17 @@ func TestResponseLimit(t *testing.T) {
 // whose response fits.
 func TestResponseLimitCountsTheRecordsThatFit(t *testing.T) {
 	m, _, recs := models(t)
-	var many []csvio.Record
+	var many []ipinsights.Pair
 	for len(many) < 1000 {
 		many = append(many, recs...)
 	}
 	many = many[:1000]
 	body := csvBody(t, many)
-	for _, rf := range []csvio.ResponseFormat{
-		{Format: csvio.JSON}, {Format: csvio.JSONLines, Seen: true}, {Format: csvio.CSV}, {Format: csvio.JSON, Verbose: true},
+	for _, rf := range []inference.ResponseFormat{
+		{Format: inference.JSON}, {Format: inference.JSONLines, Seen: true}, {Format: inference.CSV}, {Format: inference.JSON, Verbose: true},
 	} {
 		for _, k := range []int{0, 1, predChunk, 700} {
-			limit := len(csvio.AppendResponse(nil, rf, wantPredictions(m, many[:k], rf)))
+			limit := len(inference.AppendResponse(nil, rf, wantPredictions(m, many[:k], rf)))
 			if k == 0 {
 				limit++ // a CSV or JSON Lines response of no records is empty
 			}
@@ -108,18 +109,18 @@ func TestResponseLimitCountsTheRecordsThatFit(t *testing.T) {
 func TestResponseLimitBoundsMemory(t *testing.T) {
 	m, _, recs := models(t)
 	const limit = 10000
-	var many []csvio.Record
+	var many []ipinsights.Pair
 	for len(many) < 5000 {
 		many = append(many, recs...)
 	}
-	rf := csvio.ResponseFormat{Format: csvio.JSON, Verbose: true}
-	full := len(csvio.AppendResponse(nil, rf, wantPredictions(m, many, rf)))
+	rf := inference.ResponseFormat{Format: inference.JSON, Verbose: true}
+	full := len(inference.AppendResponse(nil, rf, wantPredictions(m, many, rf)))
 	require.Greater(t, full, 100*limit)
 	perRecord := full / len(many)
 
 	var inv invocation
 	inv.body = csvBody(t, many)
-	require.NoError(t, inv.decode(csvio.CSV, true))
+	require.NoError(t, inv.decode(inference.CSV, true))
 	fit, ok := inv.respond(m, rf, limit)
 	assert.False(t, ok)
 	assert.Less(t, fit, len(many))

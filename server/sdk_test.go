@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
@@ -17,8 +19,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
 // sdkClient returns the real SageMaker Runtime client of the AWS SDK for Go
@@ -49,10 +49,10 @@ func invoke(c *sagemakerruntime.Client, contentType, accept string, body []byte)
 // keysOf returns the sorted member names of each prediction of a JSON or
 // JSONLines response, read generically, to check that a response has
 // exactly SageMaker's fields.
-func keysOf(t *testing.T, f csvio.Format, body []byte) []string {
+func keysOf(t *testing.T, f inference.Format, body []byte) []string {
 	t.Helper()
 	var preds []map[string]any
-	if f == csvio.JSON {
+	if f == inference.JSON {
 		var env map[string][]map[string]any
 		require.NoError(t, json.Unmarshal(body, &env))
 		require.Len(t, env, 1, "only a predictions member")
@@ -80,32 +80,32 @@ func TestSDKEveryContentTypeAndAccept(t *testing.T) {
 	m, _, recs := models(t)
 	_, ts := newServer(t, m, Options{})
 	c := sdkClient(ts.URL)
-	for _, reqFormat := range []csvio.Format{csvio.CSV, csvio.JSON, csvio.JSONLines} {
-		body, err := csvio.AppendRequest(nil, reqFormat, recs)
+	for _, reqFormat := range []inference.Format{inference.CSV, inference.JSON, inference.JSONLines} {
+		body, err := inference.AppendRequest(nil, reqFormat, recs)
 		require.NoError(t, err)
 		for _, tc := range []struct {
 			accept string
-			want   csvio.ResponseFormat
+			want   inference.ResponseFormat
 			keys   string // members of each prediction; "" for CSV
 		}{
-			{"", csvio.ResponseFormat{Format: csvio.JSON}, "dot_product"},
-			{"*/*", csvio.ResponseFormat{Format: csvio.JSON}, "dot_product"},
-			{"application/json", csvio.ResponseFormat{Format: csvio.JSON}, "dot_product"},
-			{"application/jsonlines", csvio.ResponseFormat{Format: csvio.JSONLines}, "dot_product"},
-			{"application/json; verbose=True", csvio.ResponseFormat{Format: csvio.JSON, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
-			{"application/json;verbose=true", csvio.ResponseFormat{Format: csvio.JSON, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
-			{"application/jsonlines;Verbose=TRUE", csvio.ResponseFormat{Format: csvio.JSONLines, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
-			{"application/json;seen=True", csvio.ResponseFormat{Format: csvio.JSON, Seen: true}, "dot_product,entity_seen"},
-			{"application/jsonlines; verbose=True; seen=True", csvio.ResponseFormat{Format: csvio.JSONLines, Verbose: true, Seen: true}, "dot_product,entity_embedding,entity_seen,ip_embedding"},
-			{"text/csv", csvio.ResponseFormat{Format: csvio.CSV}, ""},
-			{"text/csv;seen=True", csvio.ResponseFormat{Format: csvio.CSV, Seen: true}, ""},
-			{"application/xml, application/jsonlines;q=0.9", csvio.ResponseFormat{Format: csvio.JSONLines}, "dot_product"},
+			{"", inference.ResponseFormat{Format: inference.JSON}, "dot_product"},
+			{"*/*", inference.ResponseFormat{Format: inference.JSON}, "dot_product"},
+			{"application/json", inference.ResponseFormat{Format: inference.JSON}, "dot_product"},
+			{"application/jsonlines", inference.ResponseFormat{Format: inference.JSONLines}, "dot_product"},
+			{"application/json; verbose=True", inference.ResponseFormat{Format: inference.JSON, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
+			{"application/json;verbose=true", inference.ResponseFormat{Format: inference.JSON, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
+			{"application/jsonlines;Verbose=TRUE", inference.ResponseFormat{Format: inference.JSONLines, Verbose: true}, "dot_product,entity_embedding,ip_embedding"},
+			{"application/json;seen=True", inference.ResponseFormat{Format: inference.JSON, Seen: true}, "dot_product,entity_seen"},
+			{"application/jsonlines; verbose=True; seen=True", inference.ResponseFormat{Format: inference.JSONLines, Verbose: true, Seen: true}, "dot_product,entity_embedding,entity_seen,ip_embedding"},
+			{"text/csv", inference.ResponseFormat{Format: inference.CSV}, ""},
+			{"text/csv;seen=True", inference.ResponseFormat{Format: inference.CSV, Seen: true}, ""},
+			{"application/xml, application/jsonlines;q=0.9", inference.ResponseFormat{Format: inference.JSONLines}, "dot_product"},
 		} {
 			name := reqFormat.MediaType() + " -> " + tc.accept
 			out, err := invoke(c, reqFormat.MediaType(), tc.accept, body)
 			require.NoError(t, err, name)
 			assert.Equal(t, tc.want.Format.MediaType(), aws.ToString(out.ContentType), name)
-			got, err := csvio.DecodeResponse(tc.want.Format, out.Body)
+			got, err := inference.DecodeResponse(tc.want.Format, out.Body)
 			require.NoError(t, err, name)
 			want := wantPredictions(m, recs, tc.want)
 			assert.Equal(t, want, got, name)
@@ -119,7 +119,7 @@ func TestSDKEveryContentTypeAndAccept(t *testing.T) {
 	// The seen flag tells the trained entities from the stranger.
 	out, err := invoke(c, "text/csv", "application/json;seen=True", csvBody(t, recs))
 	require.NoError(t, err)
-	got, err := csvio.DecodeResponse(csvio.JSON, out.Body)
+	got, err := inference.DecodeResponse(inference.JSON, out.Body)
 	require.NoError(t, err)
 	assert.True(t, got[0].EntitySeen)
 	assert.False(t, got[3].EntitySeen, "the entity never seen in training")
@@ -133,11 +133,11 @@ func TestSDKSageMakerDocumentBody(t *testing.T) {
 	body := `{"instances": [{"data": {"features": {"values": ["user-001", "10.1.2.3"]}}}, {"features": ["user-002", "10.10.1.2"]}]}`
 	out, err := invoke(sdkClient(ts.URL), "application/json", "application/json", []byte(body))
 	require.NoError(t, err)
-	recs, err := csvio.DecodeRequest(csvio.JSON, []byte(body))
+	recs, err := inference.DecodeRequest(inference.JSON, []byte(body))
 	require.NoError(t, err)
-	got, err := csvio.DecodeResponse(csvio.JSON, out.Body)
+	got, err := inference.DecodeResponse(inference.JSON, out.Body)
 	require.NoError(t, err)
-	assert.Equal(t, wantPredictions(m, recs, csvio.ResponseFormat{}), got)
+	assert.Equal(t, wantPredictions(m, recs, inference.ResponseFormat{}), got)
 }
 
 func TestSDKErrors(t *testing.T) {

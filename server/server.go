@@ -16,7 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -376,7 +377,7 @@ func (s *Server) finish(r *http.Request, st *reqState, rt route, start time.Time
 var (
 	jsonContentType    = []string{"application/json"}
 	metricsContentType = []string{"text/plain; version=0.0.4; charset=utf-8"}
-	contentTypes       = [...][]string{csvio.CSV: {"text/csv"}, csvio.JSON: {"application/json"}, csvio.JSONLines: {"application/jsonlines"}}
+	contentTypes       = [...][]string{inference.CSV: {"text/csv"}, inference.JSON: {"application/json"}, inference.JSONLines: {"application/jsonlines"}}
 )
 
 // fail writes an error response. code is the error type the AWS SDKs see

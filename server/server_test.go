@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
 func TestPing(t *testing.T) {
@@ -163,7 +164,7 @@ func TestPayloadLimit(t *testing.T) {
 		status, _, body := do(t, req)
 		assert.Equal(t, tc.status, status, tc.name)
 		if tc.status == 200 {
-			preds, err := csvio.DecodeResponse(csvio.JSON, body)
+			preds, err := inference.DecodeResponse(inference.JSON, body)
 			require.NoError(t, err)
 			assert.Len(t, preds, limit/len(row), tc.name)
 		} else {
@@ -362,15 +363,15 @@ func TestReloadSwapsModelsWithoutDroppingRequests(t *testing.T) {
 	var logs bytes.Buffer
 	s, ts := newServer(t, a, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	body := csvBody(t, recs)
-	scores := func(t *testing.T) []csvio.Prediction {
+	scores := func(t *testing.T) []inference.Prediction {
 		status, _, out := post(t, ts.URL+"/invocations", "text/csv", "", body)
 		require.Equal(t, 200, status, "%s", out)
-		p, err := csvio.DecodeResponse(csvio.JSON, out)
+		p, err := inference.DecodeResponse(inference.JSON, out)
 		require.NoError(t, err)
 		return p
 	}
-	wantA := wantPredictions(a, recs, csvio.ResponseFormat{})
-	wantB := wantPredictions(b, recs, csvio.ResponseFormat{})
+	wantA := wantPredictions(a, recs, inference.ResponseFormat{})
+	wantB := wantPredictions(b, recs, inference.ResponseFormat{})
 	require.NotEqual(t, wantA, wantB, "the two models must score differently for this test to mean anything")
 	assert.Equal(t, wantA, scores(t))
 
@@ -400,7 +401,7 @@ func TestReloadSwapsModelsWithoutDroppingRequests(t *testing.T) {
 				}
 				out, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				p, derr := csvio.DecodeResponse(csvio.JSON, out)
+				p, derr := inference.DecodeResponse(inference.JSON, out)
 				ok := resp.StatusCode == 200 && derr == nil
 				if ok {
 					ok = assert.ObjectsAreEqual(wantA, p) || assert.ObjectsAreEqual(wantB, p)
@@ -460,13 +461,13 @@ func TestConcurrentInvocations(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
-				f := []csvio.Format{csvio.CSV, csvio.JSON, csvio.JSONLines}[(w+i)%3]
-				rf := csvio.ResponseFormat{Format: []csvio.Format{csvio.JSON, csvio.JSONLines, csvio.CSV}[i%3], Seen: w%2 == 0}
-				rf.Verbose = rf.Format != csvio.CSV && i%4 == 0
+				f := []inference.Format{inference.CSV, inference.JSON, inference.JSONLines}[(w+i)%3]
+				rf := inference.ResponseFormat{Format: []inference.Format{inference.JSON, inference.JSONLines, inference.CSV}[i%3], Seen: w%2 == 0}
+				rf.Verbose = rf.Format != inference.CSV && i%4 == 0
 				mine := recs[(w+i)%len(recs):]
-				body, _ := csvio.AppendRequest(nil, f, mine)
+				body, _ := inference.AppendRequest(nil, f, mine)
 				status, _, out := post(t, ts.URL+"/invocations", f.MediaType(), rf.String(), body)
-				got, err := csvio.DecodeResponse(rf.Format, out)
+				got, err := inference.DecodeResponse(rf.Format, out)
 				if status != 200 || err != nil || !assert.ObjectsAreEqual(wantPredictions(m, mine, rf), got) {
 					errs <- fmt.Sprintf("%s -> %s: %d %v", f, rf, status, err)
 					return
@@ -519,9 +520,9 @@ func TestNoAllocationPerRow(t *testing.T) {
 	require.NoError(t, err)
 	allocs := map[int]float64{}
 	for _, rows := range []int{1, 1000} {
-		recs := make([]csvio.Record, rows)
+		recs := make([]ipinsights.Pair, rows)
 		for i := range recs {
-			recs[i] = csvio.Record{Entity: fmt.Sprintf("user-%03d", i%150), IP: sampleRecord[i%3].IP}
+			recs[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%03d", i%150), IP: sampleRecord[i%3].IP}
 		}
 		serve, _ := inMemory(s, "text/csv", csvBody(t, recs))
 		require.Equal(t, 200, serve())

@@ -34,7 +34,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/internal/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
@@ -56,7 +57,7 @@ func main() {
 	phases := flag.String("phases", "throughput,latency", "phases to run, comma-separated")
 	logRequests := flag.Bool("log", true, "in-process server: log every request as JSON (to io.Discard), as a deployment would")
 	flag.Parse()
-	f, err := csvio.ParseContentType(*format)
+	f, err := inference.ParseContentType(*format)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,11 +96,11 @@ func main() {
 }
 
 // throughputPhase sends large requests back to back from conns connections.
-func throughputPhase(client *http.Client, endpoint string, f csvio.Format, gen *generator, inProcess bool, batchRows, conns, runs int, duration time.Duration) {
+func throughputPhase(client *http.Client, endpoint string, f inference.Format, gen *generator, inProcess bool, batchRows, conns, runs int, duration time.Duration) {
 	var err error
 	bodies := make([][]byte, 16)
 	for i := range bodies {
-		if bodies[i], err = csvio.AppendRequest(nil, f, gen.records(batchRows)); err != nil {
+		if bodies[i], err = inference.AppendRequest(nil, f, gen.records(batchRows)); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -133,11 +134,11 @@ func throughputPhase(client *http.Client, endpoint string, f csvio.Format, gen *
 }
 
 // latencyPhase sends single-row requests at a fixed rate.
-func latencyPhase(client *http.Client, endpoint string, f csvio.Format, gen *generator, inProcess bool, rate, runs int, duration time.Duration) {
+func latencyPhase(client *http.Client, endpoint string, f inference.Format, gen *generator, inProcess bool, rate, runs int, duration time.Duration) {
 	var err error
 	singles := make([][]byte, 1024)
 	for i := range singles {
-		if singles[i], err = csvio.AppendRequest(nil, f, gen.records(1)); err != nil {
+		if singles[i], err = inference.AppendRequest(nil, f, gen.records(1)); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -217,11 +218,11 @@ func newGenerator(seed uint64) *generator {
 	return &generator{r: rng.New(seed, 2), pairs: testmodel.Pairs(seed, 10000, 4096)}
 }
 
-func (g *generator) records(n int) []csvio.Record {
-	out := make([]csvio.Record, n)
+func (g *generator) records(n int) []ipinsights.Pair {
+	out := make([]ipinsights.Pair, n)
 	for i := range out {
 		p := g.pairs[g.r.IntN(len(g.pairs))]
-		out[i] = csvio.Record(p)
+		out[i] = p
 		switch g.r.IntN(10) {
 		case 0:
 			out[i].Entity = fmt.Sprintf("stranger-%d", g.r.IntN(1000))
@@ -234,7 +235,7 @@ func (g *generator) records(n int) []csvio.Record {
 }
 
 // send posts one body and reads the whole response.
-func send(c *http.Client, url string, f csvio.Format, body []byte) ([]byte, error) {
+func send(c *http.Client, url string, f inference.Format, body []byte) ([]byte, error) {
 	resp, err := c.Post(url, f.MediaType(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -248,12 +249,12 @@ func send(c *http.Client, url string, f csvio.Format, body []byte) ([]byte, erro
 }
 
 // check makes sure the server answers a request with one prediction a row.
-func check(c *http.Client, url string, f csvio.Format, body []byte, rows int) error {
+func check(c *http.Client, url string, f inference.Format, body []byte, rows int) error {
 	out, err := send(c, url, f, body)
 	if err != nil {
 		return err
 	}
-	preds, err := csvio.DecodeResponse(csvio.JSON, out)
+	preds, err := inference.DecodeResponse(inference.JSON, out)
 	if err != nil {
 		return err
 	}
@@ -264,7 +265,7 @@ func check(c *http.Client, url string, f csvio.Format, body []byte, rows int) er
 }
 
 // throughput sends bodies from conns goroutines back to back for d.
-func throughput(c *http.Client, url string, f csvio.Format, bodies [][]byte, rows, conns int, d time.Duration) (int64, int64, int64, time.Duration) {
+func throughput(c *http.Client, url string, f inference.Format, bodies [][]byte, rows, conns int, d time.Duration) (int64, int64, int64, time.Duration) {
 	var okRows, reqs, errs atomic.Int64
 	deadline := time.Now().Add(d)
 	start := time.Now()
@@ -293,7 +294,7 @@ func throughput(c *http.Client, url string, f csvio.Format, bodies [][]byte, row
 // from the request's scheduled send time (so that a stall delays the
 // schedule's later requests and counts against them, avoiding coordinated
 // omission).
-func openLoop(c *http.Client, url string, f csvio.Format, bodies [][]byte, rate int, d time.Duration) ([]float64, int) {
+func openLoop(c *http.Client, url string, f inference.Format, bodies [][]byte, rate int, d time.Duration) ([]float64, int) {
 	n := int(d.Seconds() * float64(rate))
 	interval := time.Second / time.Duration(rate)
 	type job struct {

@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -86,7 +87,7 @@ func listenAddr(t *testing.T, logs func() string) string {
 	return addr
 }
 
-var serveRecords = []csvio.Record{
+var serveRecords = []ipinsights.Pair{
 	{Entity: testmodel.Entity(3), IP: testmodel.Pairs(1, 100, 1)[0].IP},
 	{Entity: "stranger", IP: testmodel.Pairs(1, 100, 1)[0].IP},
 }
@@ -94,7 +95,7 @@ var serveRecords = []csvio.Record{
 // scoresOf posts serveRecords as CSV and returns the dot products.
 func scoresOf(t *testing.T, addr string) []float64 {
 	t.Helper()
-	body, err := csvio.AppendRequest(nil, csvio.CSV, serveRecords)
+	body, err := inference.AppendRequest(nil, inference.CSV, serveRecords)
 	require.NoError(t, err)
 	resp, err := http.Post("http://"+addr+"/invocations", "text/csv", bytes.NewReader(body))
 	require.NoError(t, err)
@@ -102,7 +103,7 @@ func scoresOf(t *testing.T, addr string) []float64 {
 	out, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode, "%s", out)
-	preds, err := csvio.DecodeResponse(csvio.JSON, out)
+	preds, err := inference.DecodeResponse(inference.JSON, out)
 	require.NoError(t, err)
 	var s []float64
 	for _, p := range preds {
@@ -188,11 +189,11 @@ func TestServeInProcessEnvAndFlags(t *testing.T) {
 
 	// --max-response-mb: a verbose response of about 1.5 MB, for a request
 	// of a tenth of that, is refused; without verbose=True it is sent.
-	var recs []csvio.Record
+	var recs []ipinsights.Pair
 	for len(recs) < 8000 {
 		recs = append(recs, serveRecords...)
 	}
-	reqBody, err := csvio.AppendRequest(nil, csvio.CSV, recs)
+	reqBody, err := inference.AppendRequest(nil, inference.CSV, recs)
 	require.NoError(t, err)
 	for accept, want := range map[string]int{"application/json;verbose=True": 413, "application/json": 200} {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", bytes.NewReader(reqBody))
@@ -292,7 +293,7 @@ func TestServeSignals(t *testing.T) {
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
-	body, err := csvio.AppendRequest(nil, csvio.CSV, serveRecords)
+	body, err := inference.AppendRequest(nil, inference.CSV, serveRecords)
 	require.NoError(t, err)
 	half := len(body) / 2
 	fmt.Fprintf(conn, "POST /invocations HTTP/1.1\r\nHost: %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n", addr, len(body))
@@ -317,7 +318,7 @@ func TestServeSignals(t *testing.T) {
 	out, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode, "%s", out)
-	preds, err := csvio.DecodeResponse(csvio.JSON, out)
+	preds, err := inference.DecodeResponse(inference.JSON, out)
 	require.NoError(t, err)
 	assert.Len(t, preds, len(serveRecords))
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -16,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/awstest"
 	"github.com/ipinsights/ipinsights-go/internal/smemu"
 )
@@ -257,7 +258,7 @@ func TestTransformOutputFormats(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, types.TransformJobStatusCompleted, waitTransform(t, env, "lines").TransformJobStatus)
 	lines := get(t, env, "score/out/sub/a.csv.out")
-	preds, err := csvio.DecodeResponse(csvio.JSONLines, []byte(lines))
+	preds, err := inference.DecodeResponse(inference.JSONLines, []byte(lines))
 	require.NoError(t, err)
 	assert.Len(t, preds, 3)
 	assert.Equal(t, 3, strings.Count(lines, "\n"))
@@ -270,7 +271,7 @@ func TestTransformOutputFormats(t *testing.T) {
 	waitTransform(t, env, "json")
 	js := get(t, env, "score/json/sub/a.csv.out")
 	assert.True(t, strings.HasPrefix(js, `{"predictions":[{"dot_product":`), js)
-	jp, err := csvio.DecodeResponse(csvio.JSON, []byte(js))
+	jp, err := inference.DecodeResponse(inference.JSON, []byte(js))
 	require.NoError(t, err)
 	assert.Equal(t, preds, jp, "the same scores in either format")
 
@@ -279,7 +280,7 @@ func TestTransformOutputFormats(t *testing.T) {
 	_, err = env.SageMaker.CreateTransformJob(ctx, &verbose)
 	require.NoError(t, err)
 	waitTransform(t, env, "verbose")
-	vp, err := csvio.DecodeResponse(csvio.JSONLines, []byte(get(t, env, "score/verbose/sub/a.csv.out")))
+	vp, err := inference.DecodeResponse(inference.JSONLines, []byte(get(t, env, "score/verbose/sub/a.csv.out")))
 	require.NoError(t, err)
 	assert.Len(t, vp[0].EntityEmbedding, 4)
 	assert.Len(t, vp[0].IPEmbedding, 4)

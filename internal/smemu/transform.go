@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/inference"
+
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/s3util"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
@@ -232,8 +234,8 @@ func (s *Server) transform(ctx context.Context, j *transformJob) error {
 	if in.CompressionType != "" && in.CompressionType != "None" {
 		return fmt.Errorf("ClientError: CompressionType %q is not supported by this emulator", in.CompressionType)
 	}
-	rf, err := csvio.ParseAccept(out.Accept)
-	if err == nil && rf.Format == csvio.CSV {
+	rf, err := inference.ParseAccept(out.Accept)
+	if err == nil && rf.Format == inference.CSV {
 		err = fmt.Errorf("Accept %q: IP Insights answers application/json or application/jsonlines", out.Accept)
 	}
 	if err != nil {
@@ -275,7 +277,7 @@ func (s *Server) transform(ctx context.Context, j *transformJob) error {
 			if len(batch) == 0 {
 				return nil
 			}
-			body = csvio.AppendResponse(body, rf, predictions(m, batch, rf.Verbose))
+			body = inference.AppendResponse(body, rf, predictions(m, batch, rf.Verbose))
 			if out.AssembleWith == "Line" && (len(body) == 0 || body[len(body)-1] != '\n') {
 				body = append(body, '\n')
 			}
@@ -353,12 +355,12 @@ func (s *Server) loadModel(ctx context.Context, uri string) (*ipinsights.Model, 
 
 // predictions scores a mini-batch as the IP Insights container does, with
 // the embeddings when verbose.
-func predictions(m *ipinsights.Model, batch []ipinsights.Pair, verbose bool) []csvio.Prediction {
-	preds := make([]csvio.Prediction, len(batch))
+func predictions(m *ipinsights.Model, batch []ipinsights.Pair, verbose bool) []inference.Prediction {
+	preds := make([]inference.Prediction, len(batch))
 	if verbose {
 		for i, p := range batch {
 			r, e, v := m.ScoreVerbose(p.Entity, p.IP)
-			preds[i] = csvio.Prediction{DotProduct: r.DotProduct, EntityEmbedding: e, IPEmbedding: v}
+			preds[i] = inference.Prediction{DotProduct: r.DotProduct, EntityEmbedding: e, IPEmbedding: v}
 		}
 		return preds
 	}

@@ -1,4 +1,4 @@
-package csvio
+package inference
 
 import (
 	"bytes"
@@ -7,15 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func rec(entity, ip string) Record { return Record{Entity: entity, IP: netip.MustParseAddr(ip)} }
+func rec(entity, ip string) ipinsights.Pair {
+	return ipinsights.Pair{Entity: entity, IP: netip.MustParseAddr(ip)}
+}
 
 func TestDecodeRequestSageMakerExamples(t *testing.T) {
 	// The bodies of SageMaker's "IP Insights Inference Data Formats" page.
-	want := []Record{rec("entity_id_1", "192.168.1.2"), rec("entity_id_2", "10.10.1.2")}
+	want := []ipinsights.Pair{rec("entity_id_1", "192.168.1.2"), rec("entity_id_2", "10.10.1.2")}
 	for f, body := range map[Format]string{
 		CSV: "entity_id_1, 192.168.1.2\nentity_id_2, 10.10.1.2\n",
 		JSON: `{
@@ -38,19 +42,19 @@ func TestDecodeRequestTolerantForms(t *testing.T) {
 		name string
 		f    Format
 		body string
-		want []Record
+		want []ipinsights.Pair
 	}{
-		{"csv BOM CRLF blank lines quotes IPv6", CSV, "\xef\xbb\xbf\"a,b\" ,::ffff:1.2.3.4\r\n\r\n  \nc,2001:DB8::1", []Record{rec("a,b", "1.2.3.4"), rec("c", "2001:db8::1")}},
+		{"csv BOM CRLF blank lines quotes IPv6", CSV, "\xef\xbb\xbf\"a,b\" ,::ffff:1.2.3.4\r\n\r\n  \nc,2001:DB8::1", []ipinsights.Pair{rec("a,b", "1.2.3.4"), rec("c", "2001:db8::1")}},
 		{"csv empty", CSV, "", nil},
-		{"json escapes", JSON, `{"instances":[{"features":["caf\u00e9 \"x\"\\\/\ud83d\ude00\n","1.2.3.4"]}]}`, []Record{rec("café \"x\"\\/\U0001F600\n", "1.2.3.4")}},
-		{"json lone surrogate becomes U+FFFD", JSON, `{"instances":[{"features":["a\ud800b","1.2.3.4"]}]}`, []Record{rec("a\uFFFDb", "1.2.3.4")}},
-		{"json escaped address", JSON, `{"instances":[{"features":["a","\u0031.2.3.4"]}]}`, []Record{rec("a", "1.2.3.4")}},
-		{"json number entity as written", JSON, `{"instances":[{"features":[123456789012,"1.2.3.4"]},{"features":[-1.5e3,"::1"]}]}`, []Record{rec("123456789012", "1.2.3.4"), rec("-1.5e3", "::1")}},
-		{"json other members ignored", JSON, `{"configuration":{"k":[1,{"x":null}]},"instances":[{"id":7,"features":["a","1.1.1.1"],"label":true},{"data":{"id":"z","features":{"shape":[2],"values":["b","2.2.2.2"]}}}],"more":"after"}`, []Record{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
-		{"json escaped keys", JSON, `{"inst\u0061nces":[{"f\u0065atures":["a","1.1.1.1"]}]}`, []Record{rec("a", "1.1.1.1")}},
+		{"json escapes", JSON, `{"instances":[{"features":["caf\u00e9 \"x\"\\\/\ud83d\ude00\n","1.2.3.4"]}]}`, []ipinsights.Pair{rec("café \"x\"\\/\U0001F600\n", "1.2.3.4")}},
+		{"json lone surrogate becomes U+FFFD", JSON, `{"instances":[{"features":["a\ud800b","1.2.3.4"]}]}`, []ipinsights.Pair{rec("a\uFFFDb", "1.2.3.4")}},
+		{"json escaped address", JSON, `{"instances":[{"features":["a","\u0031.2.3.4"]}]}`, []ipinsights.Pair{rec("a", "1.2.3.4")}},
+		{"json number entity as written", JSON, `{"instances":[{"features":[123456789012,"1.2.3.4"]},{"features":[-1.5e3,"::1"]}]}`, []ipinsights.Pair{rec("123456789012", "1.2.3.4"), rec("-1.5e3", "::1")}},
+		{"json other members ignored", JSON, `{"configuration":{"k":[1,{"x":null}]},"instances":[{"id":7,"features":["a","1.1.1.1"],"label":true},{"data":{"id":"z","features":{"shape":[2],"values":["b","2.2.2.2"]}}}],"more":"after"}`, []ipinsights.Pair{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
+		{"json escaped keys", JSON, `{"inst\u0061nces":[{"f\u0065atures":["a","1.1.1.1"]}]}`, []ipinsights.Pair{rec("a", "1.1.1.1")}},
 		{"json no instances", JSON, ` {"instances" : [ ] } `, nil},
-		{"json zone dropped", JSON, `{"instances":[{"features":["a","fe80::1%eth0"]}]}`, []Record{rec("a", "fe80::1")}},
-		{"jsonlines blank lines CRLF", JSONLines, "\r\n{\"features\":[\"a\",\"1.1.1.1\"]}\r\n   \n{\"features\":[\"b\",\"2.2.2.2\"]}  \n", []Record{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
+		{"json zone dropped", JSON, `{"instances":[{"features":["a","fe80::1%eth0"]}]}`, []ipinsights.Pair{rec("a", "fe80::1")}},
+		{"jsonlines blank lines CRLF", JSONLines, "\r\n{\"features\":[\"a\",\"1.1.1.1\"]}\r\n   \n{\"features\":[\"b\",\"2.2.2.2\"]}  \n", []ipinsights.Pair{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
 	} {
 		got, err := DecodeRequest(tc.f, []byte(tc.body))
 		require.NoError(t, err, tc.name)
@@ -154,9 +158,9 @@ func TestRequestDecoderStreamsRecordIndexes(t *testing.T) {
 }
 
 func TestRequestDecoderDoesNotAllocate(t *testing.T) {
-	recs := make([]Record, 1000)
+	recs := make([]ipinsights.Pair, 1000)
 	for i := range recs {
-		recs[i] = Record{Entity: fmt.Sprintf("user-%d", i), IP: netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})}
+		recs[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%d", i), IP: netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})}
 	}
 	recs[3].Entity = `quoted, "entity"` // takes the slow paths of both parsers
 	for _, f := range []Format{CSV, JSON, JSONLines} {
@@ -179,14 +183,14 @@ func TestRequestDecoderDoesNotAllocate(t *testing.T) {
 }
 
 func TestAppendRequestRoundTrips(t *testing.T) {
-	recs := []Record{
+	recs := []ipinsights.Pair{
 		rec("plain", "1.2.3.4"),
 		rec(" spaced ", "2001:db8::1"),
 		rec(`a,"b"`, "10.0.0.1"),
 		rec("ünïcödé 😀", "::ffff:1.2.3.4"), // IPv4-mapped reads back unmapped
 		rec("tab\there", "192.168.0.1"),
 	}
-	want := append([]Record(nil), recs...)
+	want := append([]ipinsights.Pair(nil), recs...)
 	want[3].IP = netip.MustParseAddr("1.2.3.4")
 	for _, f := range []Format{CSV, JSON, JSONLines} {
 		body, err := AppendRequest(nil, f, recs)
@@ -196,7 +200,7 @@ func TestAppendRequestRoundTrips(t *testing.T) {
 		assert.Equal(t, want, got, f)
 	}
 	// JSON carries control characters and line breaks; CSV can not.
-	odd := []Record{rec("a\nb\x00\x1f\"\\", "1.1.1.1")}
+	odd := []ipinsights.Pair{rec("a\nb\x00\x1f\"\\", "1.1.1.1")}
 	for _, f := range []Format{JSON, JSONLines} {
 		body, err := AppendRequest(nil, f, odd)
 		require.NoError(t, err)
@@ -206,9 +210,9 @@ func TestAppendRequestRoundTrips(t *testing.T) {
 	}
 	_, err := AppendRequest(nil, CSV, odd)
 	assert.ErrorIs(t, err, ErrUnencodable)
-	_, err = AppendRequest(nil, JSON, []Record{{Entity: "", IP: netip.MustParseAddr("1.1.1.1")}})
+	_, err = AppendRequest(nil, JSON, []ipinsights.Pair{{Entity: "", IP: netip.MustParseAddr("1.1.1.1")}})
 	assert.ErrorIs(t, err, ErrUnencodable)
-	_, err = AppendRequest(nil, JSONLines, []Record{{Entity: "a"}})
+	_, err = AppendRequest(nil, JSONLines, []ipinsights.Pair{{Entity: "a"}})
 	assert.ErrorIs(t, err, ErrUnencodable)
 
 	body, err := AppendRequest(nil, JSON, recs[:2])
@@ -216,17 +220,17 @@ func TestAppendRequestRoundTrips(t *testing.T) {
 	assert.Equal(t, `{"instances":[{"features":["plain","1.2.3.4"]},{"features":[" spaced ","2001:db8::1"]}]}`, string(body))
 }
 
-// AppendField quotes exactly what Reader would read back differently, for
+// csvio.AppendField quotes exactly what Reader would read back differently, for
 // strings and byte slices alike.
 func TestAppendFieldRoundTrips(t *testing.T) {
 	for _, f := range []string{"alice", "a b", " a", "a ", "\ta", "a\t", "a,b", `say "hi"`, "\ufeffa", "日本"} {
-		line := AppendField(nil, f)
-		assert.Equal(t, string(line), string(AppendField(nil, []byte(f))))
+		line := csvio.AppendField(nil, f)
+		assert.Equal(t, string(line), string(csvio.AppendField(nil, []byte(f))))
 		line = append(line, ",10.0.0.1\n"...)
-		r := NewReader(bytes.NewReader(line), Options{})
+		r := csvio.NewReader(bytes.NewReader(line), csvio.Options{})
 		require.True(t, r.Next(), "%q: %v", line, r.Err())
 		assert.Equal(t, f, string(r.Fields()[0]), "%q", line)
 	}
-	assert.Equal(t, "alice", string(AppendField(nil, "alice")), "plain fields stay unquoted")
-	assert.Equal(t, `"a,b"`, string(AppendField(nil, "a,b")))
+	assert.Equal(t, "alice", string(csvio.AppendField(nil, "alice")), "plain fields stay unquoted")
+	assert.Equal(t, `"a,b"`, string(csvio.AppendField(nil, "a,b")))
 }

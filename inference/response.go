@@ -1,4 +1,4 @@
-package csvio
+package inference
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func (a *ResponseAppender) Reset(rf ResponseFormat) {
 	switch rf.Format {
 	case JSON, JSONLines, CSV:
 	default:
-		panic(fmt.Sprintf("csvio: ResponseAppender: unknown format %d", int(rf.Format)))
+		panic(fmt.Sprintf("inference: ResponseAppender: unknown format %d", int(rf.Format)))
 	}
 	a.rf, a.n = rf, 0
 }
@@ -102,7 +102,7 @@ func (a *ResponseAppender) Append(dst []byte, preds []Prediction) []byte {
 			dst = append(dst, '\n')
 		}
 	default:
-		panic("csvio: ResponseAppender used before Reset")
+		panic("inference: ResponseAppender used before Reset")
 	}
 	return dst
 }

@@ -1,20 +1,17 @@
-package csvio
+package inference
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
-)
 
-// Record is one (entity, IP address) pair of an inference request.
-// ipinsights.Pair is another name for Record, so a []Record scores as it is.
-type Record struct {
-	Entity string
-	IP     netip.Addr
-}
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
 
 // RequestError is the error for a malformed inference request: it says
 // which record and why.
@@ -54,14 +51,14 @@ const maxDetail = 200
 // RequestDecoder reads the records of an inference request body held in
 // memory, one at a time, without allocating per record:
 //
-//	d := csvio.NewRequestDecoder(csvio.JSON, body)
+//	d := inference.NewRequestDecoder(inference.JSON, body)
 //	for d.Next() {
 //		use(d.Entity(), d.Addr())
 //	}
 //	if err := d.Err(); err != nil { ... } // a *RequestError
 //
 // text/csv bodies hold one "entity,ip" row a line, with the tolerance of
-// Reader (a space after the comma, CRLF, a byte order mark, quoted fields;
+// csvio.Reader (a space after the comma, CRLF, a byte order mark, quoted fields;
 // blank lines are skipped) but exactly two fields. application/json bodies
 // are an object whose "instances" array holds instances of either form,
 // mixed:
@@ -87,7 +84,8 @@ type RequestDecoder struct {
 	err    error
 	done   bool
 
-	row Reader // CSV field splitting and checks (Reader.parse)
+	csv    *csvio.Reader // CSV: the file reader's line and field rules
+	csvSrc bytes.Reader
 
 	js         jsonScanner
 	state      jsonState
@@ -117,12 +115,19 @@ func NewRequestDecoder(f Format, body []byte) *RequestDecoder {
 // an unknown format.
 func (d *RequestDecoder) Reset(f Format, body []byte) {
 	if f != CSV && f != JSON && f != JSONLines {
-		panic(fmt.Sprintf("csvio: RequestDecoder: unknown format %d", int(f)))
+		panic(fmt.Sprintf("inference: RequestDecoder: unknown format %d", int(f)))
 	}
 	d.format, d.body = f, body
 	d.pos, d.line, d.n = 0, 0, 0
 	d.entity, d.addr, d.err, d.done = nil, netip.Addr{}, nil, false
-	d.row.opts = Options{MinFields: 2, MaxFields: 2}
+	if f == CSV {
+		d.csvSrc.Reset(body)
+		if d.csv == nil {
+			d.csv = csvio.NewReader(&d.csvSrc, csvio.Options{MaxLineBytes: math.MaxInt})
+		} else {
+			d.csv.Reset(&d.csvSrc)
+		}
+	}
 	d.js.reset(body)
 	d.state, d.first, d.instances = jsStart, true, false
 }
@@ -155,7 +160,7 @@ func (d *RequestDecoder) Next() bool {
 func (d *RequestDecoder) Entity() []byte { return d.entity }
 
 // Addr returns the address of the current record. IPv4-mapped IPv6
-// addresses are unmapped and zones dropped, as by ParseAddr.
+// addresses are unmapped and zones dropped, as by csvio.ParseAddr.
 func (d *RequestDecoder) Addr() netip.Addr { return d.addr }
 
 // Record returns the index of the current record, counting from 0.
@@ -201,22 +206,19 @@ func (d *RequestDecoder) nextLine() ([]byte, bool) {
 }
 
 func (d *RequestDecoder) nextCSV() bool {
-	for {
-		line, ok := d.nextLine()
-		if !ok {
-			return false
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		d.row.line = d.line
-		if perr := d.row.parse(line); perr != nil {
-			d.fail(d.n, d.line, perr.Reason, perr.Detail)
-			return false
-		}
-		d.entity, d.addr = d.row.fields[0], d.row.addr
+	if d.csv.Next() {
+		d.line = d.csv.Line()
+		d.entity, d.addr = d.csv.Entity(), d.csv.Addr()
 		return true
 	}
+	switch err := d.csv.Err().(type) {
+	case nil:
+	case *csvio.ParseError:
+		d.fail(d.n, err.Line, csvReason(err.Reason), err.Detail)
+	default: // a bytes.Reader does not fail
+		panic(fmt.Sprintf("inference: reading a request body in memory: %v", err))
+	}
+	return false
 }
 
 func (d *RequestDecoder) nextJSONLines() bool {
@@ -489,7 +491,7 @@ func (d *RequestDecoder) addrValue(path string) *scanError {
 	if err != nil {
 		return err
 	}
-	a, perr := ParseAddr(b)
+	a, perr := csvio.ParseAddr(b)
 	if perr != nil {
 		return &scanError{off: start, reason: BadAddress, detail: fmt.Sprintf("%s[1]: %q", path, b)}
 	}
@@ -499,11 +501,11 @@ func (d *RequestDecoder) addrValue(path string) *scanError {
 
 // DecodeRequest decodes a whole request body of format f (see
 // RequestDecoder). The error is a *RequestError.
-func DecodeRequest(f Format, body []byte) ([]Record, error) {
-	var out []Record
+func DecodeRequest(f Format, body []byte) ([]ipinsights.Pair, error) {
+	var out []ipinsights.Pair
 	d := NewRequestDecoder(f, body)
 	for d.Next() {
-		out = append(out, Record{Entity: string(d.Entity()), IP: d.Addr()})
+		out = append(out, ipinsights.Pair{Entity: string(d.Entity()), IP: d.Addr()})
 	}
 	return out, d.Err()
 }
@@ -519,21 +521,21 @@ var ErrUnencodable = errors.New("record can not be encoded")
 // A record with an empty entity or an invalid address, or (CSV) an entity
 // holding a line break, is an error wrapping ErrUnencodable; invalid UTF-8
 // in an entity becomes U+FFFD in JSON.
-func AppendRequest(dst []byte, f Format, recs []Record) ([]byte, error) {
+func AppendRequest(dst []byte, f Format, recs []ipinsights.Pair) ([]byte, error) {
 	for i, r := range recs {
 		switch {
 		case r.Entity == "":
-			return dst, fmt.Errorf("csvio: record %d: empty entity: %w", i, ErrUnencodable)
+			return dst, fmt.Errorf("inference: record %d: empty entity: %w", i, ErrUnencodable)
 		case !r.IP.IsValid():
-			return dst, fmt.Errorf("csvio: record %d: invalid IP address: %w", i, ErrUnencodable)
+			return dst, fmt.Errorf("inference: record %d: invalid IP address: %w", i, ErrUnencodable)
 		case f == CSV && strings.ContainsAny(r.Entity, "\r\n"):
-			return dst, fmt.Errorf("csvio: record %d: a text/csv entity can not hold a line break: %w", i, ErrUnencodable)
+			return dst, fmt.Errorf("inference: record %d: a text/csv entity can not hold a line break: %w", i, ErrUnencodable)
 		}
 	}
 	switch f {
 	case CSV:
 		for _, r := range recs {
-			dst = AppendField(dst, r.Entity)
+			dst = csvio.AppendField(dst, r.Entity)
 			dst = append(dst, ',')
 			dst = r.IP.AppendTo(dst)
 			dst = append(dst, '\n')
@@ -553,56 +555,17 @@ func AppendRequest(dst []byte, f Format, recs []Record) ([]byte, error) {
 			dst = append(dst, '\n')
 		}
 	default:
-		panic(fmt.Sprintf("csvio: AppendRequest: unknown format %d", int(f)))
+		panic(fmt.Sprintf("inference: AppendRequest: unknown format %d", int(f)))
 	}
 	return dst, nil
 }
 
-func appendFeatures(dst []byte, r Record) []byte {
+func appendFeatures(dst []byte, r ipinsights.Pair) []byte {
 	dst = append(dst, `{"features":[`...)
 	dst = appendJSONString(dst, r.Entity)
 	dst = append(dst, `,"`...)
 	dst = r.IP.AppendTo(dst)
 	return append(dst, `"]}`...)
-}
-
-// AppendField appends f as one CSV field: as it is when Reader reads it
-// back the same, otherwise quoted, with its quotes doubled. That is when it
-// holds a comma, a quote or a line break, starts or ends with a space or a
-// tab (Reader trims those around unquoted fields), or starts with a UTF-8
-// byte order mark (Reader drops one at the start of the input).
-func AppendField[T ~string | ~[]byte](dst []byte, f T) []byte {
-	if !fieldNeedsQuotes(f) {
-		return append(dst, f...)
-	}
-	dst = append(dst, '"')
-	for i := 0; i < len(f); i++ {
-		if f[i] == '"' {
-			dst = append(dst, '"')
-		}
-		dst = append(dst, f[i])
-	}
-	return append(dst, '"')
-}
-
-func fieldNeedsQuotes[T ~string | ~[]byte](f T) bool {
-	n := len(f)
-	if n == 0 {
-		return false
-	}
-	if f[0] == ' ' || f[0] == '\t' || f[n-1] == ' ' || f[n-1] == '\t' {
-		return true
-	}
-	if n >= 3 && f[0] == 0xef && f[1] == 0xbb && f[2] == 0xbf {
-		return true
-	}
-	for i := 0; i < n; i++ {
-		switch f[i] {
-		case ',', '"', '\r', '\n':
-			return true
-		}
-	}
-	return false
 }
 
 // appendJSONString appends s as a JSON string.

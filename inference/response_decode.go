@@ -1,4 +1,4 @@
-package csvio
+package inference
 
 import (
 	"bufio"
@@ -95,7 +95,7 @@ func NewResponseReader(r io.Reader, f Format) *ResponseReader {
 		rr.sc = bufio.NewScanner(r)
 		rr.sc.Buffer(make([]byte, 0, 64<<10), maxResponseLine)
 	default:
-		panic(fmt.Sprintf("csvio: NewResponseReader: unknown format %d", int(f)))
+		panic(fmt.Sprintf("inference: NewResponseReader: unknown format %d", int(f)))
 	}
 	return rr
 }

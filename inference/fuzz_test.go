@@ -1,4 +1,4 @@
-package csvio
+package inference
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
 // Seeds shared by the request fuzzers: SageMaker's examples and the shapes
@@ -90,36 +93,36 @@ func refParse(b []byte) (any, bool) {
 
 // refInstance is the decoder's reading of an instance, written
 // independently over encoding/json's tree.
-func refInstance(v any) (Record, bool) {
+func refInstance(v any) (ipinsights.Pair, bool) {
 	o, ok := v.(refObject)
 	if !ok || o.dups["features"] || o.dups["data"] {
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
 	f, hasF := o.m["features"]
 	d, hasD := o.m["data"]
 	if hasF == hasD {
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
 	vals := f
 	if hasD {
 		do, ok := d.(refObject)
 		if !ok || do.dups["features"] {
-			return Record{}, false
+			return ipinsights.Pair{}, false
 		}
 		fo, ok := do.m["features"].(refObject)
 		if !ok || fo.dups["values"] {
-			return Record{}, false
+			return ipinsights.Pair{}, false
 		}
 		if _, sparse := fo.m["keys"]; sparse {
-			return Record{}, false
+			return ipinsights.Pair{}, false
 		}
 		if vals, ok = fo.m["values"]; !ok {
-			return Record{}, false
+			return ipinsights.Pair{}, false
 		}
 	}
 	arr, ok := vals.([]any)
 	if !ok || len(arr) != 2 {
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
 	var entity string
 	switch e := arr[0].(type) {
@@ -128,20 +131,20 @@ func refInstance(v any) (Record, bool) {
 	case json.Number:
 		entity = string(e)
 	default:
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
 	ip, ok := arr[1].(string)
 	if !ok || entity == "" {
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
-	a, err := ParseAddr([]byte(ip))
+	a, err := csvio.ParseAddr([]byte(ip))
 	if err != nil {
-		return Record{}, false
+		return ipinsights.Pair{}, false
 	}
-	return Record{Entity: entity, IP: a}, true
+	return ipinsights.Pair{Entity: entity, IP: a}, true
 }
 
-func refDecodeJSON(body []byte) ([]Record, bool) {
+func refDecodeJSON(body []byte) ([]ipinsights.Pair, bool) {
 	v, ok := refParse(body)
 	if !ok {
 		return nil, false
@@ -154,7 +157,7 @@ func refDecodeJSON(body []byte) ([]Record, bool) {
 	if !ok {
 		return nil, false
 	}
-	var out []Record
+	var out []ipinsights.Pair
 	for _, x := range arr {
 		r, ok := refInstance(x)
 		if !ok {
@@ -165,8 +168,8 @@ func refDecodeJSON(body []byte) ([]Record, bool) {
 	return out, true
 }
 
-func refDecodeJSONLines(body []byte) ([]Record, bool) {
-	var out []Record
+func refDecodeJSONLines(body []byte) ([]ipinsights.Pair, bool) {
+	var out []ipinsights.Pair
 	for i, line := range bytes.Split(body, []byte("\n")) {
 		if i == 0 {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
@@ -227,12 +230,12 @@ func FuzzRequestDecoder(f *testing.F) {
 				t.Fatalf("records differ from encoding/json's:\n%v\n%v", got, ref)
 			}
 		case CSV:
-			r := NewReader(bytes.NewReader(body), Options{MinFields: 2, MaxFields: 2})
-			var ref []Record
+			r := csvio.NewReader(bytes.NewReader(body), csvio.Options{MinFields: 2, MaxFields: 2})
+			var ref []ipinsights.Pair
 			for r.Next() {
-				ref = append(ref, Record{Entity: string(r.Entity()), IP: r.Addr()})
+				ref = append(ref, ipinsights.Pair{Entity: string(r.Entity()), IP: r.Addr()})
 			}
-			var pe *ParseError
+			var pe *csvio.ParseError
 			switch {
 			case (err == nil) != (r.Err() == nil):
 				t.Fatalf("decoder error %v, Reader error %v", err, r.Err())
@@ -265,7 +268,7 @@ func FuzzRequestDecoder(f *testing.F) {
 	})
 }
 
-func equalRecords(a, b []Record) bool {
+func equalRecords(a, b []ipinsights.Pair) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -1,11 +1,12 @@
-package csvio_test
+package inference_test
 
 import (
 	"fmt"
 	"net/netip"
 	"strings"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/inference"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
 func ExampleRequestDecoder() {
@@ -15,7 +16,7 @@ func ExampleRequestDecoder() {
 		{"features": ["bob", "2001:db8::1"]},
 		{"features": ["carol", "192.0.2"]}
 	]}`)
-	d := csvio.NewRequestDecoder(csvio.JSON, body)
+	d := inference.NewRequestDecoder(inference.JSON, body)
 	for d.Next() {
 		fmt.Println(d.Record(), string(d.Entity()), d.Addr())
 	}
@@ -27,17 +28,17 @@ func ExampleRequestDecoder() {
 }
 
 func ExampleAppendResponse() {
-	rf, err := csvio.ParseAccept("application/jsonlines; verbose=True")
+	rf, err := inference.ParseAccept("application/jsonlines; verbose=True")
 	if err != nil {
 		panic(err)
 	}
-	preds := []csvio.Prediction{
+	preds := []inference.Prediction{
 		{DotProduct: 2.5, EntityEmbedding: []float32{0.5, -1}, IPEmbedding: []float32{3, 1}},
 		{DotProduct: -0.75, EntityEmbedding: []float32{0, 1}, IPEmbedding: []float32{0.25, -0.75}},
 	}
-	fmt.Print(string(csvio.AppendResponse(nil, rf, preds)))
+	fmt.Print(string(inference.AppendResponse(nil, rf, preds)))
 	rf.Verbose, rf.Seen = false, true // Accept: application/jsonlines;seen=True
-	fmt.Print(string(csvio.AppendResponse(nil, rf, preds)))
+	fmt.Print(string(inference.AppendResponse(nil, rf, preds)))
 	// Output:
 	// {"dot_product":2.5,"entity_embedding":[0.5,-1.0],"ip_embedding":[3.0,1.0]}
 	// {"dot_product":-0.75,"entity_embedding":[0.0,1.0],"ip_embedding":[0.25,-0.75]}
@@ -49,7 +50,7 @@ func ExampleDecodeResponse() {
 	// A verbose response of a SageMaker endpoint (the Body of
 	// sagemakerruntime.InvokeEndpoint).
 	body := []byte(`{"predictions": [{"dot_product": 0.8731245994567871, "entity_embedding": [0.25, -1.5], "ip_embedding": [1.0, 0.5]}]}`)
-	preds, err := csvio.DecodeResponse(csvio.JSON, body)
+	preds, err := inference.DecodeResponse(inference.JSON, body)
 	if err != nil {
 		panic(err)
 	}
@@ -64,7 +65,7 @@ func ExampleResponseReader() {
 	out := `{"predictions": [{"dot_product": 1.0}, {"dot_product": -2.0}]}
 {"predictions": [{"dot_product": 3.5}]}
 `
-	r := csvio.NewResponseReader(strings.NewReader(out), csvio.JSON)
+	r := inference.NewResponseReader(strings.NewReader(out), inference.JSON)
 	for r.Next() {
 		fmt.Println(r.Index(), r.Prediction().DotProduct)
 	}
@@ -77,12 +78,12 @@ func ExampleResponseReader() {
 }
 
 func ExampleAppendRequest() {
-	recs := []csvio.Record{
+	recs := []ipinsights.Pair{
 		{Entity: "alice", IP: netip.MustParseAddr("192.0.2.1")},
 		{Entity: "bob, jr", IP: netip.MustParseAddr("2001:db8::1")},
 	}
-	for _, f := range []csvio.Format{csvio.CSV, csvio.JSON} {
-		body, err := csvio.AppendRequest(nil, f, recs)
+	for _, f := range []inference.Format{inference.CSV, inference.JSON} {
+		body, err := inference.AppendRequest(nil, f, recs)
 		if err != nil {
 			panic(err)
 		}
