@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ipinsights/ipinsights-go/internal/cputime"
+	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
 )
 
 // BenchmarkCloudTrailGzPerCPU decodes the files of BenchmarkCloudTrailGz

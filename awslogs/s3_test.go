@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipinsights/ipinsights-go/internal/s3test"
+	"github.com/ipinsights/ipinsights-go/internal/test/s3test"
 )
 
 func gzipped(t *testing.T, data []byte) []byte {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/internal/cputime"
+	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/rng"
 )

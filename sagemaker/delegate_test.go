@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/internal/awstest"
-	"github.com/ipinsights/ipinsights-go/internal/smemu"
+	"github.com/ipinsights/ipinsights-go/internal/test/awstest"
+	"github.com/ipinsights/ipinsights-go/internal/test/smemu"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/internal/awstest"
-	"github.com/ipinsights/ipinsights-go/internal/smemu"
+	"github.com/ipinsights/ipinsights-go/internal/test/awstest"
+	"github.com/ipinsights/ipinsights-go/internal/test/smemu"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/inference"
 
-	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/internal/test/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 

@@ -36,9 +36,9 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/inference"
 
-	"github.com/ipinsights/ipinsights-go/internal/cputime"
+	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
-	"github.com/ipinsights/ipinsights-go/internal/testmodel"
+	"github.com/ipinsights/ipinsights-go/internal/test/testmodel"
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/rng"

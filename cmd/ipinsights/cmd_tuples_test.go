@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/internal/s3test"
+	"github.com/ipinsights/ipinsights-go/internal/test/s3test"
 )
 
 const (

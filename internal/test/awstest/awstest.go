@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
-	"github.com/ipinsights/ipinsights-go/internal/s3test"
-	"github.com/ipinsights/ipinsights-go/internal/smemu"
+	"github.com/ipinsights/ipinsights-go/internal/test/s3test"
+	"github.com/ipinsights/ipinsights-go/internal/test/smemu"
 )
 
 // Region, Bucket and Role are what Start sets up.

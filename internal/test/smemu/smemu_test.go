@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipinsights/ipinsights-go/internal/awstest"
-	"github.com/ipinsights/ipinsights-go/internal/smemu"
+	"github.com/ipinsights/ipinsights-go/internal/test/awstest"
+	"github.com/ipinsights/ipinsights-go/internal/test/smemu"
 )
 
 const image = "382416733822.dkr.ecr.us-east-1.amazonaws.com/ipinsights:1"
