@@ -13,6 +13,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
 )
@@ -110,9 +112,10 @@ func (m *Model) Save(w io.Writer) error {
 }
 
 // SaveFile writes the model to the named file, atomically and durably: it
-// writes a temporary file next to it, syncs it to disk and renames it into
-// place. The file gets mode 0666 less the process's umask, as os.Create
-// gives. Errors name path.
+// writes a temporary file next to it, syncs it to disk, renames it into
+// place and syncs the directory, so that after a crash the path holds
+// either the previous file or the whole new one. The file gets mode 0666
+// less the process's umask, as os.Create gives. Errors name path.
 func (m *Model) SaveFile(path string) error {
 	wrap := func(err error) error { return fmt.Errorf("saving model to %s: %w", path, err) }
 	var f *os.File
@@ -146,6 +149,23 @@ func (m *Model) SaveFile(path string) error {
 	if err != nil {
 		os.Remove(tmp)
 		return wrap(err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return wrap(fmt.Errorf("the file is in place, but syncing its directory failed: %w", err))
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable. Where a directory cannot be synced
+// (Windows, some file systems) it does nothing.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
+		return err
 	}
 	return nil
 }
