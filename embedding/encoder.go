@@ -71,15 +71,8 @@ type EncoderConfig struct {
 // collisions); IPv6 /16, /32 and /48, the network rather than the subnet or
 // host levels.
 //
-// The IPv4 choice is measured, not assumed. On the SageMaker tutorial's data
-// at full scale (10,000 users, tutorial hyperparameters, medians of 3 seeds,
-// go run ./benchmarks/quality -users 10000 -runs 3 -hp ipv4_prefix_lengths=P):
-//
-//	prefixes      precision  recall  AUC     samples/s
-//	16            0.9630     0.9946  0.9863  1,003,977
-//	12,16         0.9601     0.9922  0.9872
-//	8,12,16       0.9575     0.9905  0.9873    712,595
-//	8,16,24,32    0.943      0.9928  0.9858  (one seed)
+// The IPv4 choice was measured on the SageMaker tutorial's data (the
+// README's detection quality section has the figures).
 //
 // Coarser levels (/8, /12) tie unrelated networks together: a user's home
 // network pulls up every address in the same /8. Longer prefixes (/24, /32)
