@@ -41,8 +41,7 @@ type Prediction struct {
 // ("dot_product": 0.8731245994567871, which is exactly a float32, rather
 // than 0.8731246), and DecodeResponse reads back exactly the value written.
 // Embedding components are float32 and get the shortest float32 digits.
-// (The CSV that `ipinsights score` writes is not a SageMaker format; it has
-// the shortest float32 digits of each score.) Non-finite numbers, which
+// Non-finite numbers, which
 // JSON can not hold, are written null (NaN, +Inf, -Inf in CSV). It does not
 // allocate when dst has room.
 func AppendResponse(dst []byte, rf ResponseFormat, preds []Prediction) []byte {
