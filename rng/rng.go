@@ -88,3 +88,11 @@ func (r *RNG) NormFloat64() float64 {
 	u2 := r.Float64()
 	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }
+
+// Shuffle permutes n items uniformly at random through swap (Fisher-Yates,
+// drawing IntN(i+1) for i from n-1 down to 1), as math/rand's Shuffle does.
+func (r *RNG) Shuffle(n int, swap func(i, j int)) {
+	for i := n - 1; i > 0; i-- {
+		swap(i, r.IntN(i+1))
+	}
+}

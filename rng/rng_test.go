@@ -61,3 +61,23 @@ func TestNormFloat64Moments(t *testing.T) {
 	assert.InDelta(t, 0, mean, 0.01)
 	assert.InDelta(t, 1, s2/n-mean*mean, 0.02)
 }
+
+func TestShufflePermutes(t *testing.T) {
+	r := New(7, 0)
+	xs := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	r.Shuffle(len(xs), func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
+	seen := make([]bool, len(xs))
+	moved := 0
+	for i, x := range xs {
+		require.False(t, seen[x], "value %d twice", x)
+		seen[x] = true
+		if x != i {
+			moved++
+		}
+	}
+	assert.Positive(t, moved, "a shuffle of 10 items moved none")
+	// The same seed and stream give the same permutation.
+	ys := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	New(7, 0).Shuffle(len(ys), func(i, j int) { ys[i], ys[j] = ys[j], ys[i] })
+	assert.Equal(t, xs, ys)
+}

@@ -109,11 +109,3 @@ func grow[T any](s []T, n int) []T {
 	}
 	return s[:n]
 }
-
-// ShuffleFunc permutes n items uniformly at random through swap
-// (Fisher-Yates), drawing from r.
-func ShuffleFunc(n int, r *rng.RNG, swap func(i, j int)) {
-	for i := n - 1; i > 0; i-- {
-		swap(i, r.IntN(i+1))
-	}
-}

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/ipinsights/ipinsights-go/rng"
-	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
 // Parameters of the tutorial's generator (generate_data.py).
@@ -199,7 +198,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 	}
 	l.TestPool = len(pool)
 	r := rng.New(c.Seed, rng.Stream(0x74657374)) // "test"
-	sampler.ShuffleFunc(len(l.Train), r, func(i, j int) { l.Train[i], l.Train[j] = l.Train[j], l.Train[i] })
+	r.Shuffle(len(l.Train), func(i, j int) { l.Train[i], l.Train[j] = l.Train[j], l.Train[i] })
 
 	// Normal rows: a uniform sample without replacement (partial
 	// Fisher-Yates); attacks: a uniform training user and a random ASN.
@@ -227,7 +226,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 			l.Test = append(l.Test, Login{User: u, IP: asns.Draw(r, r.IntN(asns.Len())), Kind: Attack})
 		}
 	}
-	sampler.ShuffleFunc(len(l.Test), r, func(i, j int) { l.Test[i], l.Test[j] = l.Test[j], l.Test[i] })
+	r.Shuffle(len(l.Test), func(i, j int) { l.Test[i], l.Test[j] = l.Test[j], l.Test[i] })
 
 	vr := rng.New(c.Seed, rng.Stream(0x76616c69)) // "vali"
 	dayEnd := int32((c.TrainDays + 1) * daySeconds)
@@ -236,7 +235,7 @@ func GenerateLogins(c LoginConfig) (*Logins, error) {
 			l.Validation = append(l.Validation, x)
 		}
 	}
-	sampler.ShuffleFunc(len(l.Validation), vr, func(i, j int) {
+	vr.Shuffle(len(l.Validation), func(i, j int) {
 		l.Validation[i], l.Validation[j] = l.Validation[j], l.Validation[i]
 	})
 	l.Validation = l.Validation[:min(len(l.Validation), c.TestNormal)]
