@@ -19,7 +19,7 @@ import (
 	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
-// The model file format, version 1. All integers and floats are little
+// The model file format, versions 1 and 2. All integers and floats are little
 // endian.
 //
 //	magic      8 bytes  "IPINSGO\x00"
@@ -31,15 +31,19 @@ import (
 //	ip         IPRows*VectorDim float32
 //	layers     per layer: VectorDim*VectorDim float32 (W, row-major out x in), then VectorDim float32 (b)
 //	seen       SeenEntities uint64, ascending entity hashes
+//	sections   (version 2) the payloads of the optional sections the header lists, in order
 //	crc        uint32   CRC-32C of everything before it
 //
+// A file without optional sections is version 1; one with any is version 2
+// (see section.go).
 // The header is checked before any table is allocated, and against the
 // input's size when that is known; otherwise the tables grow as their data
 // arrives. So a damaged or hostile header can not make Load allocate much
 // more memory than the input holds.
 const (
 	fileMagic     = "IPINSGO\x00"
-	fileVersion   = 1
+	fileVersion   = 1 // without optional sections
+	fileVersion2  = 2 // with optional sections
 	maxHeaderSize = 1 << 20
 )
 
@@ -53,6 +57,7 @@ type fileHeader struct {
 	VectorDim       int               `json:"vector_dim"`
 	Layers          int               `json:"layers"`
 	SeenEntities    int               `json:"seen_entities"`
+	Sections        []sectionInfo     `json:"sections,omitempty"`
 }
 
 // ErrNotModel is wrapped by Load errors for input that is not a model file
@@ -72,6 +77,11 @@ func (m *Model) Save(w io.Writer) error {
 	crc := crc32.New(castagnoli)
 	out := io.MultiWriter(bw, crc)
 	seen := m.seen.sorted()
+	secs := m.sectionsOf()
+	version := uint32(fileVersion)
+	if len(secs) > 0 {
+		version = fileVersion2
+	}
 	hdr, err := json.Marshal(fileHeader{
 		HashID:          embedding.HashID,
 		EncoderID:       embedding.EncoderID,
@@ -81,13 +91,14 @@ func (m *Model) Save(w io.Writer) error {
 		VectorDim:       m.dim,
 		Layers:          len(m.layers),
 		SeenEntities:    len(seen),
+		Sections:        secs,
 	})
 	if err != nil {
 		return err
 	}
 	var pre [16]byte
 	copy(pre[:8], fileMagic)
-	binary.LittleEndian.PutUint32(pre[8:], fileVersion)
+	binary.LittleEndian.PutUint32(pre[8:], version)
 	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hdr)))
 	out.Write(pre[:])
 	out.Write(hdr)
@@ -106,6 +117,9 @@ func (m *Model) Save(w io.Writer) error {
 		}
 		out.Write(buf[:8*n])
 		seen = seen[n:]
+	}
+	if err := m.writeSections(out, secs); err != nil {
+		return err
 	}
 	writeU32(bw, crc.Sum32())
 	return bw.Flush() // bufio.Writer keeps the first write error
@@ -266,8 +280,9 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	if string(pre[:8]) != fileMagic {
 		return nil, fmt.Errorf("%w: bad magic %q", ErrNotModel, pre[:8])
 	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != fileVersion {
-		return nil, fmt.Errorf("unsupported model file version %d (this build reads version %d)", v, fileVersion)
+	version := binary.LittleEndian.Uint32(pre[8:])
+	if version != fileVersion && version != fileVersion2 {
+		return nil, fmt.Errorf("unsupported model file version %d (this build reads versions %d and %d)", version, fileVersion, fileVersion2)
 	}
 	hlen := binary.LittleEndian.Uint32(pre[12:])
 	if hlen == 0 || hlen > maxHeaderSize {
@@ -302,9 +317,18 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	if err := checkShape(cfg, h); err != nil {
 		return nil, err
 	}
+	if err := checkSections(h.Sections); err != nil {
+		return nil, err
+	}
+	if (version == fileVersion) != (len(h.Sections) == 0) {
+		return nil, fmt.Errorf("%w: a version %d file with %d optional sections", ErrCorrupt, version, len(h.Sections))
+	}
 	d := int64(h.VectorDim)
 	want := int64(16+len(hdr)+4) + 4*d*(int64(h.EntityRows)+int64(h.IPRows)) +
 		int64(h.Layers)*4*(d*d+d) + 8*int64(h.SeenEntities) + 4
+	for _, s := range h.Sections {
+		want += s.Bytes
+	}
 	if size >= 0 && size != want {
 		return nil, fmt.Errorf("%w: the file has %d bytes, its header describes %d", ErrCorrupt, size, want)
 	}
@@ -338,6 +362,9 @@ func load(br *bufio.Reader, size int64) (*Model, error) {
 	}
 	hashes, err := readHashes(cr, h.SeenEntities)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.readSections(cr, h.Sections); err != nil {
 		return nil, err
 	}
 	sum = cr.crc.Sum32()

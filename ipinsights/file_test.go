@@ -122,9 +122,9 @@ func TestLoadRefusesDamagedFiles(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotModel)
 
 	future := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(future[8:], 2)
+	binary.LittleEndian.PutUint32(future[8:], 3)
 	_, err = Load(bytes.NewReader(future))
-	assert.ErrorContains(t, err, "unsupported model file version 2 (this build reads version 1)")
+	assert.ErrorContains(t, err, "unsupported model file version 3 (this build reads versions 1 and 2)")
 
 	huge := bytes.Clone(good)
 	binary.LittleEndian.PutUint32(huge[12:], 1<<30)
