@@ -5,15 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/internal/awsgen"
 	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
+	"github.com/ipinsights/ipinsights-go/rng"
+	"github.com/ipinsights/ipinsights-go/synth"
 )
 
 // benchLogs writes files .json.gz CloudTrail log files of perFile records
@@ -21,34 +21,34 @@ import (
 // returns their paths and their uncompressed size.
 func benchLogs(b *testing.B, files, perFile int) []string {
 	b.Helper()
-	r := rand.New(rand.NewPCG(7, 7))
+	r := rng.New(7, 7)
 	dir := b.TempDir()
 	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	var paths []string
 	for f := 0; f < files; f++ {
-		recs := make([]any, perFile)
-		for i := range recs {
+		events := make([]synth.Event, perFile)
+		for i := range events {
 			u := r.IntN(500)
-			var id *awsgen.Identity
+			var id *synth.Identity
 			if u%3 == 0 {
-				id = awsgen.AssumedRole("123456789012", fmt.Sprintf("role-%d", u), fmt.Sprintf("AROAEXAMPLE%09d", u), fmt.Sprintf("session-%d", r.IntN(20)), "ASIAEXAMPLE"+fmt.Sprint(u), start)
+				role := synth.IAMRole{Name: fmt.Sprintf("role-%d", u), ID: fmt.Sprintf("AROAEXAMPLE%09d", u), AccessKeyID: "ASIAEXAMPLE" + fmt.Sprint(u), Session: fmt.Sprintf("session-%d", r.IntN(20))}
+				id = role.Identity("123456789012", start)
 			} else {
-				id = awsgen.IAMUser("123456789012", fmt.Sprintf("user-%d", u), fmt.Sprintf("AIDAEXAMPLE%09d", u), "AKIAEXAMPLE"+fmt.Sprint(u))
+				user := synth.IAMUser{Name: fmt.Sprintf("user-%d", u), ID: fmt.Sprintf("AIDAEXAMPLE%09d", u), AccessKeyID: "AKIAEXAMPLE" + fmt.Sprint(u)}
+				id = user.Identity("123456789012")
 			}
-			recs[i] = awsgen.Record(&awsgen.Event{
+			events[i] = synth.Event{
+				ID: synth.UUID(r), RequestID: synth.UUID(r),
 				Time: start.Add(time.Duration(i) * time.Second), Identity: id,
-				Source:      netip.AddrFrom4([4]byte{byte(20 + u%200), byte(u), byte(r.IntN(256)), byte(r.IntN(256))}).String(),
-				EventSource: "ec2.amazonaws.com", EventName: "DescribeInstances", ReadOnly: true, Region: "us-east-1", Account: "123456789012",
-				UserAgent: "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe command/ec2.describe-instances",
-				Params:    map[string]any{"instancesSet": map[string]any{}, "filterSet": map[string]any{"items": []any{map[string]any{"name": "instance-state-name", "valueSet": map[string]any{"items": []any{map[string]any{"value": "running"}}}}}}},
-			}, r)
+				SourceIPAddress: netip.AddrFrom4([4]byte{byte(20 + u%200), byte(u), byte(r.IntN(256)), byte(r.IntN(256))}).String(),
+				EventSource:     "ec2.amazonaws.com", EventName: "DescribeInstances", ReadOnly: true, Region: "us-east-1", Account: "123456789012",
+				UserAgent:         "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe command/ec2.describe-instances",
+				RequestParameters: map[string]any{"instancesSet": map[string]any{}, "filterSet": map[string]any{"items": []any{map[string]any{"name": "instance-state-name", "valueSet": map[string]any{"items": []any{map[string]any{"value": "running"}}}}}}},
+			}
 		}
-		data, err := awsgen.LogFile(recs)
+		lf := synth.LogFile{Account: "123456789012", Region: "us-east-1", Time: start.Add(time.Duration(f) * 5 * time.Minute), Unique: fmt.Sprintf("%04d", f), Events: events}
+		path, err := lf.WriteFile(dir)
 		if err != nil {
-			b.Fatal(err)
-		}
-		path := awsgen.LogPath(dir, "123456789012", "us-east-1", start.Add(time.Duration(f)*5*time.Minute), fmt.Sprintf("%04d", f))
-		if err := awsgen.WriteFile(path, data); err != nil {
 			b.Fatal(err)
 		}
 		paths = append(paths, path)

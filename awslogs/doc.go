@@ -19,6 +19,16 @@
 // Report; an input that is malformed or truncated is a *FileError naming
 // the file and the record, and the other inputs are still read.
 //
+// # One record at a time
+//
+// A tool that is handed one record at a time, such as a Lambda function
+// on a CloudTrail stream or on the EventBridge rule of GuardDuty findings,
+// gets its pairs from PrincipalKey.CloudTrailPair and
+// PrincipalKey.FindingPairs, as ipinsights.Pair values ready to score.
+// They are the functions ExtractCloudTrail and ExtractGuardDuty apply to
+// every record, so a record scored on its own is keyed as the training
+// data was. Record and Finding decode with encoding/json too.
+//
 // # CloudTrail inputs
 //
 // Log files as CloudTrail delivers them ({"Records": [...]}, .json or

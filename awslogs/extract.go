@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
 // Tuple is one (principal, address) pair taken from a CloudTrail record or
@@ -25,6 +27,10 @@ type Tuple struct {
 	// Source is where the record or finding was read.
 	Source Location
 }
+
+// Pair returns the tuple's (entity, address) pair, the form that
+// ipinsights.Model scores.
+func (t *Tuple) Pair() ipinsights.Pair { return ipinsights.Pair{Entity: t.Principal, IP: t.Addr} }
 
 // TupleWriter receives tuples. ExtractCloudTrail and ExtractGuardDuty
 // call it from one goroutine, in input order.
@@ -286,8 +292,9 @@ func (x *extractor) runJob(ctx context.Context, j *job) {
 	}
 }
 
-// cloudTrailTuple fills t from rec, or returns why rec gives no tuple.
-// rec may be a CloudTrailDecoder's view: the strings t keeps are copies.
+// cloudTrailTuple fills t from rec, or returns why rec gives no tuple: the
+// filters of the options, then the rule of CloudTrailPair. rec may be a
+// CloudTrailDecoder's view: the strings t keeps are copies.
 func (x *extractor) cloudTrailTuple(rec *Record, t *Tuple) Reason {
 	o := x.opts
 	if !o.Since.IsZero() || !o.Until.IsZero() {
@@ -314,72 +321,24 @@ func (x *extractor) cloudTrailTuple(rec *Record, t *Tuple) Reason {
 			return ReadOnlyFiltered
 		}
 	}
-	if rec.UserIdentity == nil {
-		return NoUserIdentity
-	}
-	addr, reason := parseSource(rec.SourceIPAddress)
+	pair, reason := o.Key.CloudTrailPair(rec)
 	if reason != 0 {
 		return reason
 	}
-	key := o.Key.Key(rec.UserIdentity)
-	if key == "" {
-		return NoPrincipal
-	}
-	if hasControl(key) {
-		return BadPrincipal
-	}
-	t.Principal, t.Addr, t.EventID = strings.Clone(key), addr, strings.Clone(rec.EventID)
+	t.Principal, t.Addr, t.EventID = strings.Clone(pair.Entity), pair.IP, strings.Clone(rec.EventID)
 	return 0
 }
 
 // findingTuples appends f's tuples to dst and counts what it skips.
 func (x *extractor) findingTuples(f *Finding, loc Location, dst []Tuple, rep *Report) []Tuple {
-	if f.Resource == nil || f.Resource.AccessKeyDetails == nil {
-		rep.skip(NoAccessKey, loc)
-		return dst
-	}
-	id := f.Resource.AccessKeyDetails.identity(f.AccountID, f.Partition)
-	key := x.opts.Key.Key(&id)
-	if key == "" {
-		rep.skip(NoPrincipal, loc)
-		return dst
-	}
-	if hasControl(key) {
-		rep.skip(BadPrincipal, loc)
-		return dst
-	}
-	details, reason := f.remoteDetails()
-	if reason != 0 {
-		rep.skip(reason, loc)
-		return dst
-	}
-	for _, d := range details {
-		s := d.IPAddressV4
-		if s == "" {
-			s = d.IPAddressV6
-		}
-		if s == "" {
-			rep.skip(NoRemoteAddress, loc)
+	for pair, reason := range x.opts.Key.FindingPairs(f) {
+		if reason != 0 {
+			rep.skip(reason, loc)
 			continue
 		}
-		a, err := parseAddr(s)
-		if err != nil {
-			rep.skip(BadAddress, loc)
-			continue
-		}
-		dst = append(dst, Tuple{Principal: key, Addr: a, FindingID: f.ID, FindingType: f.Type, Severity: f.Severity.String(), Source: loc})
+		dst = append(dst, Tuple{Principal: pair.Entity, Addr: pair.IP, FindingID: f.ID, FindingType: f.Type, Severity: f.Severity.String(), Source: loc})
 	}
 	return dst
-}
-
-// hasControl reports whether s has a control character.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // eventIDSet remembers eventIDs: as 16 bytes when they are UUIDs, as

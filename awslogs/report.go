@@ -9,7 +9,8 @@ import (
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
-// Reason says why a record or finding gave no tuple.
+// Reason says why a record or finding gave no tuple (no pair, for
+// CloudTrailPair and FindingPairs). The zero Reason means it gave one.
 type Reason int
 
 // The reasons. Those up to Duplicate are CloudTrail's; the filter reasons

@@ -1,6 +1,7 @@
 package ipinsights
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 
@@ -64,10 +65,24 @@ func (d *Dataset) IPv6() int {
 }
 
 // ReadDataset reads every row of r into a new Dataset. It stops at the
-// first malformed row (a *csvio.ParseError) unless r is lenient.
-func ReadDataset(r *csvio.Reader) (*Dataset, error) {
+// first malformed row (a *csvio.ParseError) unless r is lenient. It
+// checks ctx every few thousand rows: once ctx is done, it stops with an
+// error that wraps ctx.Err() and names the file (r's Options.Name) and
+// line.
+func ReadDataset(ctx context.Context, r *csvio.Reader) (*Dataset, error) {
 	d := NewDataset()
-	for r.Next() {
+	done := ctx.Done()
+	for n := 0; ; n++ {
+		if n%ctxCheckRows == 0 {
+			select {
+			case <-done:
+				return nil, stopped(r, ctx.Err())
+			default:
+			}
+		}
+		if !r.Next() {
+			break
+		}
 		d.AddBytes(r.Entity(), r.Addr())
 	}
 	if err := r.Err(); err != nil {
@@ -76,18 +91,31 @@ func ReadDataset(r *csvio.Reader) (*Dataset, error) {
 	return d, nil
 }
 
+// ctxCheckRows is how many rows ReadDataset reads between looks at its
+// context.
+const ctxCheckRows = 4096
+
+// stopped wraps err, the error of a done context, with where r stopped.
+func stopped(r *csvio.Reader, err error) error {
+	if name := r.Skipped().File; name != "" {
+		return fmt.Errorf("%s: stopped at line %d: %w", name, r.Line(), err)
+	}
+	return fmt.Errorf("stopped at line %d: %w", r.Line(), err)
+}
+
 // LoadDataset reads a CSV file of entity,ip rows (gzip compressed or not)
 // into a Dataset. With opts.Lenient, malformed rows are skipped and the
 // returned report counts them; otherwise the first one is an error naming
 // the file (opts.Name, else path) and line. A file with no well-formed row
-// is an error too.
-func LoadDataset(path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
+// is an error too. When ctx is done, LoadDataset stops as ReadDataset
+// does.
+func LoadDataset(ctx context.Context, path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
 	r, err := csvio.Open(path, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer r.Close()
-	d, err := ReadDataset(r)
+	d, err := ReadDataset(ctx, r)
 	if err != nil {
 		return nil, r.Skipped(), err
 	}

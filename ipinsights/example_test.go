@@ -147,11 +147,11 @@ func ExampleLoadDataset() {
 
 	// Strict (the default): the first malformed row is an error naming the
 	// file (Options.Name, else the path) and the line.
-	_, _, err = ipinsights.LoadDataset(path, csvio.Options{Name: "train.csv"})
+	_, _, err = ipinsights.LoadDataset(context.Background(), path, csvio.Options{Name: "train.csv"})
 	fmt.Println(err)
 
 	// Lenient: malformed rows are skipped and counted.
-	data, skipped, err := ipinsights.LoadDataset(path, csvio.Options{Name: "train.csv", Lenient: true})
+	data, skipped, err := ipinsights.LoadDataset(context.Background(), path, csvio.Options{Name: "train.csv", Lenient: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func ExampleLoadDataset() {
 func ExampleReadDataset() {
 	// Any io.Reader: a network stream, stdin, a string.
 	r := csvio.NewReader(strings.NewReader("alice,192.0.2.10\r\n\"bob, jr\",198.51.100.7\r\n"), csvio.Options{})
-	data, err := ipinsights.ReadDataset(r)
+	data, err := ipinsights.ReadDataset(context.Background(), r)
 	if err != nil {
 		log.Fatal(err)
 	}

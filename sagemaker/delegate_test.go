@@ -28,7 +28,7 @@ import (
 // localScores trains locally on train with hp and scores the rows of test.
 func localScores(t *testing.T, train, test string, hp map[string]string) []float64 {
 	t.Helper()
-	data, _, err := ipinsights.LoadDataset(train, csvio.Options{})
+	data, _, err := ipinsights.LoadDataset(context.Background(), train, csvio.Options{})
 	require.NoError(t, err)
 	cfg, err := ipinsights.ParseHyperparameters(hp)
 	require.NoError(t, err)

@@ -36,7 +36,7 @@ func TestEndpointScoreFile(t *testing.T) {
 	train, test, labels := logins(t, dir, 20, 20)
 	cfg, err := ipinsights.ParseHyperparameters(tinyHP)
 	require.NoError(t, err)
-	data, _, err := ipinsights.LoadDataset(train, csvio.Options{})
+	data, _, err := ipinsights.LoadDataset(context.Background(), train, csvio.Options{})
 	require.NoError(t, err)
 	m, err := ipinsights.Train(context.Background(), cfg, data, nil)
 	require.NoError(t, err)

@@ -1,6 +1,10 @@
-// Package synth generates the synthetic web-login data of the SageMaker IP
-// Insights tutorial (amazon-sagemaker-examples, ipinsights_login), for
-// quality benchmarks and demos that need no download.
+// Package synth generates synthetic data for quality benchmarks and demos
+// that need no download: the web logins of the SageMaker IP Insights
+// tutorial (amazon-sagemaker-examples, ipinsights_login), and the
+// CloudTrail logs and GuardDuty findings of a made-up AWS account, in
+// AWS's formats.
+//
+// # Web logins
 //
 // The tutorial draws addresses from a real IPv4-to-ASN table (about 827,000
 // ranges); we cannot ship that table, so ASNTable synthesises one: about
@@ -24,6 +28,21 @@
 // detector can tell them apart; Logins.Ceiling gives the best attack-test AUC
 // any detector can reach on the data, 1 - t/2 for a travel share t of the
 // normal test rows.
+//
+// # An AWS account
+//
+// NewAccount makes an account of IAM users, who work from home, from two
+// offices in working hours and now and then from elsewhere, and of roles,
+// each used by one session that calls from its own networks. LogFiles
+// draws its CloudTrail log files hour by hour (API calls, console
+// sign-ins, calls made through services and by services, CloudTrail
+// Insights events), and Findings its GuardDuty findings of the last day:
+// users' and a role's credentials used from attackers' addresses, and an
+// SSH brute force on an instance. WriteCloudTrail and WriteFindings write
+// them in the layouts AWS delivers to S3 (gzip-compressed log files under
+// AWSLogs/<account>/CloudTrail/..., JSON lines of EventBridge events),
+// which package awslogs reads. Identity, Event, LogFile and Finding are the
+// formats, for writing other scenarios.
 //
 // Everything is deterministic for a seed, whatever the number of goroutines.
 package synth

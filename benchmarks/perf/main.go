@@ -178,7 +178,7 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []embedding.Tuple, 
 	}()
 
 	t0 := time.Now()
-	ds, _, err := ipinsights.LoadDataset(trainCSV, csvio.Options{Name: trainCSV})
+	ds, _, err := ipinsights.LoadDataset(context.Background(), trainCSV, csvio.Options{Name: trainCSV})
 	if err != nil {
 		return res, err
 	}

@@ -652,7 +652,7 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 	if err != nil {
 		return nil, asUsage(err)
 	}
-	data, _, err := ipinsights.LoadDataset(train, csvio.Options{Name: train})
+	data, _, err := ipinsights.LoadDataset(ctx, train, csvio.Options{Name: train})
 	if err != nil {
 		return nil, err
 	}
@@ -662,7 +662,7 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 		}
 	})}
 	if valid != "" {
-		if opts.Validation, _, err = ipinsights.LoadDataset(valid, csvio.Options{Name: valid}); err != nil {
+		if opts.Validation, _, err = ipinsights.LoadDataset(ctx, valid, csvio.Options{Name: valid}); err != nil {
 			return nil, err
 		}
 	}

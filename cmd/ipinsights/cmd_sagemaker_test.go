@@ -262,7 +262,7 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	fake := fakeAWS(t, smemu.Options{})
 	dir, train, test := loginFiles(t)
 	// The user's endpoint serves a model trained with another seed.
-	data, _, err := ipinsights.LoadDataset(train, csvio.Options{})
+	data, _, err := ipinsights.LoadDataset(context.Background(), train, csvio.Options{})
 	require.NoError(t, err)
 	hp := map[string]string{"seed": "123"}
 	for i := 0; i+1 < len(tinyFlags); i += 2 {

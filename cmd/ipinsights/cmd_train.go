@@ -67,13 +67,13 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 
 	start := time.Now()
-	data, err := loadDataset(e, *trainPath, *lenient)
+	data, err := loadDataset(ctx, e, *trainPath, *lenient)
 	if err != nil {
 		return err
 	}
 	var valid *ipinsights.Dataset
 	if *validPath != "" {
-		if valid, err = loadDataset(e, *validPath, *lenient); err != nil {
+		if valid, err = loadDataset(ctx, e, *validPath, *lenient); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -56,15 +57,15 @@ func (o *output) Close() error {
 	return nil
 }
 
-// loadDataset reads a training or validation file; skipped rows of a
-// lenient read are reported on stderr.
-func loadDataset(e *env, name string, lenient bool) (*ipinsights.Dataset, error) {
+// loadDataset reads a training or validation file until ctx is done;
+// skipped rows of a lenient read are reported on stderr.
+func loadDataset(ctx context.Context, e *env, name string, lenient bool) (*ipinsights.Dataset, error) {
 	r, err := openCSV(e, name, csvio.Options{Lenient: lenient})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	d, err := ipinsights.ReadDataset(r)
+	d, err := ipinsights.ReadDataset(ctx, r)
 	if err != nil {
 		return nil, err
 	}

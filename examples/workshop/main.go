@@ -2,7 +2,7 @@
 // anomaly detection with Amazon GuardDuty and SageMaker") offline, with no
 // AWS account: it writes a week of CloudTrail logs for a made-up account in
 // CloudTrail's S3 layout and a few GuardDuty findings in the real finding
-// format, extracts (principal, IP) tuples from both with package awslogs,
+// format (package synth), extracts (principal, IP) tuples from both with package awslogs,
 // trains IP Insights with the workshop's hyperparameters on the first days,
 // and scores the last day's normal activity and the findings side by side.
 //
@@ -11,17 +11,13 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"image/color"
 	"io"
 	"log"
 	"math"
-	"math/rand/v2"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,8 +29,8 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/ipinsights/ipinsights-go/awslogs"
-	"github.com/ipinsights/ipinsights-go/internal/awsgen"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/synth"
 )
 
 // settings size the simulation; the defaults are the workshop's.
@@ -77,239 +73,6 @@ func main() {
 	}
 }
 
-const account = "111122223333"
-
-// network is a /24 given by its first three octets.
-type network [3]byte
-
-func (n network) addr(r *rand.Rand) netip.Addr {
-	return netip.AddrFrom4([4]byte{n[0], n[1], n[2], byte(1 + r.IntN(254))})
-}
-
-// randomNetwork draws a /24 from public-looking space (no 10/8, 127/8,
-// 172.16/12, 192.168/16 or multicast).
-func randomNetwork(r *rand.Rand) network {
-	for {
-		a := byte(1 + r.IntN(222))
-		b := byte(r.IntN(256))
-		if a == 10 || a == 127 || a == 172 && b >= 16 && b < 32 || a == 192 && b == 168 {
-			continue
-		}
-		return network{a, b, byte(r.IntN(256))}
-	}
-}
-
-type user struct {
-	name, id, key string
-	home          network
-	homeV6        netip.Prefix // some users' home ISP gives them IPv6
-}
-
-type role struct {
-	name, id, key string
-	nets          []network // where its sessions run: a VPC's NAT gateways, a CI runner pool
-	session       string
-}
-
-// world is the made-up account.
-type world struct {
-	users   []user
-	roles   []role
-	offices []network
-	start   time.Time
-}
-
-func newWorld(s settings, r *rand.Rand) *world {
-	w := &world{start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)}
-	w.offices = []network{randomNetwork(r), randomNetwork(r)}
-	for i := 0; i < s.users; i++ {
-		u := user{name: fmt.Sprintf("user%02d", i), id: fmt.Sprintf("AIDA%016X", r.Uint64()>>1), key: fmt.Sprintf("AKIA%016X", r.Uint64()>>1), home: randomNetwork(r)}
-		if i%5 == 4 {
-			u.homeV6 = netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i), byte(r.IntN(256))}), 48)
-		}
-		w.users = append(w.users, u)
-	}
-	names := []string{"app-server-role", "ci-deploy-role", "etl-batch-role", "lambda-exec-role", "monitoring-role", "backup-role", "analytics-role", "web-role"}
-	for i := 0; i < s.roles; i++ {
-		ro := role{name: names[i%len(names)], id: fmt.Sprintf("AROA%016X", r.Uint64()>>1), key: fmt.Sprintf("ASIA%016X", r.Uint64()>>1), session: fmt.Sprintf("i-0%015x", r.Uint64()>>4)}
-		if i >= len(names) {
-			ro.name += strconv.Itoa(i)
-		}
-		ro.nets = []network{randomNetwork(r), randomNetwork(r)}
-		w.roles = append(w.roles, ro)
-	}
-	return w
-}
-
-var (
-	readAPIs  = [][2]string{{"ec2.amazonaws.com", "DescribeInstances"}, {"s3.amazonaws.com", "ListBuckets"}, {"s3.amazonaws.com", "GetObject"}, {"iam.amazonaws.com", "GetUser"}, {"cloudwatch.amazonaws.com", "GetMetricData"}, {"sts.amazonaws.com", "GetCallerIdentity"}}
-	writeAPIs = [][2]string{{"s3.amazonaws.com", "PutObject"}, {"ec2.amazonaws.com", "RunInstances"}, {"lambda.amazonaws.com", "UpdateFunctionCode"}, {"dynamodb.amazonaws.com", "PutItem"}}
-	services  = []string{"ec2.amazonaws.com", "lambda.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "config.amazonaws.com"}
-)
-
-// writeCloudTrail writes one log file per region and hour and returns the
-// number of records.
-func writeCloudTrail(s settings, w *world, r *rand.Rand) (int, error) {
-	userAgent := "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.8"
-	total := 0
-	regions := []string{"us-east-1", "eu-west-1"}
-	for h := 0; h < s.days*24; h++ {
-		hour := w.start.Add(time.Duration(h) * time.Hour)
-		perRegion := map[string][]any{}
-		add := func(e *awsgen.Event) {
-			e.Time = hour.Add(time.Duration(r.IntN(3600)) * time.Second)
-			e.Region = regions[r.IntN(len(regions))]
-			e.Account = account
-			if e.UserAgent == "" {
-				e.UserAgent = userAgent
-			}
-			perRegion[e.Region] = append(perRegion[e.Region], awsgen.Record(e, r))
-		}
-		working := hour.Hour() >= 7 && hour.Hour() < 20
-		for _, u := range w.users {
-			n := poisson(r, float64(s.eventsPerDay)/24*dayShape(hour.Hour()))
-			for i := 0; i < n; i++ {
-				src := u.home.addr(r)
-				switch {
-				case r.IntN(50) == 0: // travel: a hotel, a conference, a phone
-					src = randomNetwork(r).addr(r)
-				case working && r.IntN(10) < 7:
-					src = w.offices[r.IntN(len(w.offices))].addr(r)
-				case u.homeV6.IsValid() && r.IntN(2) == 0:
-					a := u.homeV6.Addr().As16()
-					a[15], a[14] = byte(r.IntN(256)), byte(r.IntN(256))
-					src = netip.AddrFrom16(a)
-				}
-				id := awsgen.IAMUser(account, u.name, u.id, u.key)
-				api, ro := readAPIs[r.IntN(len(readAPIs))], true
-				if r.IntN(5) == 0 {
-					api, ro = writeAPIs[r.IntN(len(writeAPIs))], false
-				}
-				if r.IntN(30) == 0 { // a console sign-in: no access key
-					id.AccessKeyID = ""
-					api, ro = [2]string{"signin.amazonaws.com", "ConsoleLogin"}, false
-				}
-				add(&awsgen.Event{Identity: id, Source: src.String(), EventSource: api[0], EventName: api[1], ReadOnly: ro})
-			}
-		}
-		for _, ro := range w.roles {
-			n := poisson(r, 2*float64(s.eventsPerDay)/24)
-			for i := 0; i < n; i++ {
-				id := awsgen.AssumedRole(account, ro.name, ro.id, ro.session, ro.key, hour)
-				api := readAPIs[r.IntN(len(readAPIs))]
-				src := ro.nets[r.IntN(len(ro.nets))].addr(r).String()
-				if r.IntN(8) == 0 { // a call a service makes on the role's behalf
-					id.InvokedBy = services[r.IntN(len(services))]
-					src = "AWS Internal"
-				}
-				add(&awsgen.Event{Identity: id, Source: src, EventSource: api[0], EventName: api[1], ReadOnly: true})
-			}
-		}
-		// Services acting on their own: the source is their DNS name.
-		for i := poisson(r, 20); i > 0; i-- {
-			svc := services[r.IntN(len(services))]
-			add(&awsgen.Event{Identity: &awsgen.Identity{Type: "AWSService", InvokedBy: svc}, Source: svc, EventSource: "sts.amazonaws.com", EventName: "AssumeRole", UserAgent: svc})
-		}
-		if h%24 == 12 { // an Insights event: no userIdentity
-			add(&awsgen.Event{EventSource: "ec2.amazonaws.com", EventName: "RunInstances"})
-		}
-		for region, recs := range perRegion {
-			data, err := awsgen.LogFile(recs)
-			if err != nil {
-				return 0, err
-			}
-			path := awsgen.LogPath(s.out, account, region, hour, fmt.Sprintf("%08X", r.Uint32()))
-			if err := awsgen.WriteFile(path, data); err != nil {
-				return 0, err
-			}
-			total += len(recs)
-		}
-	}
-	return total, nil
-}
-
-// dayShape is the relative activity at an hour of the day.
-func dayShape(h int) float64 {
-	if h >= 7 && h < 20 {
-		return 1.6
-	}
-	return 0.3
-}
-
-func poisson(r *rand.Rand, mean float64) int {
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= r.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
-}
-
-// writeFindings writes GuardDuty findings as an S3 export would (JSON lines
-// of EventBridge events, gzip compressed): API calls by five users and one
-// assumed role from attacker addresses, and an SSH brute force on an
-// instance, which has no access key.
-func writeFindings(s settings, w *world, r *rand.Rand) (string, error) {
-	day := w.start.Add(time.Duration(s.days-1)*24*time.Hour + 15*time.Hour)
-	types := []struct{ typ, title, api, svc string }{
-		{"UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom", "API ListBuckets was invoked from an IP address on a custom threat list.", "ListBuckets", "s3.amazonaws.com"},
-		{"Recon:IAMUser/MaliciousIPCaller", "Reconnaissance API DescribeInstances was invoked from a known malicious IP address.", "DescribeInstances", "ec2.amazonaws.com"},
-		{"UnauthorizedAccess:IAMUser/TorIPCaller", "API GetObject was invoked from a Tor exit node IP address.", "GetObject", "s3.amazonaws.com"},
-		{"PenTest:IAMUser/KaliLinux", "API GetUser was invoked from a Kali Linux computer.", "GetUser", "iam.amazonaws.com"},
-		{"Discovery:IAMUser/AnomalousBehavior", "APIs commonly used in discovery tactics were invoked by an unusual user.", "ListUsers", "iam.amazonaws.com"},
-	}
-	var fs []awsgen.Finding
-	for i := 0; i < 5 && i < len(w.users); i++ {
-		u := w.users[(i*7)%len(w.users)]
-		t := types[i]
-		attacker := randomNetwork(r)
-		for j := 0; j < 2; j++ { // two calls from the attacker's network
-			fs = append(fs, awsgen.Finding{ID: fmt.Sprintf("%032x", r.Uint64()), Type: t.typ, Title: t.title, Severity: 5 + float64(i%3),
-				Account: account, Region: "us-east-1", Time: day.Add(time.Duration(i*j) * time.Minute), AccessKeyID: u.key, PrincipalID: u.id,
-				UserName: u.name, UserType: "IAMUser", API: t.api, ServiceName: t.svc, RemoteIP: attacker.addr(r).String(), Country: "Example"})
-		}
-	}
-	if len(w.roles) > 0 {
-		ro := w.roles[0]
-		fs = append(fs, awsgen.Finding{ID: fmt.Sprintf("%032x", r.Uint64()), Type: "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
-			Title: "Credentials for instance role " + ro.name + " used from a remote AWS account.", Severity: 8, Account: account, Region: "us-east-1", Time: day,
-			AccessKeyID: ro.key, PrincipalID: ro.id + ":" + ro.session, UserName: ro.name, UserType: "AssumedRole", API: "ListBuckets", ServiceName: "s3.amazonaws.com",
-			RemoteIP: randomNetwork(r).addr(r).String(), Country: "Example"})
-	}
-	path := filepath.Join(s.out, "AWSLogs", account, "GuardDuty", "us-east-1", day.Format("2006/01/02"), "findings.jsonl.gz")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	zw := gzip.NewWriter(f)
-	enc := json.NewEncoder(zw)
-	for i := range fs {
-		if err := enc.Encode(fs[i].EventBridge(r)); err != nil {
-			return "", err
-		}
-	}
-	// An EC2 finding: its resource is an instance, not an access key.
-	ssh := map[string]any{"version": "0", "id": awsgen.UUID(r), "detail-type": "GuardDuty Finding", "source": "aws.guardduty", "account": account,
-		"time": day.Format(time.RFC3339), "region": "us-east-1", "resources": []any{}, "detail": map[string]any{
-			"schemaVersion": "2.0", "accountId": account, "region": "us-east-1", "partition": "aws", "id": fmt.Sprintf("%032x", r.Uint64()),
-			"type": "UnauthorizedAccess:EC2/SSHBruteForce", "severity": 2,
-			"resource": map[string]any{"resourceType": "Instance", "instanceDetails": map[string]any{"instanceId": "i-0123456789abcdef0"}},
-			"service":  map[string]any{"action": map[string]any{"actionType": "NETWORK_CONNECTION", "networkConnectionAction": map[string]any{"connectionDirection": "INBOUND", "remoteIpDetails": map[string]any{"ipAddressV4": randomNetwork(r).addr(r).String()}}}}}}
-	if err := enc.Encode(ssh); err != nil {
-		return "", err
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	return path, f.Close()
-}
-
 // result is what run measured.
 type result struct {
 	normal, findings []float64 // dot products
@@ -326,13 +89,20 @@ func (r *result) clearlyBelow() bool {
 
 func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	began := time.Now()
-	r := rand.New(rand.NewPCG(s.seed, 405))
-	w := newWorld(s, r)
-	n, err := writeCloudTrail(s, w, r)
+	// A made-up account: IAM users working from home, two offices and
+	// the odd hotel; roles whose sessions call from their own networks;
+	// services; and, on the last day, GuardDuty findings about five
+	// users' access keys and the first role's credentials used from
+	// attackers' addresses, and an SSH brute force on an instance.
+	acct, err := synth.NewAccount(synth.AccountConfig{Users: s.users, Roles: s.roles, Days: s.days, EventsPerDay: s.eventsPerDay, Seed: s.seed})
 	if err != nil {
 		return nil, err
 	}
-	gdPath, err := writeFindings(s, w, r)
+	n, err := acct.WriteCloudTrail(s.out)
+	if err != nil {
+		return nil, err
+	}
+	gdPath, err := acct.WriteFindings(s.out)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +110,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 
 	// Tuples: the first days train, the last day is held out as normal
 	// activity to score. The same principal key rule on both sides.
-	split := w.start.Add(time.Duration(s.days-1) * 24 * time.Hour)
+	split := acct.Config.Start.Add(time.Duration(s.days-1) * 24 * time.Hour)
 	train := ipinsights.NewDataset()
 	trainCSV, err := os.Create(filepath.Join(s.out, "cloudtrail_tuples.csv"))
 	if err != nil {
@@ -348,7 +118,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	}
 	defer trainCSV.Close()
 	csvw := awslogs.NewCSVWriter(trainCSV)
-	ctDir := filepath.Join(s.out, "AWSLogs", account, "CloudTrail")
+	ctDir := filepath.Join(s.out, "AWSLogs", acct.Config.ID, "CloudTrail")
 	rep, err := awslogs.ExtractCloudTrail(ctx, []string{ctDir}, awslogs.TupleWriterFunc(func(t *awslogs.Tuple) error {
 		train.Add(t.Principal, t.Addr)
 		return csvw.WriteTuple(t)
@@ -362,7 +132,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	fmt.Fprintf(out, "CloudTrail, days 1-%d (training): %s\n", s.days-1, rep.Summary())
 	var held []ipinsights.Pair
 	rep, err = awslogs.ExtractCloudTrail(ctx, []string{ctDir}, awslogs.TupleWriterFunc(func(t *awslogs.Tuple) error {
-		held = append(held, ipinsights.Pair{Entity: t.Principal, IP: t.Addr})
+		held = append(held, t.Pair())
 		return nil
 	}), &awslogs.Options{Since: split})
 	if err != nil {
@@ -406,7 +176,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	}
 	pairs := make([]ipinsights.Pair, len(findings))
 	for i, f := range findings {
-		pairs[i] = ipinsights.Pair{Entity: f.Principal, IP: f.Addr}
+		pairs[i] = f.Pair()
 	}
 	scores := model.ScoreBatch(nil, pairs)
 	for _, sc := range scores {
@@ -436,7 +206,7 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	for i, f := range findings {
 		fmt.Fprintf(out, "%-68s %-16s %-16s %9.3f %5.1f%%\n", f.FindingType, short(f.Principal), f.Addr, scores[i].DotProduct, 100*fractionBelow(res.normal, scores[i].DotProduct))
 	}
-	workshopMismatch(out, model, findings, w)
+	workshopMismatch(out, model, findings, acct)
 
 	png := filepath.Join(s.out, "scores.png")
 	if err := histogram(png, res); err != nil {
@@ -456,20 +226,20 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 // assumed role's finding: it kept principalId whole (AROA...:session)
 // while the training side cut it at the colon, so the principal was one
 // the model never saw.
-func workshopMismatch(out io.Writer, model *ipinsights.Model, findings []awslogs.Tuple, w *world) {
-	if len(w.roles) == 0 {
+func workshopMismatch(out io.Writer, model *ipinsights.Model, findings []awslogs.Tuple, acct *synth.Account) {
+	if len(acct.Roles) == 0 {
 		return
 	}
-	ro := w.roles[0]
+	ro := acct.Roles[0]
 	for _, f := range findings {
-		if f.Principal != ro.id {
+		if f.Principal != ro.ID {
 			continue
 		}
-		whole := ro.id + ":" + ro.session
+		whole := ro.ID + ":" + ro.Session
 		sc := model.Score(whole, f.Addr)
 		fmt.Fprintf(out, "\nThe workshop's GuardDuty code keyed this role's finding as %q, a principal never seen in training (entity_seen=%v):\n"+
 			"its dot product %.3f says nothing. Keyed like its CloudTrail tuples (%q) it scores %.3f, with entity_seen=%v.\n",
-			whole, sc.EntitySeen, sc.DotProduct, ro.id, model.Score(ro.id, f.Addr).DotProduct, model.EntitySeen(ro.id))
+			whole, sc.EntitySeen, sc.DotProduct, ro.ID, model.Score(ro.ID, f.Addr).DotProduct, model.EntitySeen(ro.ID))
 		return
 	}
 }
