@@ -1,6 +1,7 @@
 package ipinsights
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"runtime"
@@ -351,15 +352,45 @@ func growResults(dst []Result, n int) []Result {
 // ScoreVerbose scores one pair and also returns the entity embedding and
 // the IP embedding (the output of the IP encoder), as SageMaker's verbose
 // responses do. The slices are new. Their dot product equals the score up to
-// float32 rounding (the score is computed in a different order).
+// float32 rounding (the score is computed in a different order). For an
+// invalid address (the zero netip.Addr) the dot product and every element
+// of the IP embedding are NaN, as in Score and IPEmbedding; the entity
+// embedding and EntitySeen are the entity's.
 func (m *Model) ScoreVerbose(entity string, ip netip.Addr) (Result, []float32, []float32) {
-	t := embedding.NewTuple(entity, ip)
-	e := append([]float32(nil), m.entityRow(t.Entity)...)
-	v := m.IPEmbedding(ip)
-	s := m.getScratch()
-	r := m.scoreTuple(s, t)
-	m.putScratch(s)
+	e, v := make([]float32, m.dim), make([]float32, m.dim)
+	if !ip.IsValid() {
+		copy(e, m.entityRow(embedding.EntityHash(entity)))
+		fillNaN(v)
+		return m.Score(entity, ip), e, v
+	}
+	r := m.ScoreTupleVerbose(e, v, embedding.NewTuple(entity, ip))
 	return r, e, v
+}
+
+// ScoreTupleVerbose is ScoreVerbose for an encoded pair (see
+// embedding.NewTupleBytes) that writes the entity embedding to entityDst
+// and the IP embedding to ipDst instead of returning new slices, for
+// callers that answer verbose requests without allocating per record. Its
+// result equals ScoreTuples' for t, bit for bit. It panics unless both
+// slices are Config().VectorDim long. It does not allocate.
+func (m *Model) ScoreTupleVerbose(entityDst, ipDst []float32, t embedding.Tuple) Result {
+	if len(entityDst) != m.dim || len(ipDst) != m.dim {
+		panic(fmt.Sprintf("ipinsights: ScoreTupleVerbose: embedding slices of length %d and %d, want VectorDim %d", len(entityDst), len(ipDst), m.dim))
+	}
+	s := m.getScratch()
+	defer m.putScratch(s)
+	n := m.enc.Encode(s.rows[:], t.Addr)
+	// As scoreRows computes it, so that the score is ScoreTuples'.
+	row := embedding.Bucket(t.Entity, m.cfg.NumEntityVectors)
+	u, c := m.projection(s, row)
+	h := m.lastInputRows(s, s.rows[:n])
+	r := Result{
+		DotProduct: float64(f32.Dot(u, h) + c),
+		EntitySeen: m.seen.has(t.Entity),
+	}
+	copy(entityDst, m.entity[row*m.dim:(row+1)*m.dim])
+	m.encoderOutput(ipDst, h)
+	return r
 }
 
 // EntityEmbedding returns a copy of the embedding of entity.
@@ -368,20 +399,37 @@ func (m *Model) EntityEmbedding(entity string) []float32 {
 }
 
 // IPEmbedding returns the IP embedding of ip: the output of the encoder
-// (prefix sum, then the dense layers).
+// (prefix sum, then the dense layers). For an invalid address (the zero
+// netip.Addr) every element is NaN, as the dot product of Score is.
 func (m *Model) IPEmbedding(ip netip.Addr) []float32 {
-	s := m.getScratch()
-	defer m.putScratch(s)
-	h := m.lastInput(s, embedding.AddrFrom(ip))
 	out := make([]float32, m.dim)
-	if len(m.layers) == 0 {
-		copy(out, h)
+	if !ip.IsValid() {
+		fillNaN(out)
 		return out
 	}
-	last := m.layers[len(m.layers)-1]
-	f32.MatVec(out, last.w, h)
-	f32.Add(out, last.b)
+	s := m.getScratch()
+	defer m.putScratch(s)
+	m.encoderOutput(out, m.lastInput(s, embedding.AddrFrom(ip)))
 	return out
+}
+
+// encoderOutput sets dst to the output of the IP encoder whose last dense
+// layer has input h (see lastInput).
+func (m *Model) encoderOutput(dst, h []float32) {
+	if len(m.layers) == 0 {
+		copy(dst, h)
+		return
+	}
+	last := m.layers[len(m.layers)-1]
+	f32.MatVec(dst, last.w, h)
+	f32.Add(dst, last.b)
+}
+
+func fillNaN(dst []float32) {
+	nan := float32(math.NaN())
+	for i := range dst {
+		dst[i] = nan
+	}
 }
 
 // EntitySeen reports whether entity occurred in the training data.
