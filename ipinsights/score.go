@@ -249,11 +249,22 @@ func (m *Model) Score(entity string, ip netip.Addr) Result {
 }
 
 // ScoreBatch scores pairs into dst, which it grows when too short, and
-// returns it. Large batches are spread over GOMAXPROCS goroutines. It does
-// not allocate when dst is long enough.
+// returns it. Large batches are spread over GOMAXPROCS goroutines (see
+// ScoreBatchWorkers to bound them). It does not allocate when dst is long
+// enough.
 func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
+	return m.ScoreBatchWorkers(dst, pairs, 0)
+}
+
+// ScoreBatchWorkers is ScoreBatch over at most workers goroutines, the
+// calling one included, and never more than GOMAXPROCS: 1 scores in the
+// calling goroutine only, 0 means GOMAXPROCS (as ScoreBatch). A server
+// that scores several batches at once bounds each so that together they
+// do not queue for the same cores. The results do not depend on workers.
+// It panics if workers is negative.
+func (m *Model) ScoreBatchWorkers(dst []Result, pairs []Pair, workers int) []Result {
 	dst = growResults(dst, len(pairs))
-	m.parallel(scoreJob{m: m, dst: dst, pairs: pairs}, len(pairs))
+	m.parallel(scoreJob{m: m, dst: dst, pairs: pairs}, len(pairs), workers)
 	return dst
 }
 
@@ -261,8 +272,15 @@ func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
 // embedding.EntityHashBytes), for callers that parse input without
 // allocating strings. It does not allocate when dst is long enough.
 func (m *Model) ScoreTuples(dst []Result, ts []embedding.Tuple) []Result {
+	return m.ScoreTuplesWorkers(dst, ts, 0)
+}
+
+// ScoreTuplesWorkers is ScoreTuples over at most workers goroutines, as
+// ScoreBatchWorkers: 1 scores in the calling goroutine only, 0 means
+// GOMAXPROCS. It panics if workers is negative.
+func (m *Model) ScoreTuplesWorkers(dst []Result, ts []embedding.Tuple, workers int) []Result {
 	dst = growResults(dst, len(ts))
-	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts))
+	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts), workers)
 	return dst
 }
 
@@ -315,10 +333,17 @@ func scoreWorker(jobs <-chan scoreJob) {
 	}
 }
 
-// parallel runs job, n items long, split over GOMAXPROCS goroutines when
-// it is large: the caller scores the first part, the pool the others.
-func (m *Model) parallel(job scoreJob, n int) {
+// parallel runs job, n items long, split over up to workers goroutines
+// (0: GOMAXPROCS) when it is large: the caller scores the first part, the
+// pool the others.
+func (m *Model) parallel(job scoreJob, n, workers int) {
+	if workers < 0 {
+		panic(fmt.Sprintf("ipinsights: negative number of scoring workers %d", workers))
+	}
 	w := runtime.GOMAXPROCS(0)
+	if workers > 0 {
+		w = min(w, workers)
+	}
 	s := m.getScratch()
 	defer m.putScratch(s)
 	if n < parallelMin || w == 1 {
@@ -327,7 +352,7 @@ func (m *Model) parallel(job scoreJob, n int) {
 	}
 	scorePool.once.Do(func() {
 		scorePool.jobs = make(chan scoreJob)
-		for range w {
+		for range runtime.GOMAXPROCS(0) {
 			go scoreWorker(scorePool.jobs)
 		}
 	})

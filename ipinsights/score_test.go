@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
@@ -77,4 +78,53 @@ func TestScoreTupleVerbose(t *testing.T) {
 			"ipinsights: ScoreTupleVerbose: embedding slices of length 16 and 15, want VectorDim 16",
 			func() { m.ScoreTupleVerbose(ev, iv[:dim-1], ts[0]) }, name)
 	}
+}
+
+// ScoreBatchWorkers and ScoreTuplesWorkers hand a batch's parts to the
+// scoring pool only up to their bound: with 1 the caller scores alone. The
+// pool's channel is replaced by one that the test receives from, so that
+// every part handed off is seen (and scored here).
+func TestScoreWorkersBoundTheParts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	m, p := trainedForFiles()
+	pairs := make([]Pair, 3*parallelMin)
+	ts := make([]embedding.Tuple, len(pairs))
+	for i := range pairs {
+		e, a := p.pair()
+		pairs[i] = Pair{Entity: e, IP: a}
+		ts[i] = embedding.NewTuple(e, a)
+	}
+	want := m.ScoreBatchWorkers(nil, pairs, 1)
+
+	m.ScoreBatch(nil, pairs) // start the pool
+	jobs := make(chan scoreJob)
+	saved := scorePool.jobs
+	scorePool.jobs = jobs
+	defer func() { scorePool.jobs = saved }()
+	handedOff := func(score func() []Result) (int, []Result) {
+		done := make(chan []Result)
+		go func() { done <- score() }()
+		n := 0
+		for {
+			select {
+			case j := <-jobs:
+				n++
+				s := j.m.getScratch()
+				j.run(s)
+				j.m.putScratch(s)
+				j.wg.Done()
+			case got := <-done:
+				return n, got
+			}
+		}
+	}
+	for _, tc := range []struct{ workers, parts int }{{1, 0}, {2, 1}, {3, 2}, {0, 3}, {100, 3}} {
+		n, got := handedOff(func() []Result { return m.ScoreBatchWorkers(nil, pairs, tc.workers) })
+		assert.Equal(t, tc.parts, n, "ScoreBatchWorkers(%d): parts handed to the pool", tc.workers)
+		assert.Equal(t, want, got, "ScoreBatchWorkers(%d)", tc.workers)
+		n, got = handedOff(func() []Result { return m.ScoreTuplesWorkers(nil, ts, tc.workers) })
+		assert.Equal(t, tc.parts, n, "ScoreTuplesWorkers(%d): parts handed to the pool", tc.workers)
+		assert.Equal(t, want, got, "ScoreTuplesWorkers(%d)", tc.workers)
+	}
+	assert.PanicsWithValue(t, "ipinsights: negative number of scoring workers -1", func() { m.ScoreBatchWorkers(nil, pairs, -1) })
 }
