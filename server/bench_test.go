@@ -40,7 +40,7 @@ func benchInvocations(b *testing.B, format inference.Format, rows int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	serve, _ := inMemory(s, format.MediaType(), body)
+	serve, _ := inMemory(s, format.MediaType(), "", body)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()

@@ -34,6 +34,8 @@
 // structured log/slog line, and GET /metrics exposes request, error,
 // row and latency counters in the Prometheus text format.
 //
-// The scoring path reuses its buffers across requests: a request costs a
-// few allocations in net/http and none per record.
+// The scoring path reuses its buffers across requests. Beyond net/http's
+// own allocations, a request allocates its Content-Length header and, when
+// it outgrows them, larger request and response buffers; nothing per
+// record, verbose responses included.
 package server

@@ -20,8 +20,8 @@ type invocation struct {
 	body    []byte
 	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
-	recs    []ipinsights.Pair // verbose requests only
 	results []ipinsights.Result
+	emb     []float32 // verbose requests: the embeddings of the record being written
 	preds   [predChunk]inference.Prediction // scores only: no embeddings
 	resp    inference.ResponseAppender
 	out     []byte
@@ -100,13 +100,13 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusBadRequest, "ValidationError", "empty request body: want "+format.MediaType()+" records (entity, ip)")
 		return
 	}
-	if err := inv.decode(format, rf.Verbose); err != nil {
+	if err := inv.decode(format); err != nil {
 		s.fail(st, http.StatusBadRequest, "ValidationError", err.Error())
 		return
 	}
-	rows := inv.rows(rf.Verbose)
+	rows := len(inv.tuples)
 	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes); !ok {
-		s.responseTooLarge(st, rf, fit, rows, m.Config().VectorDim)
+		s.responseTooLarge(st, rf, fit, rows, m.VectorDim())
 		return
 	}
 	h := st.Header()
@@ -152,36 +152,24 @@ func (s *Server) tooLarge(st *reqState, size int64) {
 	s.fail(st, http.StatusRequestEntityTooLarge, "PayloadTooLarge", msg)
 }
 
-// decode reads the records of the body into tuples, or for verbose
-// responses into records with their entity strings (ScoreVerbose hashes
-// them itself). The error is a *inference.RequestError.
-func (inv *invocation) decode(format inference.Format, verbose bool) error {
-	inv.tuples, inv.recs = inv.tuples[:0], inv.recs[:0]
+// decode reads the records of the body into tuples. The error is a
+// *inference.RequestError.
+func (inv *invocation) decode(format inference.Format) error {
+	inv.tuples = inv.tuples[:0]
 	d := &inv.dec
 	d.Reset(format, inv.body)
 	for d.Next() {
-		if verbose {
-			inv.recs = append(inv.recs, ipinsights.Pair{Entity: string(d.Entity()), IP: d.Addr()})
-		} else {
-			inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
-		}
+		inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
 	}
 	return d.Err()
-}
-
-// rows returns the number of decoded records.
-func (inv *invocation) rows(verbose bool) int {
-	if verbose {
-		return len(inv.recs)
-	}
-	return len(inv.tuples)
 }
 
 // respond scores the decoded records and writes the response in rf to
 // inv.out a few records at a time (verbose ones one at a time), so that it
 // stops as soon as the body grows past limit: a response that would not
-// fit costs at most about limit bytes, whatever the format, and no
-// embedding outlives its record. It returns the number of records whose
+// fit costs at most about limit bytes, whatever the format; the
+// embeddings of a verbose record are written to inv.emb, which the next
+// record reuses. It returns the number of records whose
 // predictions fit and whether all of them did.
 func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64) (int, bool) {
 	a := &inv.resp
@@ -190,14 +178,19 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 	var p [1]inference.Prediction
 	fit := 0
 	if rf.Verbose {
-		for _, rec := range inv.recs {
-			res, e, v := m.ScoreVerbose(rec.Entity, rec.IP)
+		dim := m.VectorDim()
+		if cap(inv.emb) < 2*dim {
+			inv.emb = make([]float32, 2*dim)
+		}
+		e, v := inv.emb[:dim:dim], inv.emb[dim:2*dim:2*dim]
+		for _, t := range inv.tuples {
+			res := m.ScoreTupleVerbose(e, v, t)
 			p[0] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
 			if out = a.Append(out, p[:]); int64(len(out)) > limit {
 				break
 			}
 			if fit++; fit == 1 {
-				out = presize(out, fit, len(inv.recs), limit)
+				out = presize(out, fit, len(inv.tuples), limit)
 			}
 		}
 	} else {
@@ -230,7 +223,7 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		}
 	}
 	inv.out = out
-	if fit < inv.rows(rf.Verbose) {
+	if fit < len(inv.tuples) {
 		return fit, false
 	}
 	if inv.out = a.Close(out); int64(len(inv.out)) > limit {
@@ -255,15 +248,14 @@ func presize(out []byte, n, rows int, limit int64) []byte {
 // trim drops references that must not outlive the request and buffers too
 // large to keep.
 func (inv *invocation) trim() {
-	clear(inv.recs) // entity strings
 	if cap(inv.body) > maxPooledBytes {
 		inv.body = nil
 	}
 	if cap(inv.out) > maxPooledBytes {
 		inv.out = nil
 	}
-	if max(cap(inv.tuples), cap(inv.recs)) > maxPooledRecords {
-		inv.tuples, inv.recs, inv.results = nil, nil, nil
+	if cap(inv.tuples) > maxPooledRecords {
+		inv.tuples, inv.results = nil, nil
 	}
 	inv.dec.Reset(inference.CSV, nil)
 }

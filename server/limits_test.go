@@ -120,7 +120,7 @@ func TestResponseLimitBoundsMemory(t *testing.T) {
 
 	var inv invocation
 	inv.body = csvBody(t, many)
-	require.NoError(t, inv.decode(inference.CSV, true))
+	require.NoError(t, inv.decode(inference.CSV))
 	fit, ok := inv.respond(m, rf, limit)
 	assert.False(t, ok)
 	assert.Less(t, fit, len(many))
