@@ -27,7 +27,10 @@
 // (SageMaker's 6 MB), a response by Options.MaxResponseBytes (4 times the
 // payload limit, which a verbose response of a hundred times its request
 // passes), and the invocations handled at once by Options.MaxConcurrent
-// (twice GOMAXPROCS, at least 4).
+// (twice GOMAXPROCS, at least 4). The records of one invocation are scored
+// over at most Options.ScoreWorkers goroutines: by default GOMAXPROCS
+// shared among the MaxConcurrent invocations, so that invocations scoring
+// at once do not queue for the same cores.
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a

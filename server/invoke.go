@@ -21,7 +21,7 @@ type invocation struct {
 	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
 	results []ipinsights.Result
-	emb     []float32 // verbose requests: the embeddings of the record being written
+	emb     []float32                       // verbose requests: the embeddings of the record being written
 	preds   [predChunk]inference.Prediction // scores only: no embeddings
 	resp    inference.ResponseAppender
 	out     []byte
@@ -105,7 +105,7 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		return
 	}
 	rows := len(inv.tuples)
-	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes); !ok {
+	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes, s.opts.ScoreWorkers); !ok {
 		s.responseTooLarge(st, rf, fit, rows, m.VectorDim())
 		return
 	}
@@ -120,8 +120,9 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 // busy refuses an invocation that found no free slot in time.
 func (s *Server) busy(st *reqState) {
 	st.Header()["Retry-After"] = retryAfter
+	st.limit = "MaxConcurrent"
 	s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf(
-		"server busy: all %d invocation slots stayed taken for %s (see --max-concurrent and --queue-timeout); retry later or send fewer requests at once",
+		"server busy: all %d invocation slots stayed taken for %s; retry later or send fewer requests at once",
 		cap(s.sem), max(s.opts.QueueTimeout, 0)))
 }
 
@@ -138,17 +139,21 @@ func (s *Server) responseTooLarge(st *reqState, rf inference.ResponseFormat, fit
 	if rf.Verbose {
 		advice += fmt.Sprintf(", or leave out verbose=True (it adds 2×%d embedding numbers to every record)", dim)
 	}
+	st.limit = "MaxResponseBytes"
 	s.fail(st, http.StatusRequestEntityTooLarge, "ResponseTooLarge", fmt.Sprintf(
-		"the response would be larger than the %d-byte limit (MaxResponseBytes; see --max-response-mb): only the first %d of the %d records fit in %s; %s",
+		"the response would be larger than the %d-byte limit: only the first %d of the %d records fit in %s; %s",
 		limit, fit, rows, rf, advice))
 }
 
+// tooLarge refuses a request body larger than MaxPayloadBytes; size is
+// its declared length, or -1 when it passed the limit while being read.
 func (s *Server) tooLarge(st *reqState, size int64) {
 	limit := s.opts.MaxPayloadBytes
-	msg := fmt.Sprintf("request body larger than the %d-byte limit (MaxPayloadInMB %d; see --max-payload-mb)", limit, max(1, limit/MiB))
+	msg := fmt.Sprintf("request body larger than the %d-byte limit (MaxPayloadInMB %d)", limit, max(1, limit/MiB))
 	if size > 0 {
-		msg = fmt.Sprintf("request body of %d bytes is larger than the %d-byte limit (MaxPayloadInMB %d; see --max-payload-mb)", size, limit, max(1, limit/MiB))
+		msg = fmt.Sprintf("request body of %d bytes is larger than the %d-byte limit (MaxPayloadInMB %d)", size, limit, max(1, limit/MiB))
 	}
+	st.limit = "MaxPayloadBytes"
 	s.fail(st, http.StatusRequestEntityTooLarge, "PayloadTooLarge", msg)
 }
 
@@ -169,9 +174,10 @@ func (inv *invocation) decode(format inference.Format) error {
 // stops as soon as the body grows past limit: a response that would not
 // fit costs at most about limit bytes, whatever the format; the
 // embeddings of a verbose record are written to inv.emb, which the next
-// record reuses. It returns the number of records whose
+// record reuses. The other responses' records are scored at once, over at
+// most workers goroutines. It returns the number of records whose
 // predictions fit and whether all of them did.
-func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64) (int, bool) {
+func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64, workers int) (int, bool) {
 	a := &inv.resp
 	a.Reset(rf)
 	out := inv.out[:0]
@@ -197,7 +203,7 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		// predChunk records at a time, which is as fast as appending them
 		// all at once; the chunk that passes the limit is written again
 		// record by record to count the records that fit.
-		inv.results = m.ScoreTuples(inv.results[:0], inv.tuples)
+		inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
 		for rest := inv.results; len(rest) > 0; {
 			preds := inv.preds[:min(len(rest), predChunk)]
 			for i, res := range rest[:len(preds)] {
