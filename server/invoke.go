@@ -200,9 +200,9 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 			}
 		}
 	} else {
-		// predChunk records at a time, which is as fast as appending them
-		// all at once; the chunk that passes the limit is written again
-		// record by record to count the records that fit.
+		// predChunk records at a time, through the fixed inv.preds; the
+		// chunk that passes the limit is written again record by record
+		// to count the records that fit.
 		inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
 		for rest := inv.results; len(rest) > 0; {
 			preds := inv.preds[:min(len(rest), predChunk)]
