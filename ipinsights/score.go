@@ -397,7 +397,7 @@ func (m *Model) ScoreVerbose(entity string, ip netip.Addr) (Result, []float32, [
 // and the IP embedding to ipDst instead of returning new slices, for
 // callers that answer verbose requests without allocating per record. Its
 // result equals ScoreTuples' for t, bit for bit. It panics unless both
-// slices are Config().VectorDim long. It does not allocate.
+// slices are VectorDim() long. It does not allocate.
 func (m *Model) ScoreTupleVerbose(entityDst, ipDst []float32, t embedding.Tuple) Result {
 	if len(entityDst) != m.dim || len(ipDst) != m.dim {
 		panic(fmt.Sprintf("ipinsights: ScoreTupleVerbose: embedding slices of length %d and %d, want VectorDim %d", len(entityDst), len(ipDst), m.dim))
