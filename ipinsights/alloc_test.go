@@ -79,4 +79,12 @@ func TestScoreBatchDoesNotAllocate(t *testing.T) {
 	}
 	assert.Zero(t, testing.AllocsPerRun(20, func() { m.ScoreTuples(dst, ts) }), "ScoreTuples, one goroutine")
 	assert.Zero(t, testing.AllocsPerRun(20, func() { m.ScoreBatch(dst[:100], pairs[:100]) }), "ScoreBatch, small batch")
+
+	ev, iv := make([]float32, m.Config().VectorDim), make([]float32, m.Config().VectorDim)
+	m.ScoreTupleVerbose(ev, iv, ts[0])
+	assert.Zero(t, testing.AllocsPerRun(20, func() {
+		for _, tu := range ts[:100] {
+			m.ScoreTupleVerbose(ev, iv, tu)
+		}
+	}), "ScoreTupleVerbose")
 }

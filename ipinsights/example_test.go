@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
@@ -256,10 +257,17 @@ func ExampleModel_ScoreBatch() {
 		}
 		fmt.Printf("%-8s %-12s %s\n", pairs[i].Entity, pairs[i].IP, verdict)
 	}
+
+	// A program that scores several batches at once (a server) bounds the
+	// goroutines of each; 1 scores in the calling goroutine only. The
+	// results do not depend on it.
+	alone := model.ScoreBatchWorkers(nil, pairs, 1)
+	fmt.Println("same results with 1 worker:", slices.Equal(alone, results))
 	// Output:
 	// user7    10.7.1.2     normal
 	// user7    203.0.113.9  unusual
 	// mallory  10.7.1.2     unknown entity: score means nothing
+	// same results with 1 worker: true
 }
 
 func ExampleModel_SaveFile() {

@@ -108,6 +108,10 @@ func (m *Model) Config() Config {
 	return c
 }
 
+// VectorDim returns the length of the model's embeddings,
+// Config().VectorDim, without copying the configuration.
+func (m *Model) VectorDim() int { return m.dim }
+
 // SeenEntities returns the number of distinct entities in the training data.
 func (m *Model) SeenEntities() int { return m.seen.len() }
 

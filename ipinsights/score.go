@@ -1,6 +1,7 @@
 package ipinsights
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"runtime"
@@ -248,11 +249,22 @@ func (m *Model) Score(entity string, ip netip.Addr) Result {
 }
 
 // ScoreBatch scores pairs into dst, which it grows when too short, and
-// returns it. Large batches are spread over GOMAXPROCS goroutines. It does
-// not allocate when dst is long enough.
+// returns it. Large batches are spread over GOMAXPROCS goroutines (see
+// ScoreBatchWorkers to bound them). It does not allocate when dst is long
+// enough.
 func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
+	return m.ScoreBatchWorkers(dst, pairs, 0)
+}
+
+// ScoreBatchWorkers is ScoreBatch over at most workers goroutines, the
+// calling one included, and never more than GOMAXPROCS: 1 scores in the
+// calling goroutine only, 0 means GOMAXPROCS (as ScoreBatch). A server
+// that scores several batches at once bounds each so that together they
+// do not queue for the same cores. The results do not depend on workers.
+// It panics if workers is negative.
+func (m *Model) ScoreBatchWorkers(dst []Result, pairs []Pair, workers int) []Result {
 	dst = growResults(dst, len(pairs))
-	m.parallel(scoreJob{m: m, dst: dst, pairs: pairs}, len(pairs))
+	m.parallel(scoreJob{m: m, dst: dst, pairs: pairs}, len(pairs), workers)
 	return dst
 }
 
@@ -260,8 +272,15 @@ func (m *Model) ScoreBatch(dst []Result, pairs []Pair) []Result {
 // embedding.EntityHashBytes), for callers that parse input without
 // allocating strings. It does not allocate when dst is long enough.
 func (m *Model) ScoreTuples(dst []Result, ts []embedding.Tuple) []Result {
+	return m.ScoreTuplesWorkers(dst, ts, 0)
+}
+
+// ScoreTuplesWorkers is ScoreTuples over at most workers goroutines, as
+// ScoreBatchWorkers: 1 scores in the calling goroutine only, 0 means
+// GOMAXPROCS. It panics if workers is negative.
+func (m *Model) ScoreTuplesWorkers(dst []Result, ts []embedding.Tuple, workers int) []Result {
 	dst = growResults(dst, len(ts))
-	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts))
+	m.parallel(scoreJob{m: m, dst: dst, ts: ts}, len(ts), workers)
 	return dst
 }
 
@@ -314,10 +333,17 @@ func scoreWorker(jobs <-chan scoreJob) {
 	}
 }
 
-// parallel runs job, n items long, split over GOMAXPROCS goroutines when
-// it is large: the caller scores the first part, the pool the others.
-func (m *Model) parallel(job scoreJob, n int) {
+// parallel runs job, n items long, split over up to workers goroutines
+// (0: GOMAXPROCS) when it is large: the caller scores the first part, the
+// pool the others.
+func (m *Model) parallel(job scoreJob, n, workers int) {
+	if workers < 0 {
+		panic(fmt.Sprintf("ipinsights: negative number of scoring workers %d", workers))
+	}
 	w := runtime.GOMAXPROCS(0)
+	if workers > 0 {
+		w = min(w, workers)
+	}
 	s := m.getScratch()
 	defer m.putScratch(s)
 	if n < parallelMin || w == 1 {
@@ -326,7 +352,7 @@ func (m *Model) parallel(job scoreJob, n int) {
 	}
 	scorePool.once.Do(func() {
 		scorePool.jobs = make(chan scoreJob)
-		for range w {
+		for range runtime.GOMAXPROCS(0) {
 			go scoreWorker(scorePool.jobs)
 		}
 	})
@@ -351,15 +377,45 @@ func growResults(dst []Result, n int) []Result {
 // ScoreVerbose scores one pair and also returns the entity embedding and
 // the IP embedding (the output of the IP encoder), as SageMaker's verbose
 // responses do. The slices are new. Their dot product equals the score up to
-// float32 rounding (the score is computed in a different order).
+// float32 rounding (the score is computed in a different order). For an
+// invalid address (the zero netip.Addr) the dot product and every element
+// of the IP embedding are NaN, as in Score and IPEmbedding; the entity
+// embedding and EntitySeen are the entity's.
 func (m *Model) ScoreVerbose(entity string, ip netip.Addr) (Result, []float32, []float32) {
-	t := embedding.NewTuple(entity, ip)
-	e := append([]float32(nil), m.entityRow(t.Entity)...)
-	v := m.IPEmbedding(ip)
-	s := m.getScratch()
-	r := m.scoreTuple(s, t)
-	m.putScratch(s)
+	e, v := make([]float32, m.dim), make([]float32, m.dim)
+	if !ip.IsValid() {
+		copy(e, m.entityRow(embedding.EntityHash(entity)))
+		fillNaN(v)
+		return m.Score(entity, ip), e, v
+	}
+	r := m.ScoreTupleVerbose(e, v, embedding.NewTuple(entity, ip))
 	return r, e, v
+}
+
+// ScoreTupleVerbose is ScoreVerbose for an encoded pair (see
+// embedding.NewTupleBytes) that writes the entity embedding to entityDst
+// and the IP embedding to ipDst instead of returning new slices, for
+// callers that answer verbose requests without allocating per record. Its
+// result equals ScoreTuples' for t, bit for bit. It panics unless both
+// slices are VectorDim() long. It does not allocate.
+func (m *Model) ScoreTupleVerbose(entityDst, ipDst []float32, t embedding.Tuple) Result {
+	if len(entityDst) != m.dim || len(ipDst) != m.dim {
+		panic(fmt.Sprintf("ipinsights: ScoreTupleVerbose: embedding slices of length %d and %d, want VectorDim %d", len(entityDst), len(ipDst), m.dim))
+	}
+	s := m.getScratch()
+	defer m.putScratch(s)
+	n := m.enc.Encode(s.rows[:], t.Addr)
+	// As scoreRows computes it, so that the score is ScoreTuples'.
+	row := embedding.Bucket(t.Entity, m.cfg.NumEntityVectors)
+	u, c := m.projection(s, row)
+	h := m.lastInputRows(s, s.rows[:n])
+	r := Result{
+		DotProduct: float64(f32.Dot(u, h) + c),
+		EntitySeen: m.seen.has(t.Entity),
+	}
+	copy(entityDst, m.entity[row*m.dim:(row+1)*m.dim])
+	m.encoderOutput(ipDst, h)
+	return r
 }
 
 // EntityEmbedding returns a copy of the embedding of entity.
@@ -368,20 +424,37 @@ func (m *Model) EntityEmbedding(entity string) []float32 {
 }
 
 // IPEmbedding returns the IP embedding of ip: the output of the encoder
-// (prefix sum, then the dense layers).
+// (prefix sum, then the dense layers). For an invalid address (the zero
+// netip.Addr) every element is NaN, as the dot product of Score is.
 func (m *Model) IPEmbedding(ip netip.Addr) []float32 {
-	s := m.getScratch()
-	defer m.putScratch(s)
-	h := m.lastInput(s, embedding.AddrFrom(ip))
 	out := make([]float32, m.dim)
-	if len(m.layers) == 0 {
-		copy(out, h)
+	if !ip.IsValid() {
+		fillNaN(out)
 		return out
 	}
-	last := m.layers[len(m.layers)-1]
-	f32.MatVec(out, last.w, h)
-	f32.Add(out, last.b)
+	s := m.getScratch()
+	defer m.putScratch(s)
+	m.encoderOutput(out, m.lastInput(s, embedding.AddrFrom(ip)))
 	return out
+}
+
+// encoderOutput sets dst to the output of the IP encoder whose last dense
+// layer has input h (see lastInput).
+func (m *Model) encoderOutput(dst, h []float32) {
+	if len(m.layers) == 0 {
+		copy(dst, h)
+		return
+	}
+	last := m.layers[len(m.layers)-1]
+	f32.MatVec(dst, last.w, h)
+	f32.Add(dst, last.b)
+}
+
+func fillNaN(dst []float32) {
+	nan := float32(math.NaN())
+	for i := range dst {
+		dst[i] = nan
+	}
 }
 
 // EntitySeen reports whether entity occurred in the training data.

@@ -28,8 +28,8 @@ func benchServer(b *testing.B) *Server {
 }
 
 // benchInvocations measures the handler alone (no network): parsing,
-// scoring and encoding a request of rows records.
-func benchInvocations(b *testing.B, format inference.Format, rows int) {
+// scoring and encoding a request of rows records, answered in accept.
+func benchInvocations(b *testing.B, format inference.Format, accept string, rows int) {
 	_, _, recs := models(b)
 	s := benchServer(b)
 	in := make([]ipinsights.Pair, rows)
@@ -40,7 +40,7 @@ func benchInvocations(b *testing.B, format inference.Format, rows int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	serve, _ := inMemory(s, format.MediaType(), body)
+	serve, _ := inMemory(s, format.MediaType(), accept, body)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
@@ -52,7 +52,14 @@ func benchInvocations(b *testing.B, format inference.Format, rows int) {
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-func BenchmarkInvocationsCSV1000(b *testing.B)       { benchInvocations(b, inference.CSV, 1000) }
-func BenchmarkInvocationsJSON1000(b *testing.B)      { benchInvocations(b, inference.JSON, 1000) }
-func BenchmarkInvocationsJSONLines1000(b *testing.B) { benchInvocations(b, inference.JSONLines, 1000) }
-func BenchmarkInvocationsCSV1(b *testing.B)          { benchInvocations(b, inference.CSV, 1) }
+func BenchmarkInvocationsCSV1000(b *testing.B)  { benchInvocations(b, inference.CSV, "", 1000) }
+func BenchmarkInvocationsJSON1000(b *testing.B) { benchInvocations(b, inference.JSON, "", 1000) }
+func BenchmarkInvocationsJSONLines1000(b *testing.B) {
+	benchInvocations(b, inference.JSONLines, "", 1000)
+}
+func BenchmarkInvocationsCSV1(b *testing.B) { benchInvocations(b, inference.CSV, "", 1) }
+
+// BenchmarkInvocationsVerbose100 answers with embeddings (vector_dim 128).
+func BenchmarkInvocationsVerbose100(b *testing.B) {
+	benchInvocations(b, inference.CSV, "application/json; verbose=True", 100)
+}

@@ -27,13 +27,18 @@
 // (SageMaker's 6 MB), a response by Options.MaxResponseBytes (4 times the
 // payload limit, which a verbose response of a hundred times its request
 // passes), and the invocations handled at once by Options.MaxConcurrent
-// (twice GOMAXPROCS, at least 4).
+// (twice GOMAXPROCS, at least 4). The records of one invocation are scored
+// over at most Options.ScoreWorkers goroutines: by default GOMAXPROCS
+// shared among the MaxConcurrent invocations, so that invocations scoring
+// at once do not queue for the same cores.
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a
 // structured log/slog line, and GET /metrics exposes request, error,
 // row and latency counters in the Prometheus text format.
 //
-// The scoring path reuses its buffers across requests: a request costs a
-// few allocations in net/http and none per record.
+// The scoring path reuses its buffers across requests. Beyond net/http's
+// own allocations, a request allocates its Content-Length header and, when
+// it outgrows them, larger request and response buffers; nothing per
+// record, verbose responses included.
 package server

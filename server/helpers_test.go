@@ -26,8 +26,8 @@ var (
 	sampleRecord []ipinsights.Pair
 )
 
-// models returns two tiny models trained once per test binary (about
-// 30 ms each), differing by seed, and records that cover seen and unseen
+// models returns two tiny models trained once per test binary,
+// differing by seed, and records that cover seen and unseen
 // entities, IPv4 and IPv6, and an entity that CSV must quote.
 func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []ipinsights.Pair) {
 	t.Helper()

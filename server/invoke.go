@@ -20,8 +20,8 @@ type invocation struct {
 	body    []byte
 	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
-	recs    []ipinsights.Pair // verbose requests only
 	results []ipinsights.Result
+	emb     []float32                       // verbose requests: the embeddings of the record being written
 	preds   [predChunk]inference.Prediction // scores only: no embeddings
 	resp    inference.ResponseAppender
 	out     []byte
@@ -100,13 +100,13 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusBadRequest, "ValidationError", "empty request body: want "+format.MediaType()+" records (entity, ip)")
 		return
 	}
-	if err := inv.decode(format, rf.Verbose); err != nil {
+	if err := inv.decode(format); err != nil {
 		s.fail(st, http.StatusBadRequest, "ValidationError", err.Error())
 		return
 	}
-	rows := inv.rows(rf.Verbose)
-	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes); !ok {
-		s.responseTooLarge(st, rf, fit, rows, m.Config().VectorDim)
+	rows := len(inv.tuples)
+	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes, s.opts.ScoreWorkers); !ok {
+		s.responseTooLarge(st, rf, fit, rows, m.VectorDim())
 		return
 	}
 	h := st.Header()
@@ -120,8 +120,9 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 // busy refuses an invocation that found no free slot in time.
 func (s *Server) busy(st *reqState) {
 	st.Header()["Retry-After"] = retryAfter
+	st.limit = "MaxConcurrent"
 	s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf(
-		"server busy: all %d invocation slots stayed taken for %s (see --max-concurrent and --queue-timeout); retry later or send fewer requests at once",
+		"server busy: all %d invocation slots stayed taken for %s; retry later or send fewer requests at once",
 		cap(s.sem), max(s.opts.QueueTimeout, 0)))
 }
 
@@ -138,73 +139,71 @@ func (s *Server) responseTooLarge(st *reqState, rf inference.ResponseFormat, fit
 	if rf.Verbose {
 		advice += fmt.Sprintf(", or leave out verbose=True (it adds 2×%d embedding numbers to every record)", dim)
 	}
+	st.limit = "MaxResponseBytes"
 	s.fail(st, http.StatusRequestEntityTooLarge, "ResponseTooLarge", fmt.Sprintf(
-		"the response would be larger than the %d-byte limit (MaxResponseBytes; see --max-response-mb): only the first %d of the %d records fit in %s; %s",
+		"the response would be larger than the %d-byte limit: only the first %d of the %d records fit in %s; %s",
 		limit, fit, rows, rf, advice))
 }
 
+// tooLarge refuses a request body larger than MaxPayloadBytes; size is
+// its declared length, or -1 when it passed the limit while being read.
 func (s *Server) tooLarge(st *reqState, size int64) {
 	limit := s.opts.MaxPayloadBytes
-	msg := fmt.Sprintf("request body larger than the %d-byte limit (MaxPayloadInMB %d; see --max-payload-mb)", limit, max(1, limit/MiB))
+	msg := fmt.Sprintf("request body larger than the %d-byte limit (MaxPayloadInMB %d)", limit, max(1, limit/MiB))
 	if size > 0 {
-		msg = fmt.Sprintf("request body of %d bytes is larger than the %d-byte limit (MaxPayloadInMB %d; see --max-payload-mb)", size, limit, max(1, limit/MiB))
+		msg = fmt.Sprintf("request body of %d bytes is larger than the %d-byte limit (MaxPayloadInMB %d)", size, limit, max(1, limit/MiB))
 	}
+	st.limit = "MaxPayloadBytes"
 	s.fail(st, http.StatusRequestEntityTooLarge, "PayloadTooLarge", msg)
 }
 
-// decode reads the records of the body into tuples, or for verbose
-// responses into records with their entity strings (ScoreVerbose hashes
-// them itself). The error is a *inference.RequestError.
-func (inv *invocation) decode(format inference.Format, verbose bool) error {
-	inv.tuples, inv.recs = inv.tuples[:0], inv.recs[:0]
+// decode reads the records of the body into tuples. The error is a
+// *inference.RequestError.
+func (inv *invocation) decode(format inference.Format) error {
+	inv.tuples = inv.tuples[:0]
 	d := &inv.dec
 	d.Reset(format, inv.body)
 	for d.Next() {
-		if verbose {
-			inv.recs = append(inv.recs, ipinsights.Pair{Entity: string(d.Entity()), IP: d.Addr()})
-		} else {
-			inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
-		}
+		inv.tuples = append(inv.tuples, embedding.NewTupleBytes(d.Entity(), d.Addr()))
 	}
 	return d.Err()
-}
-
-// rows returns the number of decoded records.
-func (inv *invocation) rows(verbose bool) int {
-	if verbose {
-		return len(inv.recs)
-	}
-	return len(inv.tuples)
 }
 
 // respond scores the decoded records and writes the response in rf to
 // inv.out a few records at a time (verbose ones one at a time), so that it
 // stops as soon as the body grows past limit: a response that would not
-// fit costs at most about limit bytes, whatever the format, and no
-// embedding outlives its record. It returns the number of records whose
+// fit costs at most about limit bytes, whatever the format; the
+// embeddings of a verbose record are written to inv.emb, which the next
+// record reuses. The other responses' records are scored at once, over at
+// most workers goroutines. It returns the number of records whose
 // predictions fit and whether all of them did.
-func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64) (int, bool) {
+func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64, workers int) (int, bool) {
 	a := &inv.resp
 	a.Reset(rf)
 	out := inv.out[:0]
 	var p [1]inference.Prediction
 	fit := 0
 	if rf.Verbose {
-		for _, rec := range inv.recs {
-			res, e, v := m.ScoreVerbose(rec.Entity, rec.IP)
+		dim := m.VectorDim()
+		if cap(inv.emb) < 2*dim {
+			inv.emb = make([]float32, 2*dim)
+		}
+		e, v := inv.emb[:dim:dim], inv.emb[dim:2*dim:2*dim]
+		for _, t := range inv.tuples {
+			res := m.ScoreTupleVerbose(e, v, t)
 			p[0] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
 			if out = a.Append(out, p[:]); int64(len(out)) > limit {
 				break
 			}
 			if fit++; fit == 1 {
-				out = presize(out, fit, len(inv.recs), limit)
+				out = presize(out, fit, len(inv.tuples), limit)
 			}
 		}
 	} else {
-		// predChunk records at a time, which is as fast as appending them
-		// all at once; the chunk that passes the limit is written again
-		// record by record to count the records that fit.
-		inv.results = m.ScoreTuples(inv.results[:0], inv.tuples)
+		// predChunk records at a time, through the fixed inv.preds; the
+		// chunk that passes the limit is written again record by record
+		// to count the records that fit.
+		inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
 		for rest := inv.results; len(rest) > 0; {
 			preds := inv.preds[:min(len(rest), predChunk)]
 			for i, res := range rest[:len(preds)] {
@@ -230,7 +229,7 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		}
 	}
 	inv.out = out
-	if fit < inv.rows(rf.Verbose) {
+	if fit < len(inv.tuples) {
 		return fit, false
 	}
 	if inv.out = a.Close(out); int64(len(inv.out)) > limit {
@@ -255,15 +254,14 @@ func presize(out []byte, n, rows int, limit int64) []byte {
 // trim drops references that must not outlive the request and buffers too
 // large to keep.
 func (inv *invocation) trim() {
-	clear(inv.recs) // entity strings
 	if cap(inv.body) > maxPooledBytes {
 		inv.body = nil
 	}
 	if cap(inv.out) > maxPooledBytes {
 		inv.out = nil
 	}
-	if max(cap(inv.tuples), cap(inv.recs)) > maxPooledRecords {
-		inv.tuples, inv.recs, inv.results = nil, nil, nil
+	if cap(inv.tuples) > maxPooledRecords {
+		inv.tuples, inv.results = nil, nil
 	}
 	inv.dec.Reset(inference.CSV, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"runtime"
@@ -54,7 +55,7 @@ func TestResponseLimit(t *testing.T) {
 			assert.Equal(t, "ResponseTooLarge", code, name)
 			assert.Contains(t, msg, fmt.Sprintf("larger than the %d-byte limit", limit), name)
 			assert.Contains(t, msg, fmt.Sprintf("first %d of the %d records", len(recs)-1, len(recs)), name)
-			assert.Contains(t, msg, "--max-response-mb", name)
+			assert.NotContains(t, msg, "--", "%s: a library names no command-line flag", name)
 			if rf.Verbose {
 				assert.Contains(t, msg, "leave out verbose=True", name)
 			} else {
@@ -120,37 +121,82 @@ func TestResponseLimitBoundsMemory(t *testing.T) {
 
 	var inv invocation
 	inv.body = csvBody(t, many)
-	require.NoError(t, inv.decode(inference.CSV, true))
-	fit, ok := inv.respond(m, rf, limit)
+	require.NoError(t, inv.decode(inference.CSV))
+	fit, ok := inv.respond(m, rf, limit, 1)
 	assert.False(t, ok)
 	assert.Less(t, fit, len(many))
 	assert.LessOrEqual(t, len(inv.out), limit+2*perRecord, "the response stops one record past the limit")
 	assert.LessOrEqual(t, cap(inv.out), 2*(limit+2*perRecord))
 }
 
-func TestDefaultLimits(t *testing.T) {
+func TestOptionsFillsInTheDefaults(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
 	for _, tc := range []struct {
-		opts     Options
-		payload  int64
-		response int64
-		conc     int
-		wait     time.Duration
+		opts, want Options
 	}{
-		{Options{}, DefaultMaxPayloadBytes, DefaultResponseFactor * DefaultMaxPayloadBytes, DefaultMaxConcurrent(), DefaultQueueTimeout},
-		{Options{MaxPayloadBytes: 2 * MiB}, 2 * MiB, DefaultResponseFactor * 2 * MiB, DefaultMaxConcurrent(), DefaultQueueTimeout},
-		{Options{MaxPayloadBytes: math.MaxInt64 / 2}, math.MaxInt64 / 2, math.MaxInt64, DefaultMaxConcurrent(), DefaultQueueTimeout},
-		{Options{MaxResponseBytes: 100, MaxConcurrent: 3, QueueTimeout: time.Second}, DefaultMaxPayloadBytes, 100, 3, time.Second},
-		{Options{MaxConcurrent: -1, QueueTimeout: -1}, DefaultMaxPayloadBytes, DefaultResponseFactor * DefaultMaxPayloadBytes, -1, -1},
+		{Options{}, Options{
+			MaxPayloadBytes: DefaultMaxPayloadBytes, MaxResponseBytes: DefaultResponseFactor * DefaultMaxPayloadBytes,
+			MaxConcurrent: DefaultMaxConcurrent(), QueueTimeout: DefaultQueueTimeout, ScoreWorkers: 1, BatchStrategy: MultiRecord,
+		}},
+		{Options{MaxPayloadBytes: 2 * MiB, BatchStrategy: SingleRecord, Batch: true}, Options{
+			MaxPayloadBytes: 2 * MiB, MaxResponseBytes: DefaultResponseFactor * 2 * MiB,
+			MaxConcurrent: DefaultMaxConcurrent(), QueueTimeout: DefaultQueueTimeout, ScoreWorkers: 1, BatchStrategy: SingleRecord, Batch: true,
+		}},
+		{Options{MaxPayloadBytes: math.MaxInt64 / 2}, Options{
+			MaxPayloadBytes: math.MaxInt64 / 2, MaxResponseBytes: math.MaxInt64,
+			MaxConcurrent: DefaultMaxConcurrent(), QueueTimeout: DefaultQueueTimeout, ScoreWorkers: 1, BatchStrategy: MultiRecord,
+		}},
+		{Options{MaxResponseBytes: 100, MaxConcurrent: 1, QueueTimeout: time.Second}, Options{
+			MaxPayloadBytes: DefaultMaxPayloadBytes, MaxResponseBytes: 100,
+			MaxConcurrent: 1, QueueTimeout: time.Second, ScoreWorkers: procs, BatchStrategy: MultiRecord,
+		}},
+		{Options{MaxConcurrent: -1, QueueTimeout: -1, ScoreWorkers: 3}, Options{
+			MaxPayloadBytes: DefaultMaxPayloadBytes, MaxResponseBytes: DefaultResponseFactor * DefaultMaxPayloadBytes,
+			MaxConcurrent: -1, QueueTimeout: -1, ScoreWorkers: 3, BatchStrategy: MultiRecord,
+		}},
 	} {
 		s, err := New(nil, tc.opts)
 		require.NoError(t, err)
-		payload, response, conc, wait := s.Limits()
-		assert.Equal(t, tc.payload, payload, "%+v", tc.opts)
-		assert.Equal(t, tc.response, response, "%+v", tc.opts)
-		assert.Equal(t, tc.conc, conc, "%+v", tc.opts)
-		assert.Equal(t, tc.wait, wait, "%+v", tc.opts)
+		got := s.Options()
+		assert.NotNil(t, got.Logger, "%+v: a Logger that discards", tc.opts)
+		got.Logger = nil
+		assert.Equal(t, tc.want, got, "%+v", tc.opts)
 	}
-	assert.Equal(t, max(4, 2*runtime.GOMAXPROCS(0)), DefaultMaxConcurrent())
+	assert.Equal(t, max(4, 2*procs), DefaultMaxConcurrent())
+	assert.Equal(t, 1, DefaultScoreWorkers(-1), "no bound on invocations: each scores alone")
+	assert.Equal(t, 1, DefaultScoreWorkers(DefaultMaxConcurrent()))
+	assert.Equal(t, procs, DefaultScoreWorkers(1))
+
+	_, err := New(nil, Options{ScoreWorkers: -1})
+	assert.ErrorContains(t, err, "negative ScoreWorkers -1")
+}
+
+// A request refused by a limit names the limit's option in its log line,
+// which the CLI maps to its flags; the body the client reads names none.
+func TestLimitsAreNamedInTheLog(t *testing.T) {
+	m, _, recs := models(t)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	s, ts := newServer(t, m, Options{Logger: log, MaxPayloadBytes: 200, MaxResponseBytes: 60, MaxConcurrent: 1, QueueTimeout: -1})
+	post(t, ts.URL+"/invocations", "text/csv", "", bytes.Repeat([]byte("a,10.0.0.1\n"), 20))
+	post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs[:3]))
+	pw, first := holdSlot(t, s, ts)
+	post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs[:1]))
+	pw.Close()
+	<-first
+	post(t, ts.URL+"/invocations", "text/csv", "", []byte("x\n"))
+
+	lines := logLines(t, &buf)
+	var limits []any
+	for _, l := range lines {
+		if l["status"] != float64(200) {
+			limits = append(limits, l["limit"])
+		}
+		if msg, ok := l["error"].(string); ok {
+			assert.NotContains(t, msg, "--")
+		}
+	}
+	assert.Equal(t, []any{"MaxPayloadBytes", "MaxResponseBytes", "MaxConcurrent", nil, nil}, limits, buf.String())
 }
 
 func TestBusyServerAnswers503(t *testing.T) {
@@ -171,7 +217,7 @@ func TestBusyServerAnswers503(t *testing.T) {
 		assert.Equal(t, "ServiceUnavailable", resp.Header.Get("X-Amzn-ErrorType"))
 		assert.Equal(t, "ServiceUnavailable", e.Code)
 		assert.Contains(t, e.Message, "server busy: all 1 invocation slots stayed taken for "+max(wait, 0).String())
-		assert.Contains(t, e.Message, "--max-concurrent")
+		assert.NotContains(t, e.Message, "--", "a library names no command-line flag")
 
 		// The slot holder is not disturbed, and once it is done the slot is free.
 		_, err = pw.Write([]byte("10.0.0.1\n"))

@@ -29,7 +29,7 @@ var errorCodes = [...]string{
 }
 
 // latencyBuckets are the upper bounds, in seconds, of the invocation
-// latency histogram: from 100 µs (a single row over loopback) to 10 s.
+// latency histogram: from 100 µs to 10 s.
 var latencyBuckets = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 func (m *metrics) observe(rt route, status int, errCode string, d time.Duration, rows int) {

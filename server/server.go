@@ -27,9 +27,10 @@ const MiB = 1 << 20
 // DefaultMaxPayloadBytes is SageMaker's default MaxPayloadInMB, 6 MB.
 const DefaultMaxPayloadBytes = 6 * MiB
 
-// MaxLimitMB is the largest limit, in MB, that SAGEMAKER_MAX_PAYLOAD_IN_MB
-// and the serve command's flags accept: 1 TiB, far beyond any real
-// request, and small enough that the byte count can not overflow.
+// MaxLimitMB is the largest payload limit, in MB, that FromEnv accepts
+// from SAGEMAKER_MAX_PAYLOAD_IN_MB: 1 TiB, far beyond any real request, and
+// small enough that its byte count, and DefaultResponseFactor times it,
+// can not overflow.
 const MaxLimitMB = 1 << 20
 
 // DefaultResponseFactor is how many times MaxPayloadBytes a response may
@@ -53,6 +54,19 @@ const DefaultQueueTimeout = 10 * time.Second
 // response).
 func DefaultMaxConcurrent() int {
 	return max(4, 2*runtime.GOMAXPROCS(0))
+}
+
+// DefaultScoreWorkers returns the bound on the goroutines that score one
+// invocation when Options.ScoreWorkers is zero, for maxConcurrent
+// invocations at once (negative: no bound): GOMAXPROCS divided among
+// them, at least 1, so that invocations that score at the same time do
+// not queue for the same cores. With the default MaxConcurrent it is 1:
+// each invocation scores in its own goroutine.
+func DefaultScoreWorkers(maxConcurrent int) int {
+	if maxConcurrent <= 0 {
+		return 1
+	}
+	return max(1, runtime.GOMAXPROCS(0)/maxConcurrent)
 }
 
 // Batch strategies of SageMaker batch transform (SAGEMAKER_BATCH_STRATEGY).
@@ -83,6 +97,11 @@ type Options struct {
 	// ServiceUnavailable and a Retry-After header (the AWS SDKs retry it).
 	// Zero means DefaultQueueTimeout; negative means no wait.
 	QueueTimeout time.Duration
+	// ScoreWorkers bounds the goroutines that score the records of one
+	// invocation (ipinsights.Model.ScoreTuplesWorkers); 1 scores them in
+	// the handler's goroutine. Zero means
+	// DefaultScoreWorkers(MaxConcurrent).
+	ScoreWorkers int
 	// BatchStrategy is what /execution-parameters reports: MultiRecord
 	// (the default) or SingleRecord.
 	BatchStrategy string
@@ -91,7 +110,10 @@ type Options struct {
 	// logged at Debug rather than Info level.
 	Batch bool
 	// Logger receives a structured line per request, and reloads. Nil
-	// discards them.
+	// discards them. The line of an invocation refused by a limit has a
+	// "limit" attribute that names the option:
+	// "MaxPayloadBytes", "MaxResponseBytes" or "MaxConcurrent" (a busy
+	// server, with QueueTimeout).
 	Logger *slog.Logger
 }
 
@@ -105,8 +127,14 @@ func (o Options) withDefaults() (Options, error) {
 			o.MaxResponseBytes = DefaultResponseFactor * o.MaxPayloadBytes
 		}
 	}
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent()
+	}
 	if o.QueueTimeout == 0 {
 		o.QueueTimeout = DefaultQueueTimeout
+	}
+	if o.ScoreWorkers == 0 {
+		o.ScoreWorkers = DefaultScoreWorkers(o.MaxConcurrent)
 	}
 	if o.BatchStrategy == "" {
 		o.BatchStrategy = MultiRecord
@@ -116,6 +144,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("server: negative MaxPayloadBytes %d", o.MaxPayloadBytes)
 	case o.MaxResponseBytes < 0:
 		return o, fmt.Errorf("server: negative MaxResponseBytes %d", o.MaxResponseBytes)
+	case o.ScoreWorkers < 0:
+		return o, fmt.Errorf("server: negative ScoreWorkers %d", o.ScoreWorkers)
 	case o.BatchStrategy != MultiRecord && o.BatchStrategy != SingleRecord:
 		return o, fmt.Errorf("server: BatchStrategy %q: want %s or %s", o.BatchStrategy, MultiRecord, SingleRecord)
 	}
@@ -129,26 +159,31 @@ func (o Options) withDefaults() (Options, error) {
 // Insights container and the SageMaker Runtime API do. It is safe for
 // concurrent use; the model can be replaced while it serves.
 type Server struct {
-	opts    Options
-	model   atomic.Pointer[ipinsights.Model]
-	metrics metrics
-	sem     chan struct{} // invocation slots; nil when MaxConcurrent is negative
-	states  sync.Pool     // *reqState
+	opts       Options // defaults filled in
+	transforms int     // the MaxConcurrentTransforms of /execution-parameters
+	model      atomic.Pointer[ipinsights.Model]
+	metrics    metrics
+	sem        chan struct{} // invocation slots; nil when MaxConcurrent is negative
+	states     sync.Pool     // *reqState
 }
 
 // New returns a Server of m with opts. m may be nil: /ping and
 // /invocations answer 503 until SetModel gives one.
 func New(m *ipinsights.Model, opts Options) (*Server, error) {
+	// Without an explicit MaxConcurrent, batch transform is told one
+	// request per CPU, which keeps every core scoring (and is within the
+	// default bound).
+	transforms := opts.MaxConcurrent
+	if transforms <= 0 {
+		transforms = runtime.GOMAXPROCS(0)
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts}
-	switch {
-	case opts.MaxConcurrent > 0:
+	s := &Server{opts: opts, transforms: transforms}
+	if opts.MaxConcurrent > 0 {
 		s.sem = make(chan struct{}, opts.MaxConcurrent)
-	case opts.MaxConcurrent == 0:
-		s.sem = make(chan struct{}, DefaultMaxConcurrent())
 	}
 	s.states.New = func() any { return new(reqState) }
 	if m != nil {
@@ -157,16 +192,11 @@ func New(m *ipinsights.Model, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Limits returns the limits s serves with, defaults filled in:
-// MaxPayloadBytes, MaxResponseBytes, MaxConcurrent (negative when there is
-// no bound) and QueueTimeout (negative when invocations do not wait).
-func (s *Server) Limits() (maxPayloadBytes, maxResponseBytes int64, maxConcurrent int, queueTimeout time.Duration) {
-	maxConcurrent = -1
-	if s.sem != nil {
-		maxConcurrent = cap(s.sem)
-	}
-	return s.opts.MaxPayloadBytes, s.opts.MaxResponseBytes, maxConcurrent, s.opts.QueueTimeout
-}
+// Options returns the options s serves with, every zero field replaced
+// by its default: MaxConcurrent is negative when invocations are not
+// bounded, QueueTimeout negative when they do not wait, and Logger
+// discards when none was given.
+func (s *Server) Options() Options { return s.opts }
 
 // Model returns the model that new requests are scored with, or nil.
 func (s *Server) Model() *ipinsights.Model { return s.model.Load() }
@@ -257,6 +287,7 @@ type reqState struct {
 	bytesIn  int
 	errCode  string
 	errMsg   string
+	limit    string // the Options field that refused the request
 	endpoint string
 
 	inv invocation
@@ -295,7 +326,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, endpoint := routeOf(r.URL.Path)
 	st := s.states.Get().(*reqState)
 	st.w, st.status, st.written, st.rows, st.bytesIn = w, 0, 0, 0, 0
-	st.errCode, st.errMsg, st.endpoint = "", "", endpoint
+	st.errCode, st.errMsg, st.limit, st.endpoint = "", "", "", endpoint
 	s.metrics.inFlight.Add(1)
 	defer func() {
 		s.metrics.inFlight.Add(-1)
@@ -369,6 +400,9 @@ func (s *Server) finish(r *http.Request, st *reqState, rt route, start time.Time
 	if st.errMsg != "" {
 		attrs = append(attrs, slog.String("error", st.errMsg))
 	}
+	if st.limit != "" {
+		attrs = append(attrs, slog.String("limit", st.limit))
+	}
 	s.opts.Logger.LogAttrs(ctx, level, "request", attrs...)
 }
 
@@ -416,23 +450,17 @@ func (s *Server) ping(st *reqState, r *http.Request) {
 }
 
 // executionParameters answers SageMaker batch transform's
-// GET /execution-parameters: without an explicit MaxConcurrent it suggests
-// one request per CPU, which keeps every core scoring (and is within the
-// default bound).
+// GET /execution-parameters.
 func (s *Server) executionParameters(st *reqState, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s.methodNotAllowed(st, r, "GET, HEAD")
 		return
 	}
-	conc := s.opts.MaxConcurrent
-	if conc <= 0 {
-		conc = runtime.GOMAXPROCS(0)
-	}
 	body, _ := json.Marshal(struct {
 		MaxConcurrentTransforms int
 		BatchStrategy           string
 		MaxPayloadInMB          int64
-	}{conc, s.opts.BatchStrategy, max(1, s.opts.MaxPayloadBytes/MiB)})
+	}{s.transforms, s.opts.BatchStrategy, max(1, s.opts.MaxPayloadBytes/MiB)})
 	st.Header()["Content-Type"] = jsonContentType
 	st.Write(body)
 }

@@ -495,9 +495,12 @@ func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len
 
 // inMemory returns a function that serves one request of body through s
 // without a network, reusing the request.
-func inMemory(s *Server, contentType string, body []byte) (func() int, *discardWriter) {
+func inMemory(s *Server, contentType, accept string, body []byte) (func() int, *discardWriter) {
 	req := httptest.NewRequest(http.MethodPost, "/invocations", nil)
 	req.Header.Set("Content-Type", contentType)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	rd := bytes.NewReader(body)
 	req.Body = io.NopCloser(rd)
 	req.ContentLength = int64(len(body))
@@ -511,29 +514,34 @@ func inMemory(s *Server, contentType string, body []byte) (func() int, *discardW
 	}, w
 }
 
+// TestNoAllocationPerRow: what server/doc.go promises, that a request
+// allocates nothing per record, whatever the response format, verbose
+// embeddings included.
 func TestNoAllocationPerRow(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector (sync.Pool drops items)")
 	}
 	m, _, _ := models(t)
-	s, err := New(m, Options{})
+	s, err := New(m, Options{MaxResponseBytes: 1 << 30})
 	require.NoError(t, err)
-	allocs := map[int]float64{}
-	for _, rows := range []int{1, 1000} {
-		recs := make([]ipinsights.Pair, rows)
-		for i := range recs {
-			recs[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%03d", i%150), IP: sampleRecord[i%3].IP}
-		}
-		serve, _ := inMemory(s, "text/csv", csvBody(t, recs))
-		require.Equal(t, 200, serve())
-		allocs[rows] = testing.AllocsPerRun(50, func() {
-			if serve() != 200 {
-				t.Fatal("not 200")
+	for _, accept := range []string{"", "text/csv", "application/jsonlines; seen=True", "application/json; verbose=True", "application/jsonlines; verbose=True"} {
+		allocs := map[int]float64{}
+		for _, rows := range []int{1, 1000} {
+			recs := make([]ipinsights.Pair, rows)
+			for i := range recs {
+				recs[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%03d", i%150), IP: sampleRecord[i%3].IP}
 			}
-		})
+			serve, _ := inMemory(s, "text/csv", accept, csvBody(t, recs))
+			require.Equal(t, 200, serve(), accept)
+			allocs[rows] = testing.AllocsPerRun(50, func() {
+				if serve() != 200 {
+					t.Fatal("not 200")
+				}
+			})
+		}
+		t.Logf("Accept %q: allocations per request: %v", accept, allocs)
+		assert.Less(t, allocs[1000], allocs[1]+5, "Accept %q: a 1000-row request allocates about what a 1-row one does", accept)
 	}
-	t.Logf("allocations per request: %v", allocs)
-	assert.Less(t, allocs[1000], allocs[1]+5, "a 1000-row request allocates about what a 1-row one does")
 }
 
 func TestRequestHeaders(t *testing.T) {

@@ -56,29 +56,33 @@ func main() {
 	format := flag.String("format", "text/csv", "request Content-Type: text/csv, application/json or application/jsonlines")
 	phases := flag.String("phases", "throughput,latency", "phases to run, comma-separated")
 	logRequests := flag.Bool("log", true, "in-process server: log every request as JSON (to io.Discard), as a deployment would")
+	scoreWorkers := flag.Int("score-workers", 0, "in-process server: goroutines that score one request (server.Options.ScoreWorkers; 0: the server's default)")
 	flag.Parse()
 	f, err := inference.ParseContentType(*format)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *runs < 1 || *duration <= 0 || *batchRows < 1 || *conns < 1 || *rate < 1 {
-		log.Fatal("serverload: --runs, --duration, --batch-rows, --conns and --rate must be positive")
+	if *runs < 1 || *duration <= 0 || *batchRows < 1 || *conns < 1 || *rate < 1 || *scoreWorkers < 0 {
+		log.Fatal("serverload: --runs, --duration, --batch-rows, --conns and --rate must be positive, --score-workers 0 or more")
 	}
 
 	base := *url
 	var m *ipinsights.Model
+	serving := "external server"
 	if base == "" {
 		if m, err = loadOrTrain(*modelPath); err != nil {
 			log.Fatal(err)
 		}
 		var stop func()
-		if base, stop, err = startServer(m, *logRequests); err != nil {
+		var opts server.Options
+		if base, opts, stop, err = startServer(m, *logRequests, *scoreWorkers); err != nil {
 			log.Fatal(err)
 		}
 		defer stop()
+		serving = fmt.Sprintf("max_concurrent=%d score_workers=%d", opts.MaxConcurrent, opts.ScoreWorkers)
 	}
 	endpoint := base + "/invocations"
-	fmt.Printf("serverload: GOMAXPROCS=%d, %s, endpoint %s\n", runtime.GOMAXPROCS(0), describe(m), endpoint)
+	fmt.Printf("serverload: GOMAXPROCS=%d, %s, %s, endpoint %s\n", runtime.GOMAXPROCS(0), describe(m), serving, endpoint)
 
 	gen := newGenerator(7)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
@@ -111,11 +115,12 @@ func throughputPhase(client *http.Client, endpoint string, f inference.Format, g
 	var rowRates, cpuRates []float64
 	for r := 1; r <= runs; r++ {
 		cpu0 := cputime.Process()
-		rows, reqs, errs, elapsed := throughput(client, endpoint, f, bodies, batchRows, conns, duration)
+		rows, reqs, errs, elapsed, lat := throughput(client, endpoint, f, bodies, batchRows, conns, duration)
 		cpu := cputime.Process() - cpu0
 		rps := float64(rows) / elapsed.Seconds()
 		rowRates = append(rowRates, rps)
-		line := fmt.Sprintf("  run %d: %9.0f rows/s  (%d requests, %d errors)", r, rps, reqs, errs)
+		line := fmt.Sprintf("  run %d: %9.0f rows/s  (%d requests, %d errors; latency p50 %.2f ms, p99 %.2f ms)",
+			r, rps, reqs, errs, quantile(lat, 0.5)*1e3, quantile(lat, 0.99)*1e3)
 		if inProcess && cpu > 0 {
 			cpuRates = append(cpuRates, float64(rows)/cpu.Seconds())
 			line += fmt.Sprintf("; this process used %.2f CPU-s: %.0f rows per CPU-second, client included", cpu.Seconds(), float64(rows)/cpu.Seconds())
@@ -188,23 +193,24 @@ func loadOrTrain(path string) (*ipinsights.Model, error) {
 	return ipinsights.Train(context.Background(), cfg, data, nil)
 }
 
-// startServer serves m on a loopback port as "ipinsights serve" does.
-func startServer(m *ipinsights.Model, logRequests bool) (string, func(), error) {
-	opts := server.Options{}
+// startServer serves m on a loopback port as "ipinsights serve" does, and
+// returns its URL and options, defaults filled in.
+func startServer(m *ipinsights.Model, logRequests bool, scoreWorkers int) (string, server.Options, func(), error) {
+	opts := server.Options{ScoreWorkers: scoreWorkers}
 	if logRequests {
 		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	s, err := server.New(m, opts)
 	if err != nil {
-		return "", nil, err
+		return "", opts, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", opts, nil, err
 	}
 	hs := s.HTTPServer(ln.Addr().String())
 	go hs.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+	return "http://" + ln.Addr().String(), s.Options(), func() { hs.Close() }, nil
 }
 
 // generator makes request records: entities of the trained range (and a
@@ -264,9 +270,12 @@ func check(c *http.Client, url string, f inference.Format, body []byte, rows int
 	return nil
 }
 
-// throughput sends bodies from conns goroutines back to back for d.
-func throughput(c *http.Client, url string, f inference.Format, bodies [][]byte, rows, conns int, d time.Duration) (int64, int64, int64, time.Duration) {
+// throughput sends bodies from conns goroutines back to back for d. It
+// returns the rows scored, the requests and errors, the time taken and the
+// sorted latencies of the successful requests, in seconds.
+func throughput(c *http.Client, url string, f inference.Format, bodies [][]byte, rows, conns int, d time.Duration) (int64, int64, int64, time.Duration, []float64) {
 	var okRows, reqs, errs atomic.Int64
+	lats := make([][]float64, conns)
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -275,18 +284,22 @@ func throughput(c *http.Client, url string, f inference.Format, bodies [][]byte,
 		go func() {
 			defer wg.Done()
 			for i := w; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
 				_, err := send(c, url, f, bodies[i%len(bodies)])
 				reqs.Add(1)
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
+				lats[w] = append(lats[w], time.Since(t0).Seconds())
 				okRows.Add(int64(rows))
 			}
 		}()
 	}
 	wg.Wait()
-	return okRows.Load(), reqs.Load(), errs.Load(), time.Since(start)
+	lat := slices.Concat(lats...)
+	slices.Sort(lat)
+	return okRows.Load(), reqs.Load(), errs.Load(), time.Since(start), lat
 }
 
 // openLoop sends one request every 1/rate seconds for d, whatever the

@@ -42,7 +42,9 @@ Limits, which bound the memory the server takes:
                  (SageMaker's real-time endpoints refuse responses over 6 MB.)
   at once        --max-concurrent invocations (2 × GOMAXPROCS, at least 4); others wait
                  up to --queue-timeout (10s), then get 503 ServiceUnavailable with
-                 Retry-After: 1, which the AWS SDKs retry.`,
+                 Retry-After: 1, which the AWS SDKs retry.
+The log line of a request refused by a limit names the flag that sets it (flag=...);
+the error body the client reads does not.`,
 		run: runServe,
 	})
 }
@@ -110,7 +112,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if opts.QueueTimeout == 0 {
 		opts.QueueTimeout = -1 // server.Options: no wait
 	}
-	opts.Logger = logger
+	opts.Logger = slog.New(flagHints{logger.Handler()})
 
 	m, err := ipinsights.LoadFile(*modelPath)
 	if err != nil {
@@ -126,11 +128,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	hs := srv.HTTPServer(*addr)
 	cfg := m.Config()
-	payload, response, conc, wait := srv.Limits()
+	o := srv.Options()
 	logger.Info("serving", "addr", ln.Addr().String(), "model", *modelPath,
 		"vector_dim", cfg.VectorDim, "num_entity_vectors", cfg.NumEntityVectors, "seen_entities", m.SeenEntities(),
-		"max_payload_mb", payload/server.MiB, "max_response_mb", response/server.MiB, "max_concurrent", conc,
-		"queue_timeout", max(wait, 0), "batch", opts.Batch)
+		"max_payload_mb", o.MaxPayloadBytes/server.MiB, "max_response_mb", o.MaxResponseBytes/server.MiB, "max_concurrent", o.MaxConcurrent,
+		"queue_timeout", max(o.QueueTimeout, 0), "batch", o.Batch, "score_workers", o.ScoreWorkers)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -165,6 +167,42 @@ func shutdown(hs *http.Server, served <-chan error, logger *slog.Logger, timeout
 	logger.Info("stopped")
 	return nil
 }
+
+// limitFlags are the flags that set the server's limits, by the name of
+// the server.Options field that a refused request's log line gives in its
+// "limit" attribute.
+var limitFlags = map[string]string{
+	"MaxPayloadBytes":  "--max-payload-mb",
+	"MaxResponseBytes": "--max-response-mb",
+	"MaxConcurrent":    "--max-concurrent, --queue-timeout",
+}
+
+// flagHints is a slog.Handler that adds to the log line of a request
+// refused by a server limit the flags that set the limit ("flag"), for
+// the operator: the error bodies that clients read name no flag.
+type flagHints struct{ slog.Handler }
+
+func (h flagHints) Handle(ctx context.Context, r slog.Record) error {
+	flag := ""
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "limit" {
+			flag = limitFlags[a.Value.String()]
+			return false
+		}
+		return true
+	})
+	if flag != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("flag", flag))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h flagHints) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flagHints{h.Handler.WithAttrs(attrs)}
+}
+
+func (h flagHints) WithGroup(name string) slog.Handler { return flagHints{h.Handler.WithGroup(name)} }
 
 // isSet reports whether the flag name was given on the command line.
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -206,6 +206,7 @@ func TestServeInProcessEnvAndFlags(t *testing.T) {
 		require.Equal(t, want, resp.StatusCode, "%s: %.300s", accept, out)
 		if want == 413 {
 			assert.Contains(t, string(out), "larger than the 1048576-byte limit")
+			assert.NotContains(t, string(out), "--max-response-mb", "clients are not told the server's flags")
 		}
 	}
 
@@ -225,7 +226,9 @@ func TestServeInProcessEnvAndFlags(t *testing.T) {
 	}
 	logs := stderr.String()
 	assert.Contains(t, logs, `"batch":true`)
-	assert.Contains(t, logs, `"max_payload_mb":2,"max_response_mb":1,"max_concurrent":3,"queue_timeout":0`)
+	assert.Contains(t, logs, `"max_payload_mb":2,"max_response_mb":1,"max_concurrent":3,"queue_timeout":0,"batch":true,"score_workers":1`)
+	// The operator is: the line of the refused request names the flag.
+	assert.Contains(t, logs, `"limit":"MaxResponseBytes","flag":"--max-response-mb"`)
 	assert.Contains(t, logs, `"msg":"stopped"`)
 }
 
