@@ -230,7 +230,7 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer w.Abort() // a failure leaves a previous output as it was
 	scores, err := ep.ScoreFile(ctx, *input)
 	if err != nil {
 		return err
@@ -413,7 +413,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer w.Abort() // a failed job leaves a previous output as it was
 	res, err := client.RunTransform(ctx, job)
 	if err != nil {
 		return err
@@ -462,10 +462,11 @@ func writeScores(w *output, input string, dots []float64, seen []bool, bits int)
 	if err == nil {
 		err = cw.Error()
 	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if err != nil {
+		w.Abort()
+		return err
 	}
-	return err
+	return w.Close()
 }
 
 // eachInputRow calls fn for every entity,ip[,more] row of path, read as
@@ -604,13 +605,13 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		if oursW, err = createOutput(e, *oursOut); err != nil {
 			return err
 		}
-		defer oursW.Close()
+		defer oursW.Abort()
 	}
 	if *smOut != "" {
 		if smW, err = createOutput(e, *smOut); err != nil {
 			return err
 		}
-		defer smW.Close()
+		defer smW.Abort()
 	}
 	model, err := localParityModel(ctx, e, *localModel, *tf.train, *tf.valid, hp)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -348,4 +350,48 @@ func TestLoadAWSConfigRegion(t *testing.T) {
 	cfg, err = loadAWSConfig(ctx, "", "us-east-1")
 	require.NoError(t, err)
 	assert.Equal(t, "ap-south-1", cfg.Region, "the configuration's region comes before the default")
+}
+
+// A job that fails leaves the outputs of a previous run as they were: they
+// are written to temporary files, put in place only when everything
+// succeeded.
+func TestSageMakerFailedJobKeepsPreviousOutputs(t *testing.T) {
+	env := fakeAWS(t, smemu.Options{})
+	dir, train, test := loginFiles(t)
+	_, err := env.S3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(awstest.Bucket), Key: aws.String("models/model.tar.gz"), Body: strings.NewReader("not a tarball"),
+	})
+	require.NoError(t, err)
+	out, oursOut, smOut := filepath.Join(dir, "sm.csv"), filepath.Join(dir, "ours.csv"), filepath.Join(dir, "sm2.csv")
+	for _, p := range []string{out, oursOut, smOut} {
+		require.NoError(t, os.WriteFile(p, []byte("previous\n"), 0o644))
+	}
+	entries := func() []string {
+		es, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before := entries()
+
+	code, _, stderr := runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test,
+		"--model-data", "s3://ipinsights-test/models/model.tar.gz", "--output", out)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "Unable to load the model")
+
+	args := append([]string{"sagemaker", "parity", "--yes", "--train", train, "--labeled", test, "--training-job", "never-ran",
+		"--ours-out", oursOut, "--sagemaker-out", smOut}, tinyFlags...)
+	code, _, stderr = runCLI(t, "", args...)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "never-ran")
+
+	for _, p := range []string{out, oursOut, smOut} {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		assert.Equal(t, "previous\n", string(b), p)
+	}
+	assert.Equal(t, before, entries(), "no temporary file is left behind")
 }

@@ -61,6 +61,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer w.Abort() // a failure leaves a previous output as it was
 	s := scorer{m: m}
 	for r.Next() {
 		if !s.wroteHeader {
@@ -69,15 +70,13 @@ func runScore(ctx context.Context, e *env, args []string) error {
 		s.add(r)
 		if len(s.tuples) == scoreChunk {
 			if err := ctx.Err(); err != nil {
-				w.Close()
 				return err
 			}
 			s.flush(w)
 		}
 	}
 	if err := r.Err(); err != nil {
-		s.flush(w)
-		w.Close()
+		s.flush(w) // to standard output, the rows before the error
 		return err
 	}
 	if !s.wroteHeader { // no rows
