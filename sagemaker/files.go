@@ -201,67 +201,40 @@ type Labels struct {
 }
 
 // ReadLabels reads a labeled file of entity,ip,label rows (label 1 for an
-// anomaly, 0 for a normal pair), with or without a header line; further
-// columns (such as the kind column of `ipinsights gen`) are ignored.
-func ReadLabels(path string) (*Labels, error) {
-	header, err := hasLabelHeader(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := csvio.Open(path, csvio.Options{Name: path, MinFields: 3, MaxFields: -1, Header: header})
+// anomaly, 0 for a normal pair); further columns (such as the kind column
+// of generated test data) are ignored.
+func ReadLabels(f RowsFile) (*Labels, error) {
+	r, err := csvio.Open(f.Path, csvio.Options{Name: f.Path, MinFields: 3, MaxFields: -1, Header: f.Header})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	l := &Labels{}
 	for r.Next() {
-		f := r.Fields()
-		a, err := csvio.ParseLabel(f[2])
+		a, err := parseLabel(r, f.Path)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
+			return nil, err
 		}
 		l.Anomalous = append(l.Anomalous, a)
-		l.Rows = append(l.Rows, string(f[0])+","+r.Addr().String())
+		l.Rows = append(l.Rows, string(r.Entity())+","+r.Addr().String())
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if len(l.Anomalous) == 0 {
-		return nil, fmt.Errorf("%s: no data rows", path)
+		return nil, fmt.Errorf("%s: no data rows", f.Path)
 	}
 	return l, nil
 }
 
-// hasLabelHeader reports whether the first line of the CSV file at path
-// (gzip compressed or not) is a header: not a row, and naming a label
-// column.
-func hasLabelHeader(path string) (bool, error) {
-	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true})
+// parseLabel parses the label column of the current row of r, a reader
+// of the file at path.
+func parseLabel(r *csvio.Reader, path string) (bool, error) {
+	a, err := csvio.ParseLabel(r.Fields()[2])
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
 	}
-	defer r.Close()
-	// A header line is not a valid row (its "ip" is not an address), so the
-	// first row read is on line 2 or later.
-	first := r.Next()
-	if r.Err() != nil {
-		return false, r.Err()
-	}
-	if !first || r.Line() == 1 {
-		return false, nil
-	}
-	h, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true, Header: true})
-	if err != nil {
-		return false, err
-	}
-	defer h.Close()
-	h.Next()
-	for _, name := range h.Header() {
-		if strings.Contains(strings.ToLower(name), "label") {
-			return true, nil
-		}
-	}
-	return false, nil
+	return a, nil
 }
 
 // sameRows checks that two row lists name the same rows, when both are
@@ -294,9 +267,10 @@ func normRow(s string) string {
 }
 
 // CompareFiles is the offline parity report: our scores (ReadOurs), SageMaker's
-// (ReadSageMakerScores) and optionally labels (ReadLabels, "" for none)
-// for the same rows. opts.Anomalous and opts.Seen are filled from the files.
-func CompareFiles(oursPath string, smPaths []string, labeledPath string, opts CompareOptions) (*Parity, error) {
+// (ReadSageMakerScores) and optionally labels (ReadLabels; a zero
+// RowsFile for none) for the same rows. opts.Anomalous and opts.Seen are
+// filled from the files.
+func CompareFiles(oursPath string, smPaths []string, labeled RowsFile, opts CompareOptions) (*Parity, error) {
 	ours, err := ReadOurs(oursPath)
 	if err != nil {
 		return nil, err
@@ -313,8 +287,8 @@ func CompareFiles(oursPath string, smPaths []string, labeledPath string, opts Co
 		return nil, err
 	}
 	opts.Seen = ours.Seen
-	if labeledPath != "" {
-		l, err := ReadLabels(labeledPath)
+	if labeledPath := labeled.Path; labeledPath != "" {
+		l, err := ReadLabels(labeled)
 		if err != nil {
 			return nil, err
 		}

@@ -63,20 +63,20 @@ var smSubcommands = map[string]smSubcommand{
 	"transform": {&command{
 		name:    "sagemaker transform",
 		summary: "score entity,ip rows on SageMaker by batch transform; writes entity,ip,dot_product CSV",
-		usage:   "--role-arn ARN --bucket NAME --input FILE (--training-job NAME | --model-data S3URI) [--output FILE] [flags]",
+		usage:   "--role-arn ARN --bucket NAME --input FILE [--header] (--training-job NAME | --model-data S3URI) [--output FILE] [flags]",
 		example: `ipinsights sagemaker transform --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --training-job ipinsights-train-20250101-120000-ab12 --input test.csv --output sagemaker_scores.csv`,
 	}, runSMTransform},
 	"score": {&command{
 		name:    "sagemaker score",
 		summary: "score entity,ip rows on an existing SageMaker endpoint (creates nothing; each request is an invocation)",
-		usage:   "--endpoint NAME --input FILE [--output FILE] [--region REGION]",
+		usage:   "--endpoint NAME --input FILE [--header] [--output FILE] [--region REGION]",
 		example: `ipinsights sagemaker score --endpoint my-ipinsights-endpoint --input test.csv --output sagemaker_scores.csv`,
 	}, runSMScore},
 	"parity": {&command{
 		name:    "sagemaker parity",
 		summary: "train and score on SageMaker and locally with the same inputs, then report how the scores agree",
-		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--hp key=value ...] [--training-job NAME | --endpoint NAME] [--model FILE] [flags]",
+		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--header] [--hp key=value ...] [--training-job NAME | --endpoint NAME] [--model FILE] [flags]",
 		example: `ipinsights sagemaker parity --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --train train.csv --labeled test_labeled.csv --hp vector_dim=128 --hp epochs=5 --ours-out ours.csv --sagemaker-out sm.csv`,
 	}, runSMParity},
@@ -209,6 +209,7 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	endpoint := fs.String("endpoint", "", "name of an existing IP Insights endpoint")
 	region := fs.String("region", "", "AWS region (default: from the AWS configuration, e.g. AWS_REGION)")
 	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
+	header := fs.Bool("header", false, "the input's first line is a header; its extra column names are kept")
 	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -231,11 +232,12 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	defer w.Abort() // a failure leaves a previous output as it was
-	scores, err := ep.ScoreFile(ctx, *input)
+	in := sagemaker.RowsFile{Path: *input, Header: *header}
+	scores, err := ep.ScoreFile(ctx, in)
 	if err != nil {
-		return err
+		return headerHint(err, in.Path, in.Header)
 	}
-	return writeScores(w, *input, scores, nil, 64)
+	return writeScores(w, in, scores, nil, 64)
 }
 
 // confirm shows the plan on stderr and, unless yes, asks on stdin.
@@ -350,7 +352,7 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	job, err := client.PrepareTraining(spec)
+	job, err := client.PrepareTraining(ctx, spec)
 	if err != nil {
 		return asUsage(err)
 	}
@@ -376,6 +378,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	fs := newFlagSet(c, e)
 	awsf := addAWSFlags(fs)
 	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
+	header := fs.Bool("header", false, "the input's first line is a header; its extra column names are kept")
 	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
 	trainingJob := fs.String("training-job", "", "completed SageMaker training job whose model to use")
 	modelData := fs.String("model-data", "", "S3 URI of a model.tar.gz from an IP Insights training job")
@@ -402,9 +405,10 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	job, err := client.PrepareTransform(sagemaker.TransformSpec{Input: *input, TrainingJob: *trainingJob, ModelData: *modelData, JobName: *jobName})
+	in := sagemaker.RowsFile{Path: *input, Header: *header}
+	job, err := client.PrepareTransform(ctx, sagemaker.TransformSpec{Input: in, TrainingJob: *trainingJob, ModelData: *modelData, JobName: *jobName})
 	if err != nil {
-		return err
+		return headerHint(err, in.Path, in.Header)
 	}
 	if err := confirm(e, *awsf.yes, client.PlanTransform(job)); err != nil {
 		return err
@@ -418,7 +422,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	return writeScores(w, *input, res.Scores, nil, 64)
+	return writeScores(w, in, res.Scores, nil, 64)
 }
 
 // writeScores writes the rows of input with their scores to w as CSV:
@@ -428,7 +432,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 // for our scores, which are float32 values: their shortest float32 digits,
 // as `ipinsights score` writes them; 64 for SageMaker's, which are numbers
 // we read from its responses and write back unchanged.
-func writeScores(w *output, input string, dots []float64, seen []bool, bits int) error {
+func writeScores(w *output, input sagemaker.RowsFile, dots []float64, seen []bool, bits int) error {
 	cw := csv.NewWriter(w)
 	var err error
 	i := 0
@@ -446,7 +450,7 @@ func writeScores(w *output, input string, dots []float64, seen []bool, bits int)
 			}
 		}
 		if i >= len(dots) {
-			return fmt.Errorf("%s: more rows than scores (%d)", input, len(dots))
+			return fmt.Errorf("%s: more rows than scores (%d)", input.Path, len(dots))
 		}
 		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, bits)}
 		if seen != nil {
@@ -456,7 +460,7 @@ func writeScores(w *output, input string, dots []float64, seen []bool, bits int)
 		return cw.Write(append(rec, extra...))
 	})
 	if err == nil && i != len(dots) {
-		err = fmt.Errorf("%s: %d rows for %d scores", input, i, len(dots))
+		err = fmt.Errorf("%s: %d rows for %d scores", input.Path, i, len(dots))
 	}
 	cw.Flush()
 	if err == nil {
@@ -469,10 +473,10 @@ func writeScores(w *output, input string, dots []float64, seen []bool, bits int)
 	return w.Close()
 }
 
-// eachInputRow calls fn for every entity,ip[,more] row of path, read as
-// the transform reads it (a labeled file's header skipped).
-func eachInputRow(path string, fn func(entity string, ip netip.Addr, extra []string) error) error {
-	r, err := sagemaker.OpenRows(path)
+// eachInputRow calls fn for every entity,ip[,more] row of in, read as
+// the transform reads it.
+func eachInputRow(in sagemaker.RowsFile, fn func(entity string, ip netip.Addr, extra []string) error) error {
+	r, err := sagemaker.OpenRows(in)
 	if err != nil {
 		return err
 	}
@@ -496,6 +500,7 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	tf := addTrainFlags(fs)
 	test := fs.String("test", "", "rows to score on both sides: CSV of entity,ip[,more columns]")
 	labeled := fs.String("labeled", "", "labeled rows to score on both sides: entity,ip,label (1 = anomaly); adds AUCs and precision/recall")
+	header := fs.Bool("header", false, "the first line of the --test or --labeled file is a header")
 	trainingJob := fs.String("training-job", "", "reuse this completed SageMaker training job instead of training on SageMaker")
 	endpoint := fs.String("endpoint", "", "score SageMaker's side on this existing endpoint instead of training and transforming (creates nothing)")
 	localModel := fs.String("model", "", "reuse this local model file instead of training locally")
@@ -508,12 +513,12 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	rows := *test
+	rows := sagemaker.RowsFile{Path: *test, Header: *header}
 	switch {
 	case *test != "" && *labeled != "":
 		return usagef("give --test or --labeled, not both")
 	case *labeled != "":
-		rows = *labeled
+		rows.Path = *labeled
 	case *test == "":
 		return usagef("--test or --labeled is required")
 	}
@@ -540,9 +545,9 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	opts := cmp.options()
 	if *labeled != "" {
-		l, err := sagemaker.ReadLabels(*labeled)
+		l, err := sagemaker.ReadLabels(rows)
 		if err != nil {
-			return err
+			return headerHint(err, rows.Path, rows.Header)
 		}
 		opts.Anomalous = l.Anomalous
 	}
@@ -568,14 +573,14 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 			if err != nil {
 				return err
 			}
-			if tjob, err = client.PrepareTraining(spec); err != nil {
+			if tjob, err = client.PrepareTraining(ctx, spec); err != nil {
 				return asUsage(err)
 			}
 			plan.Add(client.PlanTraining(tjob))
 		}
-		xjob, err := client.PrepareTransform(sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
+		xjob, err := client.PrepareTransform(ctx, sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
 		if err != nil {
-			return err
+			return headerHint(err, rows.Path, rows.Header)
 		}
 		plan.Add(client.PlanTransform(xjob))
 		if err := confirm(e, *awsf.yes, plan); err != nil {
@@ -673,8 +678,8 @@ func localParityModel(ctx context.Context, e *env, path, train, valid string, hp
 // scoreRows scores every row of path with m, in one batch, reading path
 // as SageMaker's side reads it: a labeled file's header is skipped, as
 // eval --header and sagemaker.ReadLabels skip it.
-func scoreRows(m *ipinsights.Model, path string) ([]float64, []bool, error) {
-	r, err := sagemaker.OpenRows(path)
+func scoreRows(m *ipinsights.Model, in sagemaker.RowsFile) ([]float64, []bool, error) {
+	r, err := sagemaker.OpenRows(in)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -300,20 +300,30 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	assert.NotContains(t, stderr, "Proceed?", "nothing is created, nothing to confirm")
 	assert.Empty(t, fake.Emulator.Calls())
 
-	// A labeled file with a header line: skipped on both sides, as eval
-	// --header skips it, and the report is the same.
+	// A labeled file with a header line: never guessed, a header is
+	// declared with --header, as for eval and score. It is then skipped on
+	// both sides, and the report is the same.
 	withHeader := filepath.Join(dir, "test_header.csv")
 	rows, err := os.ReadFile(test)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(withHeader, append([]byte("entity,ip,label,kind\n"), rows...), 0o644))
 	oursOut := filepath.Join(dir, "ours_header.csv")
-	code, stdoutH, stderr := runCLI(t, "", append([]string{"sagemaker", "parity", "--train", train, "--labeled", withHeader, "--endpoint", "users-endpoint", "--ours-out", oursOut}, tinyFlags...)...)
+	parityArgs := append([]string{"sagemaker", "parity", "--train", train, "--labeled", withHeader, "--endpoint", "users-endpoint", "--ours-out", oursOut}, tinyFlags...)
+	code, _, stderr = runCLI(t, "", parityArgs...)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, withHeader+`:1: unparsable IP address: "ip" (a header row? the data has no header); if the first line names the columns, give --header`)
+	code, stdoutH, stderr := runCLI(t, "", append(parityArgs, "--header")...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, stdout, stdoutH)
 	ours := readCSV(t, oursOut)
 	require.Len(t, ours, 81, "a header and 80 rows")
 	assert.Equal(t, []string{"entity", "ip", "dot_product", "entity_seen"}, ours[0][:4])
 	assert.NotEqual(t, "entity", ours[1][0], "the input's header is not scored")
+	// A declared header that is a row is refused, naming the flag.
+	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test, "--header")
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, test+":1: header line is a data row")
+	assert.Contains(t, stderr, "drop --header if the file has none")
 
 	h.SetModel(nil) // an endpoint with no model answers 503
 	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test)

@@ -77,7 +77,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	}
 	if err := r.Err(); err != nil {
 		s.flush(w) // to standard output, the rows before the error
-		return err
+		return headerHint(err, inputName(*in), *header)
 	}
 	if !s.wroteHeader { // no rows
 		s.writeHeader(w, r.Header(), max(0, len(r.Header())-2))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,11 +15,38 @@ import (
 func openCSV(e *env, name string, opts csvio.Options) (*csvio.Reader, error) {
 	if name == "-" {
 		if opts.Name == "" {
-			opts.Name = "<stdin>"
+			opts.Name = inputName(name)
 		}
 		return csvio.NewReaderMaybeGzip(e.stdin, opts)
 	}
 	return csvio.Open(name, opts)
+}
+
+// inputName is the name errors give the input name: "<stdin>" for "-".
+func inputName(name string) string {
+	if name == "-" {
+		return "<stdin>"
+	}
+	return name
+}
+
+// headerHint completes a parse error on the first line of the file named
+// name, which has a header exactly when header is set (the --header flag),
+// with the flag that would change how that line is read. A header is never
+// guessed: without --header a first line that is not a row is an error,
+// and with it a first line that is a row is one.
+func headerHint(err error, name string, header bool) error {
+	var pe *csvio.ParseError
+	if !errors.As(err, &pe) || pe.Line != 1 || pe.File != name || name == "" {
+		return err
+	}
+	switch {
+	case !header && pe.Reason == csvio.BadAddress:
+		return fmt.Errorf("%w; if the first line names the columns, give --header", err)
+	case header && pe.Reason == csvio.DataHeader:
+		return fmt.Errorf("%w; drop --header if the file has none", err)
+	}
+	return err
 }
 
 // output is a buffered output file or standard output. A file is written
