@@ -33,4 +33,19 @@
 // files, endpoint JSON responses; see ReadSageMakerScores) and scores of
 // ours (ReadOurs). Endpoint scores rows on an endpoint the user already
 // runs, through the SageMaker Runtime API, creating nothing.
+//
+// # Scored CSV
+//
+// Our side of a parity report is a scored CSV, this implementation's file
+// of scores (ScoreWriter writes it, ScoreReader and ReadOurs read it): a
+// header, then one line per scored row, in input order:
+//
+//	entity,ip,dot_product[,entity_seen][,extra columns...]
+//
+// dot_product is the score (higher is more normal), entity_seen is true or
+// false (false: the entity was absent from training, and its score carries
+// no information), and the extra columns are the input's further columns,
+// passed through, named after the input's header or col3, col4, ... by
+// their position in the input. WriteScores writes SageMaker's scores in the
+// same format, without entity_seen.
 package sagemaker

@@ -1,14 +1,11 @@
 package sagemaker
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/inference"
@@ -29,113 +26,13 @@ type Scores struct {
 	Rows []string
 }
 
-// ReadOurs reads a score CSV as `ipinsights score` writes it: a header
-// naming at least dot_product (entity, ip and entity_seen are used when
-// present; other columns are ignored), then one row per scored pair.
-func ReadOurs(path string) (*Scores, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	s, err := readScoreCSV(f, path)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return nil, fmt.Errorf("%s:1: no header naming a dot_product column (want entity,ip,dot_product,entity_seen as ipinsights score writes)", path)
-	}
-	return s, nil
-}
-
-// readScoreCSV reads a CSV with a header naming dot_product; it returns
-// nil, nil when the first line is not such a header.
-func readScoreCSV(r io.Reader, path string) (*Scores, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	dc, ok := col["dot_product"]
-	if !ok {
-		return nil, nil
-	}
-	sc, hasSeen := col["entity_seen"]
-	ec, hasEntity := col["entity"]
-	ic, hasIP := col["ip"]
-	s := &Scores{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := cr.FieldPos(0)
-		field := func(c int, name string) (string, error) {
-			if c >= len(rec) {
-				return "", fmt.Errorf("%s:%d: no %s column (%d fields)", path, line, name, len(rec))
-			}
-			return strings.TrimSpace(rec[c]), nil
-		}
-		v, err := field(dc, "dot_product")
-		if err != nil {
-			return nil, err
-		}
-		d, perr := strconv.ParseFloat(v, 64)
-		if perr != nil {
-			return nil, fmt.Errorf("%s:%d: dot_product %q is not a number", path, line, v)
-		}
-		s.Dots = append(s.Dots, d)
-		if hasSeen {
-			v, err := field(sc, "entity_seen")
-			if err != nil {
-				return nil, err
-			}
-			b, perr := strconv.ParseBool(v)
-			if perr != nil {
-				return nil, fmt.Errorf("%s:%d: entity_seen %q is not true or false", path, line, v)
-			}
-			s.Seen = append(s.Seen, b)
-		}
-		if hasEntity && hasIP {
-			e, err := field(ec, "entity")
-			if err != nil {
-				return nil, err
-			}
-			ip, err := field(ic, "ip")
-			if err != nil {
-				return nil, err
-			}
-			s.Rows = append(s.Rows, e+","+ip)
-		}
-	}
-	if len(s.Dots) == 0 {
-		return nil, fmt.Errorf("%s: no data rows", path)
-	}
-	return s, nil
-}
-
 // ReadSageMakerScores reads SageMaker's dot products from files, in order:
 // batch transform .out files or saved endpoint responses, in
 // application/jsonlines (one prediction or envelope a line) or
 // application/json ({"predictions": [...]} envelopes, one after the other
 // or pretty-printed), verbose or not; our CSV responses (one score a line);
-// or a CSV with a dot_product column, as `ipinsights sagemaker transform`
-// writes. The format is recognised from the content of each file.
+// or a scored CSV (see ScoreReader), as WriteScores writes SageMaker's
+// scores. The format is recognised from the content of each file.
 func ReadSageMakerScores(paths ...string) (*Scores, error) {
 	out := &Scores{}
 	for i, p := range paths {
@@ -174,8 +71,8 @@ func readSageMakerFile(path string) (*Scores, error) {
 	case first[0] == '{' || first[0] == '[':
 		format = inference.JSON
 	default:
-		s, err := readScoreCSV(bytes.NewReader(data), path)
-		if err != nil || s != nil {
+		s, err := readScores(bytes.NewReader(data), path)
+		if !errors.Is(err, errNoScoreHeader) {
 			return s, err
 		}
 		format = inference.CSV

@@ -3,14 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -425,73 +422,18 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	return writeScores(w, in, res.Scores, nil, 64)
 }
 
-// writeScores writes the rows of input with their scores to w as CSV:
-// entity, ip, dot_product, entity_seen when seen is given, then the extra
-// input columns; then it closes w. Callers create w before any billable
-// work, so that an output that cannot be written fails first. bits is 32
-// for our scores, which are float32 values: their shortest float32 digits,
-// as `ipinsights score` writes them; 64 for SageMaker's, which are numbers
-// we read from its responses and write back unchanged.
-func writeScores(w *output, input sagemaker.RowsFile, dots []float64, seen []bool, bits int) error {
-	cw := csv.NewWriter(w)
-	var err error
-	i := 0
-	err = eachInputRow(input, func(entity string, ip netip.Addr, extra []string) error {
-		if i == 0 {
-			head := []string{"entity", "ip", "dot_product"}
-			if seen != nil {
-				head = append(head, "entity_seen")
-			}
-			for k := range extra {
-				head = append(head, fmt.Sprintf("col%d", k+3))
-			}
-			if err := cw.Write(head); err != nil {
-				return err
-			}
-		}
-		if i >= len(dots) {
-			return fmt.Errorf("%s: more rows than scores (%d)", input.Path, len(dots))
-		}
-		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, bits)}
-		if seen != nil {
-			rec = append(rec, strconv.FormatBool(seen[i]))
-		}
-		i++
-		return cw.Write(append(rec, extra...))
-	})
-	if err == nil && i != len(dots) {
-		err = fmt.Errorf("%s: %d rows for %d scores", input.Path, i, len(dots))
-	}
-	cw.Flush()
-	if err == nil {
-		err = cw.Error()
-	}
-	if err != nil {
+// writeScores writes the rows of in with their scores to w as a scored
+// CSV (sagemaker.WriteScores), then closes w, which puts a file in place,
+// or discards it on error. Callers create w before any billable work, so
+// that an output that cannot be written fails first. bitSize is 32 for
+// our scores, float32 values written as score writes them, and 64 for
+// SageMaker's, numbers we read from its responses and write back unchanged.
+func writeScores(w *output, in sagemaker.RowsFile, dots []float64, seen []bool, bitSize int) error {
+	if err := sagemaker.WriteScores(w.Writer, in, dots, seen, bitSize); err != nil {
 		w.Abort()
 		return err
 	}
 	return w.Close()
-}
-
-// eachInputRow calls fn for every entity,ip[,more] row of in, read as
-// the transform reads it.
-func eachInputRow(in sagemaker.RowsFile, fn func(entity string, ip netip.Addr, extra []string) error) error {
-	r, err := sagemaker.OpenRows(in)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	var extra []string
-	for r.Next() {
-		extra = extra[:0]
-		for _, f := range r.Fields()[2:] {
-			extra = append(extra, string(f))
-		}
-		if err := fn(string(r.Entity()), r.Addr(), extra); err != nil {
-			return err
-		}
-	}
-	return r.Err()
 }
 
 func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
