@@ -34,20 +34,24 @@ type dataFile struct {
 	rows  int
 }
 
+// rowsData is the dataFile of rows to score.
+func rowsData(f RowsFile) dataFile {
+	return dataFile{path: f.Path, header: f.Header, extra: true}
+}
+
 // uploads reports whether f is a local file to upload.
 func (f dataFile) uploads() bool { return f.path != "" }
 
 // open opens f as csvio reads it.
 func (f dataFile) open() (*csvio.Reader, error) {
 	if f.extra {
-		return OpenRows(RowsFile{Path: f.path, Header: f.header})
+		return RowsFile{Path: f.path, Header: f.header}.open()
 	}
 	return csvio.Open(f.path, csvio.Options{Name: f.path})
 }
 
-// OpenRows opens a file of rows to score as the transform, endpoint and
-// parity calls read it.
-func OpenRows(f RowsFile) (*csvio.Reader, error) {
+// open opens f as the transform, endpoint and parity calls read it.
+func (f RowsFile) open() (*csvio.Reader, error) {
 	return csvio.Open(f.Path, csvio.Options{Name: f.Path, MaxFields: -1, SameFields: true, Header: f.Header})
 }
 

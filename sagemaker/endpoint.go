@@ -79,7 +79,7 @@ func (e *Endpoint) ScoreFile(ctx context.Context, in RowsFile) ([]float64, error
 		return nil
 	}
 	var line []byte
-	_, err := eachRow(ctx, dataFile{path: in.Path, header: in.Header, extra: true}, func(r *csvio.Reader) error {
+	_, err := eachRow(ctx, rowsData(in), func(r *csvio.Reader) error {
 		line = appendRow(line[:0], r.Entity(), r.Addr())
 		if rows == maxRows || (rows > 0 && len(body)+len(line) > maxBytes) {
 			if err := flush(); err != nil {

@@ -99,8 +99,8 @@ func TestReadLabels(t *testing.T) {
 }
 
 // A header is never guessed: it is skipped when RowsFile.Header says so,
-// in gzip files too and whatever the line ends, by OpenRows and
-// ReadLabels alike; a header not declared is an error naming line 1, and
+// in gzip files too and whatever the line ends, by the transform's reader
+// and ReadLabels alike; a header not declared is an error naming line 1, and
 // a declared header that is a row is one too.
 func TestRowsFileHeader(t *testing.T) {
 	dir := t.TempDir()
@@ -113,7 +113,7 @@ func TestRowsFileHeader(t *testing.T) {
 	}
 	const rows = "alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n"
 	read := func(f RowsFile) ([]string, error) {
-		r, err := OpenRows(f)
+		r, err := f.open()
 		require.NoError(t, err)
 		defer r.Close()
 		var got []string

@@ -341,7 +341,7 @@ func WriteScores(w io.Writer, in RowsFile, dots []float64, seen []bool, bitSize 
 	if seen != nil && len(seen) != len(dots) {
 		panic("sagemaker: WriteScores: seen and dots differ in length")
 	}
-	r, err := OpenRows(in)
+	r, err := in.open()
 	if err != nil {
 		return err
 	}

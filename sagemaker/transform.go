@@ -60,6 +60,19 @@ type TransformJob struct {
 // names and S3 locations. It creates nothing. Checking reads the input
 // through; when ctx is done, it stops and returns ctx's error.
 func (c *Client) PrepareTransform(ctx context.Context, spec TransformSpec) (*TransformJob, error) {
+	j, err := c.newTransformJob(spec)
+	if err != nil {
+		return nil, err
+	}
+	if j.input, err = checkFile(ctx, rowsData(spec.Input)); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// newTransformJob checks spec and fixes the job's names and S3 locations;
+// the caller checks the input.
+func (c *Client) newTransformJob(spec TransformSpec) (*TransformJob, error) {
 	j := &TransformJob{Name: spec.JobName, ModelName: spec.ModelName, ModelData: spec.ModelData, TrainingJob: spec.TrainingJob}
 	if j.Name == "" {
 		j.Name = NewJobName("transform")
@@ -83,10 +96,6 @@ func (c *Client) PrepareTransform(ctx context.Context, spec TransformSpec) (*Tra
 	}
 	if spec.Input.Path == "" {
 		return nil, errors.New("sagemaker: no input to score")
-	}
-	var err error
-	if j.input, err = checkFile(ctx, dataFile{path: spec.Input.Path, header: spec.Input.Header, extra: true}); err != nil {
-		return nil, err
 	}
 	root := c.s3Root().Join("transform", j.Name)
 	j.inputURI, j.outputURI = root.Join("input/"), root.Join("output/")

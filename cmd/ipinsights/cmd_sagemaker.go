@@ -17,8 +17,6 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
 )
@@ -146,14 +144,19 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 		Region: cfg.Region, RoleARN: *a.role, Bucket: *a.bucket, Prefix: *a.prefix,
 		InstanceType: *a.instanceType, InstanceCount: *a.instanceCount,
 		PollInterval: *a.poll, MaxRuntime: *a.maxRuntime,
-		Progress: sagemaker.ReporterFunc(func(ev sagemaker.Event) {
-			fmt.Fprintf(e.stderr, "%s %s\n", ev.Time.Format("15:04:05"), ev)
-		}),
+		Progress: eventPrinter(e),
 	})
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	return c, nil
+}
+
+// eventPrinter prints delegate events on stderr, one line each.
+func eventPrinter(e *env) sagemaker.Reporter {
+	return sagemaker.ReporterFunc(func(ev sagemaker.Event) {
+		fmt.Fprintf(e.stderr, "%s %s\n", ev.Time.Format("15:04:05"), ev)
+	})
 }
 
 // loadAWSConfig loads the standard AWS configuration (environment, shared
@@ -485,68 +488,49 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	if *localModel == "" && *tf.train == "" {
 		return usagef("local training needs --train FILE (or give --model)")
 	}
-	opts := cmp.options()
-	if *labeled != "" {
-		l, err := sagemaker.ReadLabels(rows)
-		if err != nil {
-			return headerHint(err, rows.Path, rows.Header)
+	spec := sagemaker.ParitySpec{
+		Rows: rows, Labeled: *labeled != "", TrainingJob: *trainingJob, Compare: cmp.options(),
+		Training: sagemaker.TrainingSpec{Train: *tf.train, Validation: *tf.valid, Hyperparameters: hp},
+	}
+	if *endpoint == "" && *trainingJob == "" { // SageMaker trains too
+		if spec.Training, err = tf.spec(); err != nil {
+			return err
 		}
-		opts.Anomalous = l.Anomalous
+	}
+	if *localModel != "" {
+		if spec.Model, err = ipinsights.LoadFile(*localModel); err != nil {
+			return err
+		}
 	}
 
 	// SageMaker's side: an existing endpoint, or training and transform
-	// jobs (prepared and confirmed before local training starts).
-	var smScores func() ([]float64, error)
+	// jobs, prepared and confirmed before anything runs.
+	var job *sagemaker.ParityJob
 	if *endpoint != "" {
 		ep, err := endpointScorer(ctx, *endpoint, *awsf.region)
 		if err != nil {
 			return err
 		}
-		smScores = func() ([]float64, error) { return ep.ScoreFile(ctx, rows) }
+		spec.Progress = eventPrinter(e)
+		job, err = ep.PrepareParity(ctx, spec)
+		if err != nil {
+			return headerHint(asUsage(err), rows.Path, rows.Header)
+		}
 	} else {
 		client, err := awsf.client(ctx, e)
 		if err != nil {
 			return err
 		}
-		var plan sagemaker.Plan
-		var tjob *sagemaker.TrainingJob
-		if *trainingJob == "" {
-			spec, err := tf.spec()
-			if err != nil {
-				return err
-			}
-			if tjob, err = client.PrepareTraining(ctx, spec); err != nil {
-				return asUsage(err)
-			}
-			plan.Add(client.PlanTraining(tjob))
+		if job, err = client.PrepareParity(ctx, spec); err != nil {
+			return headerHint(asUsage(err), rows.Path, rows.Header)
 		}
-		xjob, err := client.PrepareTransform(ctx, sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
-		if err != nil {
-			return headerHint(err, rows.Path, rows.Header)
-		}
-		plan.Add(client.PlanTransform(xjob))
-		if err := confirm(e, *awsf.yes, plan); err != nil {
+		if err := confirm(e, *awsf.yes, job.Plan()); err != nil {
 			return err
-		}
-		smScores = func() ([]float64, error) {
-			if tjob != nil {
-				res, err := client.RunTraining(ctx, tjob)
-				if err != nil {
-					return nil, err
-				}
-				printTraining(e.stderr, res)
-				xjob.ModelData = res.ModelArtifacts
-			}
-			out, err := client.RunTransform(ctx, xjob)
-			if err != nil {
-				return nil, err
-			}
-			return out.Scores, nil
 		}
 	}
 
-	// The score files are created before any billable work: a bad path
-	// fails first.
+	// The score files are created before any billable work, so that a bad
+	// path fails first, and put in place only when everything succeeded.
 	var oursW, smW *output
 	if *oursOut != "" {
 		if oursW, err = createOutput(e, *oursOut); err != nil {
@@ -560,83 +544,22 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 		}
 		defer smW.Abort()
 	}
-	model, err := localParityModel(ctx, e, *localModel, *tf.train, *tf.valid, hp)
+	res, err := job.Run(ctx)
 	if err != nil {
 		return err
 	}
-	theirs, err := smScores()
-	if err != nil {
-		return err
-	}
-	ours, seen, err := scoreRows(model, rows)
-	if err != nil {
-		return err
+	if res.Training != nil {
+		printTraining(e.stderr, res.Training)
 	}
 	if oursW != nil {
-		if err := writeScores(oursW, rows, ours, seen, 32); err != nil {
+		if err := writeScores(oursW, rows, res.Ours, res.Seen, 32); err != nil {
 			return err
 		}
 	}
 	if smW != nil {
-		if err := writeScores(smW, rows, theirs, nil, 64); err != nil {
+		if err := writeScores(smW, rows, res.SageMaker, nil, 64); err != nil {
 			return err
 		}
 	}
-	opts.Seen = seen
-	p, err := sagemaker.Compare(ours, theirs, opts)
-	if err != nil {
-		return err
-	}
-	return writeParity(e, p, *cmp.json)
-}
-
-// localParityModel loads the model at path or, when path is empty, trains
-// one locally on the same data and hyperparameters.
-func localParityModel(ctx context.Context, e *env, path, train, valid string, hp map[string]string) (*ipinsights.Model, error) {
-	if path != "" {
-		return ipinsights.LoadFile(path)
-	}
-	cfg, err := ipinsights.ParseHyperparameters(hp)
-	if err != nil {
-		return nil, asUsage(err)
-	}
-	data, _, err := ipinsights.LoadDataset(train, csvio.Options{Name: train})
-	if err != nil {
-		return nil, err
-	}
-	opts := &ipinsights.TrainOptions{Progress: ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
-		if m.EpochEnd {
-			fmt.Fprintf(e.stderr, "local training: epoch %d cross_entropy=%.4f accuracy=%.4f\n", m.Epoch, m.CrossEntropy, m.Accuracy)
-		}
-	})}
-	if valid != "" {
-		if opts.Validation, _, err = ipinsights.LoadDataset(valid, csvio.Options{Name: valid}); err != nil {
-			return nil, err
-		}
-	}
-	return ipinsights.Train(ctx, cfg, data, opts)
-}
-
-// scoreRows scores every row of path with m, in one batch, reading path
-// as SageMaker's side reads it: a labeled file's header is skipped, as
-// eval --header and sagemaker.ReadLabels skip it.
-func scoreRows(m *ipinsights.Model, in sagemaker.RowsFile) ([]float64, []bool, error) {
-	r, err := sagemaker.OpenRows(in)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	var tuples []embedding.Tuple
-	for r.Next() {
-		tuples = append(tuples, embedding.NewTupleBytes(r.Entity(), r.Addr()))
-	}
-	if err := r.Err(); err != nil {
-		return nil, nil, err
-	}
-	res := m.ScoreTuples(nil, tuples)
-	dots, seen := make([]float64, len(res)), make([]bool, len(res))
-	for i, x := range res {
-		dots[i], seen[i] = x.DotProduct, x.EntitySeen
-	}
-	return dots, seen, nil
+	return writeParity(e, res.Report, *cmp.json)
 }
