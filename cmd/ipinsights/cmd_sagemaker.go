@@ -305,8 +305,13 @@ func (t *trainFlags) spec() (sagemaker.TrainingSpec, error) {
 	if err != nil {
 		return sagemaker.TrainingSpec{}, err
 	}
-	if *t.train == "" && *t.trainS3 == "" {
+	switch {
+	case *t.train == "" && *t.trainS3 == "":
 		return sagemaker.TrainingSpec{}, usagef("--train or --train-s3 is required")
+	case *t.train != "" && *t.trainS3 != "":
+		return sagemaker.TrainingSpec{}, usagef("give --train or --train-s3, not both")
+	case *t.valid != "" && *t.validS3 != "":
+		return sagemaker.TrainingSpec{}, usagef("give --validation or --validation-s3, not both")
 	}
 	return sagemaker.TrainingSpec{
 		Train: *t.train, TrainS3: *t.trainS3, Validation: *t.valid, ValidationS3: *t.validS3,

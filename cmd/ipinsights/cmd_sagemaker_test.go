@@ -222,6 +222,8 @@ func TestSageMakerUsageAndDataErrors(t *testing.T) {
 		{[]string{"sagemaker"}, exitUsage, "want a subcommand"},
 		{[]string{"sagemaker", "deploy"}, exitUsage, `unknown subcommand "deploy"`},
 		{[]string{"sagemaker", "train", "--yes"}, exitUsage, "--train or --train-s3 is required"},
+		{[]string{"sagemaker", "train", "--yes", "--train", train, "--train-s3", "s3://b/t/"}, exitUsage, "give --train or --train-s3, not both"},
+		{[]string{"sagemaker", "train", "--yes", "--train", train, "--validation", train, "--validation-s3", "s3://b/v/"}, exitUsage, "give --validation or --validation-s3, not both"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--role-arn", "nope"}, exitUsage, "not an IAM role ARN"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--region", "xx-nowhere-1"}, exitUsage, "no IP Insights image"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--hp", "vector_dim"}, exitUsage, `--hp "vector_dim": want key=value`},
