@@ -255,11 +255,7 @@ func TestDelegateCancelStopsTrainingJob(t *testing.T) {
 	env, c, ev := newClient(t, smemu.Options{BeforeTraining: blockUntilStopped(started)}, nil)
 	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "cancel-me"})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	ctx := cancelWhenRunning(t, ev, started, "cancel-me")
 	_, err = c.RunTraining(ctx, tj)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "training job cancel-me stopped")
@@ -272,7 +268,7 @@ func TestDelegateCancelStopsTransformAndDeletesModel(t *testing.T) {
 	dir := t.TempDir()
 	train, test, _ := logins(t, dir, 5, 5)
 	started := make(chan string, 1)
-	env, c, _ := newClient(t, smemu.Options{BeforeTransform: blockUntilStopped(started)}, nil)
+	env, c, ev := newClient(t, smemu.Options{BeforeTransform: blockUntilStopped(started)}, nil)
 	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "t1"})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
@@ -280,11 +276,7 @@ func TestDelegateCancelStopsTransformAndDeletesModel(t *testing.T) {
 
 	xj, err := c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}, TrainingJob: "t1", JobName: "x1", ModelName: "m1"})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	ctx := cancelWhenRunning(t, ev, started, "x1")
 	_, err = c.RunTransform(ctx, xj)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, "Stopped", env.Emulator.Status("x1"))

@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -200,6 +202,11 @@ func TestSageMakerCancelStopsJob(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-started
+		// The emulator may start the job before the create call's answer
+		// reaches the client: cancel once the client waits for the job.
+		for !slices.Contains(fake.Emulator.Calls(), "DescribeTrainingJob") {
+			time.Sleep(time.Millisecond)
+		}
 		cancel() // as Ctrl-C does through signal.NotifyContext
 	}()
 	var out, errb strings.Builder
