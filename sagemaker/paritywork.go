@@ -33,8 +33,8 @@ type ParitySpec struct {
 	TrainingJob string
 	// Model is our model; nil trains one locally.
 	Model *ipinsights.Model
-	// Compare configures the report; its Anomalous and Seen are filled in
-	// from the labels and our model.
+	// Compare configures the report. Its Seen is filled in from our model,
+	// and its Anomalous from the labels when Labeled.
 	Compare CompareOptions
 	// Progress receives the events of our side (local training, as
 	// EventMetrics of the resource "local training"); nil means the
@@ -214,7 +214,10 @@ func (j *ParityJob) Run(ctx context.Context) (*ParityResult, error) {
 		res.Ours[i], res.Seen[i] = x.DotProduct, x.EntitySeen
 	}
 	opts := j.spec.Compare
-	opts.Anomalous, opts.Seen = j.anomalous, res.Seen
+	opts.Seen = res.Seen
+	if j.spec.Labeled {
+		opts.Anomalous = j.anomalous
+	}
 	if res.Report, err = Compare(res.Ours, res.SageMaker, opts); err != nil {
 		return nil, err
 	}

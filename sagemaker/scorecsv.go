@@ -336,7 +336,8 @@ func readScores(r io.Reader, name string) (*Scores, error) {
 // whether the entity of row i was seen in training (the entity_seen
 // column). The extra columns are named after in's header, if it has one.
 // bitSize is as in ScoreWriterOptions. The number of rows must be that of
-// the scores.
+// the scores; a seen of another length than dots is a programming error,
+// and WriteScores panics.
 func WriteScores(w io.Writer, in RowsFile, dots []float64, seen []bool, bitSize int) error {
 	if seen != nil && len(seen) != len(dots) {
 		panic("sagemaker: WriteScores: seen and dots differ in length")

@@ -15,7 +15,7 @@ func init() {
 	register(&command{
 		name:    "score",
 		summary: "score entity,ip CSV rows with a model",
-		usage:   "--model FILE [--input FILE|-] [--output FILE|-]",
+		usage:   "--model FILE [--input FILE|-] [--header] [--lenient] [--output FILE|-]",
 		example: `ipinsights score --model model.bin --input logins.csv --output scores.csv
 # output: entity,ip,dot_product,entity_seen[,extra input columns]; higher dot_product = more normal
 # every input row has as many columns as the first row (or the --header row)`,
