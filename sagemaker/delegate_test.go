@@ -57,7 +57,7 @@ func TestDelegateTrainTransformEndToEnd(t *testing.T) {
 	}
 	valid := filepath.Join(dir, "valid.csv")
 	writeFile(t, valid, "user-001,1.2.3.4\nuser-002,1.2.3.5\nuser-001,1.2.4.4\n")
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Validation: valid, Hyperparameters: hp, JobName: "e2e-train"})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Validation: valid, Hyperparameters: hp, JobName: "e2e-train"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ipv4_hash_rows", "ipv6_hash_rows", "seed", "workers"}, tj.NotSent)
 	assert.ElementsMatch(t, ipinsights.SageMakerNames(), keys(tj.Hyperparameters), "every SageMaker hyperparameter is sent, nothing else")
@@ -92,7 +92,7 @@ func TestDelegateTrainTransformEndToEnd(t *testing.T) {
 	assert.Equal(t, "382416733822.dkr.ecr.us-east-1.amazonaws.com/ipinsights:1", aws.ToString(d.AlgorithmSpecification.TrainingImage))
 
 	// Score the labeled rows (three columns: the label is not sent).
-	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: test, JobName: "e2e-transform", ModelName: "e2e-model"})
+	xj, err := c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}, JobName: "e2e-transform", ModelName: "e2e-model"})
 	require.NoError(t, err)
 	xj.ModelData = res.ModelArtifacts
 	out, err := c.RunTransform(ctx, xj)
@@ -126,7 +126,7 @@ func TestDelegateSplitsLargeUploadsIntoParts(t *testing.T) {
 	dir := t.TempDir()
 	train, test, _ := logins(t, dir, 20, 20)
 	env, c, ev := newClient(t, smemu.Options{}, func(o *sagemaker.Options) { o.PartBytes = 4096 })
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "parts"})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "parts"})
 	require.NoError(t, err)
 	res, err := c.RunTraining(context.Background(), tj)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestDelegateSplitsLargeUploadsIntoParts(t *testing.T) {
 	assert.Contains(t, uploads[1].Resource, "/train/part-00001.csv")
 
 	// Several parts in, several .out files back, in row order.
-	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: train, ModelData: res.ModelArtifacts})
+	xj, err := c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: train}, ModelData: res.ModelArtifacts})
 	require.NoError(t, err)
 	out, err := c.RunTransform(context.Background(), xj)
 	require.NoError(t, err)
@@ -162,25 +162,25 @@ func TestDelegateRejectsBadInputsBeforeCreatingAnything(t *testing.T) {
 	env, c, _ := newClient(t, smemu.Options{}, nil)
 	v6 := filepath.Join(dir, "v6.csv")
 	writeFile(t, v6, "alice,1.2.3.4\nbob,2001:db8::1\n")
-	_, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: v6, Hyperparameters: tinyHP})
+	_, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: v6, Hyperparameters: tinyHP})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "v6.csv:2: 2001:db8::1 is an IPv6 address")
 
 	bad := filepath.Join(dir, "bad.csv")
 	writeFile(t, bad, "alice,1.2.3.4\nbob,1.2.3\n")
-	_, err = c.PrepareTransform(sagemaker.TransformSpec{Input: bad, ModelData: "s3://b/m.tar.gz"})
+	_, err = c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: bad}, ModelData: "s3://b/m.tar.gz"})
 	var pe *csvio.ParseError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Line)
 
-	_, err = c.PrepareTraining(sagemaker.TrainingSpec{Train: v6, Hyperparameters: map[string]string{"vector_dim": "2"}})
+	_, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: v6, Hyperparameters: map[string]string{"vector_dim": "2"}})
 	var he *ipinsights.HyperparameterError
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, "vector_dim", he.Key)
 
-	_, err = c.PrepareTraining(sagemaker.TrainingSpec{Train: filepath.Join(dir, "missing.csv")})
+	_, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: filepath.Join(dir, "missing.csv")})
 	assert.Error(t, err)
-	_, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://b/k", JobName: "bad_name"})
+	_, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://b/k", JobName: "bad_name"})
 	assert.ErrorContains(t, err, "bad_name")
 
 	_, err = sagemaker.New(env.SageMaker, env.S3, sagemaker.Options{Region: "us-east-1", RoleARN: "SageMakerRole", Bucket: "b-1"})
@@ -194,7 +194,7 @@ func TestDelegateMissingBucket(t *testing.T) {
 	dir := t.TempDir()
 	train, _, _ := logins(t, dir, 5, 5)
 	env, c, _ := newClient(t, smemu.Options{}, func(o *sagemaker.Options) { o.Bucket = "no-such-bucket" })
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
 	require.Error(t, err)
@@ -202,7 +202,7 @@ func TestDelegateMissingBucket(t *testing.T) {
 	assert.Empty(t, env.Emulator.TrainingJobs(), "nothing is created when the upload fails")
 
 	// Data named on S3 in a missing bucket: SageMaker refuses the job.
-	tj, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://no-such-bucket/train/", Hyperparameters: tinyHP})
+	tj, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://no-such-bucket/train/", Hyperparameters: tinyHP})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
 	var api smithy.APIError
@@ -216,7 +216,7 @@ func TestDelegateRoleSageMakerCannotAssume(t *testing.T) {
 	dir := t.TempDir()
 	train, _, _ := logins(t, dir, 5, 5)
 	env, c, _ := newClient(t, smemu.Options{Roles: []string{"arn:aws:iam::123456789012:role/Other"}}, nil)
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
 	var api smithy.APIError
@@ -235,7 +235,7 @@ func TestDelegateTrainingJobFailsOnMalformedCSV(t *testing.T) {
 		Body: strings.NewReader("alice,10.0.0.1\nbob,10.0.0.2\ncarol,10.0.0.300\n"),
 	})
 	require.NoError(t, err)
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/", Hyperparameters: tinyHP, JobName: "bad-data"})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/", Hyperparameters: tinyHP, JobName: "bad-data"})
 	require.NoError(t, err)
 	_, err = c.RunTraining(ctx, tj)
 	var je *sagemaker.JobError
@@ -253,13 +253,9 @@ func TestDelegateCancelStopsTrainingJob(t *testing.T) {
 	train, _, _ := logins(t, dir, 5, 5)
 	started := make(chan string, 1)
 	env, c, ev := newClient(t, smemu.Options{BeforeTraining: blockUntilStopped(started)}, nil)
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "cancel-me"})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "cancel-me"})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	ctx := cancelWhenRunning(t, ev, started, "cancel-me")
 	_, err = c.RunTraining(ctx, tj)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "training job cancel-me stopped")
@@ -272,19 +268,15 @@ func TestDelegateCancelStopsTransformAndDeletesModel(t *testing.T) {
 	dir := t.TempDir()
 	train, test, _ := logins(t, dir, 5, 5)
 	started := make(chan string, 1)
-	env, c, _ := newClient(t, smemu.Options{BeforeTransform: blockUntilStopped(started)}, nil)
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "t1"})
+	env, c, ev := newClient(t, smemu.Options{BeforeTransform: blockUntilStopped(started)}, nil)
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP, JobName: "t1"})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
 	require.NoError(t, err)
 
-	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: test, TrainingJob: "t1", JobName: "x1", ModelName: "m1"})
+	xj, err := c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}, TrainingJob: "t1", JobName: "x1", ModelName: "m1"})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	ctx := cancelWhenRunning(t, ev, started, "x1")
 	_, err = c.RunTransform(ctx, xj)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, "Stopped", env.Emulator.Status("x1"))
@@ -300,7 +292,7 @@ func TestDelegateTransformFailureDeletesModel(t *testing.T) {
 		Bucket: aws.String(awstest.Bucket), Key: aws.String("models/model.tar.gz"), Body: strings.NewReader("not a tarball"),
 	})
 	require.NoError(t, err)
-	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: test, ModelData: "s3://ipinsights-test/models/model.tar.gz", JobName: "x-bad"})
+	xj, err := c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}, ModelData: "s3://ipinsights-test/models/model.tar.gz", JobName: "x-bad"})
 	require.NoError(t, err)
 	_, err = c.RunTransform(context.Background(), xj)
 	var je *sagemaker.JobError
@@ -310,7 +302,7 @@ func TestDelegateTransformFailureDeletesModel(t *testing.T) {
 	assert.Empty(t, env.Emulator.Models(), "the model is deleted after a failure")
 
 	// A training job that does not exist: nothing is created.
-	xj, err = c.PrepareTransform(sagemaker.TransformSpec{Input: test, TrainingJob: "never-ran"})
+	xj, err = c.PrepareTransform(t.Context(), sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}, TrainingJob: "never-ran"})
 	require.NoError(t, err)
 	_, err = c.RunTransform(context.Background(), xj)
 	assert.ErrorContains(t, err, "Requested resource not found")
@@ -347,7 +339,7 @@ func TestDelegateTrainingFromS3(t *testing.T) {
 		return names
 	}
 
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", ValidationS3: "s3://ipinsights-test/data/validation/",
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", ValidationS3: "s3://ipinsights-test/data/validation/",
 		Hyperparameters: tinyHP, JobName: "s3-both"})
 	require.NoError(t, err)
 	assert.NotContains(t, c.PlanTraining(tj).String(), "S3 upload")
@@ -355,7 +347,7 @@ func TestDelegateTrainingFromS3(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"train s3://ipinsights-test/data/train/", "validation s3://ipinsights-test/data/validation/"}, channels("s3-both"))
 
-	tj, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Hyperparameters: tinyHP, JobName: "s3-train"})
+	tj, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Hyperparameters: tinyHP, JobName: "s3-train"})
 	require.NoError(t, err)
 	_, err = c.RunTraining(ctx, tj)
 	require.NoError(t, err)
@@ -364,7 +356,7 @@ func TestDelegateTrainingFromS3(t *testing.T) {
 
 	// A local validation file next to training data on S3: only it is
 	// uploaded.
-	tj, err = c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Validation: train, Hyperparameters: tinyHP, JobName: "s3-local"})
+	tj, err = c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/train/", Validation: train, Hyperparameters: tinyHP, JobName: "s3-local"})
 	require.NoError(t, err)
 	plan := c.PlanTraining(tj).String()
 	assert.Equal(t, 1, strings.Count(plan, "S3 upload"), plan)
@@ -378,7 +370,7 @@ func TestDelegateTrainingFromS3(t *testing.T) {
 // Options.Image replaces the region's image in the jobs the client creates.
 func TestDelegateImageOverride(t *testing.T) {
 	env, c, _ := newClient(t, smemu.Options{}, func(o *sagemaker.Options) { o.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:dev" })
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/", Hyperparameters: tinyHP, JobName: "own-image"})
+	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{TrainS3: "s3://ipinsights-test/data/", Hyperparameters: tinyHP, JobName: "own-image"})
 	require.NoError(t, err)
 	_, err = c.RunTraining(context.Background(), tj)
 	// The emulator runs SageMaker's image only, and says so.

@@ -36,8 +36,8 @@ type Endpoint struct {
 // ScoreFile sends the entity,ip rows of a local CSV file (further columns
 // are not sent) as text/csv requests with Accept application/jsonlines and
 // returns the endpoint's dot products in row order. The file is checked as
-// for a transform (well-formed, IPv4 only).
-func (e *Endpoint) ScoreFile(ctx context.Context, path string) ([]float64, error) {
+// for a transform (well-formed, IPv4 only) while it is sent.
+func (e *Endpoint) ScoreFile(ctx context.Context, in RowsFile) ([]float64, error) {
 	if e.Name == "" {
 		return nil, errors.New("sagemaker: no endpoint name")
 	}
@@ -79,7 +79,7 @@ func (e *Endpoint) ScoreFile(ctx context.Context, path string) ([]float64, error
 		return nil
 	}
 	var line []byte
-	_, err := eachRow(path, true, func(r *csvio.Reader) error {
+	_, err := eachRow(ctx, rowsData(in), func(r *csvio.Reader) error {
 		line = appendRow(line[:0], r.Entity(), r.Addr())
 		if rows == maxRows || (rows > 0 && len(body)+len(line) > maxBytes) {
 			if err := flush(); err != nil {

@@ -49,7 +49,7 @@ func TestEndpointScoreFile(t *testing.T) {
 	defer srv.Close()
 	rt := sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	ep := &sagemaker.Endpoint{API: rt, Name: "live", BatchRows: 7}
-	got, err := ep.ScoreFile(context.Background(), test)
+	got, err := ep.ScoreFile(context.Background(), sagemaker.RowsFile{Path: test})
 	require.NoError(t, err)
 	require.Len(t, got, len(labels))
 	assert.Equal(t, int64(len(labels)+6)/7, live.n.Load(), "batches of at most 7 rows")
@@ -65,7 +65,7 @@ func TestEndpointScoreFile(t *testing.T) {
 		o.BaseEndpoint = aws.String(down.URL)
 		o.RetryMaxAttempts = 1
 	})
-	_, err = (&sagemaker.Endpoint{API: rt, Name: "down"}).ScoreFile(context.Background(), test)
+	_, err = (&sagemaker.Endpoint{API: rt, Name: "down"}).ScoreFile(context.Background(), sagemaker.RowsFile{Path: test})
 	assert.ErrorContains(t, err, "sagemaker: endpoint down, rows 1-40")
 
 	// One prediction too many is caught.
@@ -75,6 +75,6 @@ func TestEndpointScoreFile(t *testing.T) {
 	}))
 	defer extra.Close()
 	rt = sagemakerruntime.NewFromConfig(awstest.Config(), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(extra.URL) })
-	_, err = (&sagemaker.Endpoint{API: rt, Name: "live", BatchRows: 10}).ScoreFile(context.Background(), test)
+	_, err = (&sagemaker.Endpoint{API: rt, Name: "live", BatchRows: 10}).ScoreFile(context.Background(), sagemaker.RowsFile{Path: test})
 	assert.ErrorContains(t, err, "sagemaker: endpoint live answered 11 predictions for rows 1-10")
 }

@@ -1,14 +1,11 @@
 package sagemaker
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/ipinsights/ipinsights-go/inference"
@@ -29,113 +26,13 @@ type Scores struct {
 	Rows []string
 }
 
-// ReadOurs reads a score CSV as `ipinsights score` writes it: a header
-// naming at least dot_product (entity, ip and entity_seen are used when
-// present; other columns are ignored), then one row per scored pair.
-func ReadOurs(path string) (*Scores, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	s, err := readScoreCSV(f, path)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return nil, fmt.Errorf("%s:1: no header naming a dot_product column (want entity,ip,dot_product,entity_seen as ipinsights score writes)", path)
-	}
-	return s, nil
-}
-
-// readScoreCSV reads a CSV with a header naming dot_product; it returns
-// nil, nil when the first line is not such a header.
-func readScoreCSV(r io.Reader, path string) (*Scores, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	dc, ok := col["dot_product"]
-	if !ok {
-		return nil, nil
-	}
-	sc, hasSeen := col["entity_seen"]
-	ec, hasEntity := col["entity"]
-	ic, hasIP := col["ip"]
-	s := &Scores{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := cr.FieldPos(0)
-		field := func(c int, name string) (string, error) {
-			if c >= len(rec) {
-				return "", fmt.Errorf("%s:%d: no %s column (%d fields)", path, line, name, len(rec))
-			}
-			return strings.TrimSpace(rec[c]), nil
-		}
-		v, err := field(dc, "dot_product")
-		if err != nil {
-			return nil, err
-		}
-		d, perr := strconv.ParseFloat(v, 64)
-		if perr != nil {
-			return nil, fmt.Errorf("%s:%d: dot_product %q is not a number", path, line, v)
-		}
-		s.Dots = append(s.Dots, d)
-		if hasSeen {
-			v, err := field(sc, "entity_seen")
-			if err != nil {
-				return nil, err
-			}
-			b, perr := strconv.ParseBool(v)
-			if perr != nil {
-				return nil, fmt.Errorf("%s:%d: entity_seen %q is not true or false", path, line, v)
-			}
-			s.Seen = append(s.Seen, b)
-		}
-		if hasEntity && hasIP {
-			e, err := field(ec, "entity")
-			if err != nil {
-				return nil, err
-			}
-			ip, err := field(ic, "ip")
-			if err != nil {
-				return nil, err
-			}
-			s.Rows = append(s.Rows, e+","+ip)
-		}
-	}
-	if len(s.Dots) == 0 {
-		return nil, fmt.Errorf("%s: no data rows", path)
-	}
-	return s, nil
-}
-
 // ReadSageMakerScores reads SageMaker's dot products from files, in order:
 // batch transform .out files or saved endpoint responses, in
 // application/jsonlines (one prediction or envelope a line) or
 // application/json ({"predictions": [...]} envelopes, one after the other
 // or pretty-printed), verbose or not; our CSV responses (one score a line);
-// or a CSV with a dot_product column, as `ipinsights sagemaker transform`
-// writes. The format is recognised from the content of each file.
+// or a scored CSV (see ScoreReader), as WriteScores writes SageMaker's
+// scores. The format is recognised from the content of each file.
 func ReadSageMakerScores(paths ...string) (*Scores, error) {
 	out := &Scores{}
 	for i, p := range paths {
@@ -174,8 +71,8 @@ func readSageMakerFile(path string) (*Scores, error) {
 	case first[0] == '{' || first[0] == '[':
 		format = inference.JSON
 	default:
-		s, err := readScoreCSV(bytes.NewReader(data), path)
-		if err != nil || s != nil {
+		s, err := readScores(bytes.NewReader(data), path)
+		if !errors.Is(err, errNoScoreHeader) {
 			return s, err
 		}
 		format = inference.CSV
@@ -201,67 +98,40 @@ type Labels struct {
 }
 
 // ReadLabels reads a labeled file of entity,ip,label rows (label 1 for an
-// anomaly, 0 for a normal pair), with or without a header line; further
-// columns (such as the kind column of `ipinsights gen`) are ignored.
-func ReadLabels(path string) (*Labels, error) {
-	header, err := hasLabelHeader(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := csvio.Open(path, csvio.Options{Name: path, MinFields: 3, MaxFields: -1, Header: header})
+// anomaly, 0 for a normal pair); further columns (such as the kind column
+// of generated test data) are ignored.
+func ReadLabels(f RowsFile) (*Labels, error) {
+	r, err := csvio.Open(f.Path, csvio.Options{Name: f.Path, MinFields: 3, MaxFields: -1, Header: f.Header})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	l := &Labels{}
 	for r.Next() {
-		f := r.Fields()
-		a, err := csvio.ParseLabel(f[2])
+		a, err := parseLabel(r, f.Path)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
+			return nil, err
 		}
 		l.Anomalous = append(l.Anomalous, a)
-		l.Rows = append(l.Rows, string(f[0])+","+r.Addr().String())
+		l.Rows = append(l.Rows, string(r.Entity())+","+r.Addr().String())
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if len(l.Anomalous) == 0 {
-		return nil, fmt.Errorf("%s: no data rows", path)
+		return nil, fmt.Errorf("%s: no data rows", f.Path)
 	}
 	return l, nil
 }
 
-// hasLabelHeader reports whether the first line of the CSV file at path
-// (gzip compressed or not) is a header: not a row, and naming a label
-// column.
-func hasLabelHeader(path string) (bool, error) {
-	r, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true})
+// parseLabel parses the label column of the current row of r, a reader
+// of the file at path.
+func parseLabel(r *csvio.Reader, path string) (bool, error) {
+	a, err := csvio.ParseLabel(r.Fields()[2])
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
 	}
-	defer r.Close()
-	// A header line is not a valid row (its "ip" is not an address), so the
-	// first row read is on line 2 or later.
-	first := r.Next()
-	if r.Err() != nil {
-		return false, r.Err()
-	}
-	if !first || r.Line() == 1 {
-		return false, nil
-	}
-	h, err := csvio.Open(path, csvio.Options{Name: path, MaxFields: -1, Lenient: true, Header: true})
-	if err != nil {
-		return false, err
-	}
-	defer h.Close()
-	h.Next()
-	for _, name := range h.Header() {
-		if strings.Contains(strings.ToLower(name), "label") {
-			return true, nil
-		}
-	}
-	return false, nil
+	return a, nil
 }
 
 // sameRows checks that two row lists name the same rows, when both are
@@ -294,9 +164,10 @@ func normRow(s string) string {
 }
 
 // CompareFiles is the offline parity report: our scores (ReadOurs), SageMaker's
-// (ReadSageMakerScores) and optionally labels (ReadLabels, "" for none)
-// for the same rows. opts.Anomalous and opts.Seen are filled from the files.
-func CompareFiles(oursPath string, smPaths []string, labeledPath string, opts CompareOptions) (*Parity, error) {
+// (ReadSageMakerScores) and optionally labels (ReadLabels; a zero
+// RowsFile for none) for the same rows. opts.Anomalous and opts.Seen are
+// filled from the files.
+func CompareFiles(oursPath string, smPaths []string, labeled RowsFile, opts CompareOptions) (*Parity, error) {
 	ours, err := ReadOurs(oursPath)
 	if err != nil {
 		return nil, err
@@ -313,8 +184,8 @@ func CompareFiles(oursPath string, smPaths []string, labeledPath string, opts Co
 		return nil, err
 	}
 	opts.Seen = ours.Seen
-	if labeledPath != "" {
-		l, err := ReadLabels(labeledPath)
+	if labeledPath := labeled.Path; labeledPath != "" {
+		l, err := ReadLabels(labeled)
 		if err != nil {
 			return nil, err
 		}

@@ -79,21 +79,30 @@ func TestReadSageMakerScores(t *testing.T) {
 
 func TestReadLabels(t *testing.T) {
 	dir := t.TempDir()
-	for _, body := range []string{"alice,10.0.0.1,0\nbob,10.0.0.2,1\n", "entity,ip,label\nalice,10.0.0.1,0\nbob, 10.0.0.2, 1\n", "alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n"} {
-		l, err := ReadLabels(write(t, dir, "l.csv", body))
-		require.NoError(t, err, body)
+	for _, c := range []struct {
+		body   string
+		header bool
+	}{
+		{"alice,10.0.0.1,0\nbob,10.0.0.2,1\n", false},
+		{"entity,ip,label\nalice,10.0.0.1,0\nbob, 10.0.0.2, 1\n", true},
+		{"alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n", false},
+	} {
+		l, err := ReadLabels(RowsFile{Path: write(t, dir, "l.csv", c.body), Header: c.header})
+		require.NoError(t, err, c.body)
 		assert.Equal(t, []bool{false, true}, l.Anomalous)
 		assert.Equal(t, []string{"alice,10.0.0.1", "bob,10.0.0.2"}, l.Rows)
 	}
-	_, err := ReadLabels(write(t, dir, "l.csv", "alice,10.0.0.1,0\nbob,10.0.0.2,2\n"))
+	_, err := ReadLabels(RowsFile{Path: write(t, dir, "l.csv", "alice,10.0.0.1,0\nbob,10.0.0.2,2\n")})
 	assert.ErrorContains(t, err, `l.csv:2: label "2": want 0 (normal) or 1 (anomaly)`)
-	_, err = ReadLabels(write(t, dir, "l.csv", "alice,10.0.0.1\n"))
+	_, err = ReadLabels(RowsFile{Path: write(t, dir, "l.csv", "alice,10.0.0.1\n")})
 	assert.ErrorContains(t, err, "l.csv:1: wrong number of fields")
 }
 
-// A labeled file's header is found in gzip files too, and OpenRows skips
-// it exactly when ReadLabels does.
-func TestOpenRowsSkipsALabelHeader(t *testing.T) {
+// A header is never guessed: it is skipped when RowsFile.Header says so,
+// in gzip files too and whatever the line ends, by the transform's reader
+// and ReadLabels alike; a header not declared is an error naming line 1, and
+// a declared header that is a row is one too.
+func TestRowsFileHeader(t *testing.T) {
 	dir := t.TempDir()
 	gz := func(s string) string {
 		var b bytes.Buffer
@@ -103,34 +112,42 @@ func TestOpenRowsSkipsALabelHeader(t *testing.T) {
 		return b.String()
 	}
 	const rows = "alice,10.0.0.1,0,home\nbob,10.0.0.2,1,attack\n"
-	for name, body := range map[string]string{
-		"plain":        rows,
-		"header":       "entity,ip,label,kind\n" + rows,
-		"header, gzip": gz("entity,ip,label,kind\n" + rows),
-		"header, CRLF": strings.ReplaceAll("entity,ip,label,kind\n"+rows, "\n", "\r\n"),
-		"header, BOM":  "\ufeffentity,ip,Label,kind\n" + rows,
-	} {
-		path := write(t, dir, "l.csv", body)
-		l, err := ReadLabels(path)
-		require.NoError(t, err, name)
-		assert.Equal(t, []bool{false, true}, l.Anomalous, name)
-		r, err := OpenRows(path)
-		require.NoError(t, err, name)
+	read := func(f RowsFile) ([]string, error) {
+		r, err := f.open()
+		require.NoError(t, err)
+		defer r.Close()
 		var got []string
 		for r.Next() {
 			got = append(got, string(r.Entity())+","+r.Addr().String())
 		}
-		require.NoError(t, r.Err(), name)
-		r.Close()
+		return got, r.Err()
+	}
+	for name, body := range map[string]string{
+		"header":       "entity,ip,label,kind\n" + rows,
+		"header, gzip": gz("entity,ip,label,kind\n" + rows),
+		"header, CRLF": strings.ReplaceAll("entity,ip,label,kind\n"+rows, "\n", "\r\n"),
+		"header, BOM":  "\ufeffentity,ip,Label,kind\n" + rows,
+		"no label":     "user,address,x,y\n" + rows,
+	} {
+		f := RowsFile{Path: write(t, dir, "l.csv", body), Header: true}
+		l, err := ReadLabels(f)
+		require.NoError(t, err, name)
+		assert.Equal(t, []bool{false, true}, l.Anomalous, name)
+		got, err := read(f)
+		require.NoError(t, err, name)
 		assert.Equal(t, l.Rows, got, name)
+
+		f.Header = false
+		_, err = read(f)
+		assert.ErrorContains(t, err, "l.csv:1: unparsable IP address", name)
+		_, err = ReadLabels(f)
+		assert.ErrorContains(t, err, "l.csv:1: unparsable IP address", name)
 	}
-	// A first line that is not a row and names no label is an error, not
-	// a header.
-	r, err := OpenRows(write(t, dir, "l.csv", "user,address\nalice,10.0.0.1\n"))
-	require.NoError(t, err)
-	for r.Next() {
-	}
-	assert.ErrorContains(t, r.Err(), "l.csv:1: unparsable IP address")
+	f := RowsFile{Path: write(t, dir, "l.csv", rows), Header: true}
+	_, err := read(f)
+	assert.ErrorContains(t, err, "l.csv:1: header line is a data row")
+	_, err = ReadLabels(f)
+	assert.ErrorContains(t, err, "l.csv:1: header line is a data row")
 }
 
 func TestCompareFiles(t *testing.T) {
@@ -138,7 +155,7 @@ func TestCompareFiles(t *testing.T) {
 	ours := write(t, dir, "ours.csv", "entity,ip,dot_product,entity_seen\na,10.0.0.1,2,true\nb,10.0.0.2,-1,true\nc,10.0.0.3,1,false\nd,10.0.0.4,-2,true\n")
 	sm := write(t, dir, "sm.out", "{\"dot_product\": 1.9}\n{\"dot_product\": -0.5}\n{\"dot_product\": 0.7}\n{\"dot_product\": -1.5}\n")
 	lab := write(t, dir, "lab.csv", "a,10.0.0.1,0\nb,10.0.0.2,1\nc,10.0.0.3,0\nd,10.0.0.4,1\n")
-	p, err := CompareFiles(ours, []string{sm}, lab, CompareOptions{TopK: 2})
+	p, err := CompareFiles(ours, []string{sm}, RowsFile{Path: lab}, CompareOptions{TopK: 2})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, p.Spearman)
 	assert.Equal(t, 2, p.TopKShared)
@@ -148,9 +165,9 @@ func TestCompareFiles(t *testing.T) {
 	assert.Equal(t, 3, p.SeenOnly.N)
 
 	other := write(t, dir, "other.csv", "a,10.0.0.1,0\nb,10.0.0.9,1\nc,10.0.0.3,0\nd,10.0.0.4,1\n")
-	_, err = CompareFiles(ours, []string{sm}, other, CompareOptions{})
+	_, err = CompareFiles(ours, []string{sm}, RowsFile{Path: other}, CompareOptions{})
 	assert.ErrorContains(t, err, "row 2 differs: "+ours+" has b,10.0.0.2, "+other+" has b,10.0.0.9")
 	short := write(t, dir, "short.out", "{\"dot_product\": 1.9}\n")
-	_, err = CompareFiles(ours, []string{short}, "", CompareOptions{})
+	_, err = CompareFiles(ours, []string{short}, RowsFile{}, CompareOptions{})
 	assert.ErrorContains(t, err, "has 4 scores, "+short+" 1")
 }

@@ -129,3 +129,29 @@ func blockUntilStopped(started chan<- string) func(ctx context.Context, job stri
 		return ctx.Err()
 	}
 }
+
+// cancelWhenRunning returns a context that is cancelled once the job runs
+// on the emulator (started) and the client has reported creating it, so
+// that the cancellation finds the client waiting for the job, not still
+// in the create call: the emulator may start the job before the create
+// call's answer reaches the client.
+func cancelWhenRunning(t *testing.T, ev *events, started <-chan string, job string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	created := make(chan struct{})
+	var once sync.Once
+	ev.mu.Lock()
+	ev.on = func(e sagemaker.Event) {
+		if e.Kind == sagemaker.EventCreate && e.Resource == job {
+			once.Do(func() { close(created) })
+		}
+	}
+	ev.mu.Unlock()
+	go func() {
+		<-started
+		<-created
+		cancel()
+	}()
+	return ctx
+}

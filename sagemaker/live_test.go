@@ -52,9 +52,9 @@ func TestLiveSageMaker(t *testing.T) {
 
 	dir := t.TempDir()
 	train, test, labels := logins(t, dir, 40, 30)
-	tj, err := c.PrepareTraining(sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
+	tj, err := c.PrepareTraining(ctx, sagemaker.TrainingSpec{Train: train, Hyperparameters: tinyHP})
 	require.NoError(t, err)
-	xj, err := c.PrepareTransform(sagemaker.TransformSpec{Input: test})
+	xj, err := c.PrepareTransform(ctx, sagemaker.TransformSpec{Input: sagemaker.RowsFile{Path: test}})
 	require.NoError(t, err)
 	res, err := c.RunTraining(ctx, tj)
 	require.NoError(t, err)

@@ -35,8 +35,8 @@ const DefaultTopK = 100
 
 // Parity compares two score lists for the same rows: ours and SageMaker's.
 // It has no JSON form of its own: statistics that are undefined for the
-// data are NaN, which encoding/json refuses; `ipinsights parity --json`
-// writes them as null, with eval --json's keys for each side.
+// data are NaN, which encoding/json refuses, so a caller that encodes the
+// report chooses how to write them (null, say).
 type Parity struct {
 	N int // rows compared
 	// Spearman and KendallTauB are rank correlations (ties averaged for

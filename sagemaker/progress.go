@@ -15,7 +15,7 @@ const (
 	EventUpload   EventKind = iota + 1 // an input file was uploaded to S3
 	EventCreate                        // a job or model was created on SageMaker
 	EventStatus                        // a job entered a new (secondary) status
-	EventMetrics                       // a training job published new metric values
+	EventMetrics                       // a training job, or the local training of a parity run, published new metric values
 	EventStop                          // a job is being stopped (cancellation or lost contact)
 	EventDelete                        // a model was deleted
 	EventDownload                      // results were downloaded from S3

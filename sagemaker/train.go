@@ -56,8 +56,9 @@ type TrainingJob struct {
 }
 
 // PrepareTraining checks spec and the local data and fixes the job's name
-// and S3 locations. It creates nothing.
-func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
+// and S3 locations. It creates nothing. Checking reads the local files
+// through; when ctx is done, it stops and returns ctx's error.
+func (c *Client) PrepareTraining(ctx context.Context, spec TrainingSpec) (*TrainingJob, error) {
 	cfg, err := ipinsights.ParseHyperparameters(spec.Hyperparameters)
 	if err != nil {
 		return nil, fmt.Errorf("sagemaker: %w", err)
@@ -85,7 +86,7 @@ func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
 			return nil, err
 		}
 	case spec.Train != "":
-		if j.train, err = checkFile(spec.Train, false); err != nil {
+		if j.train, err = checkFile(ctx, dataFile{path: spec.Train}); err != nil {
 			return nil, err
 		}
 		j.trainURI = input.Join("train/")
@@ -100,7 +101,7 @@ func (c *Client) PrepareTraining(spec TrainingSpec) (*TrainingJob, error) {
 			return nil, err
 		}
 	case spec.Validation != "":
-		if j.validation, err = checkFile(spec.Validation, false); err != nil {
+		if j.validation, err = checkFile(ctx, dataFile{path: spec.Validation}); err != nil {
 			return nil, err
 		}
 		j.validationURI = input.Join("validation/")
@@ -146,12 +147,12 @@ func (c *Client) outputURI() S3URI { return c.s3Root().Join("output") }
 // StopTimeout).
 func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResult, error) {
 	if j.train.uploads() {
-		if _, err := c.uploadRows(ctx, j.train, false, j.trainURI); err != nil {
+		if _, err := c.uploadRows(ctx, j.train, j.trainURI); err != nil {
 			return nil, err
 		}
 	}
 	if j.validation.uploads() {
-		if _, err := c.uploadRows(ctx, j.validation, false, j.validationURI); err != nil {
+		if _, err := c.uploadRows(ctx, j.validation, j.validationURI); err != nil {
 			return nil, err
 		}
 	}

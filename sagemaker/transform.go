@@ -30,10 +30,9 @@ const (
 // TransformSpec is the input of a batch transform: rows to score and the
 // model to score them with.
 type TransformSpec struct {
-	// Input is a local CSV file of entity,ip rows, possibly with more
-	// columns, which are not sent. It is checked (IPv4 only, well-formed)
-	// before anything is created.
-	Input string
+	// Input holds the rows to score. It is checked (IPv4 only,
+	// well-formed) before anything is created.
+	Input RowsFile
 	// ModelData is the S3 URI of a model.tar.gz from an IP Insights
 	// training job. TrainingJob names a completed training job whose
 	// artifacts to use instead. One of them may also be set on the
@@ -58,8 +57,22 @@ type TransformJob struct {
 }
 
 // PrepareTransform checks spec and the local input and fixes the job's
-// names and S3 locations. It creates nothing.
-func (c *Client) PrepareTransform(spec TransformSpec) (*TransformJob, error) {
+// names and S3 locations. It creates nothing. Checking reads the input
+// through; when ctx is done, it stops and returns ctx's error.
+func (c *Client) PrepareTransform(ctx context.Context, spec TransformSpec) (*TransformJob, error) {
+	j, err := c.newTransformJob(spec)
+	if err != nil {
+		return nil, err
+	}
+	if j.input, err = checkFile(ctx, rowsData(spec.Input)); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// newTransformJob checks spec and fixes the job's names and S3 locations;
+// the caller checks the input.
+func (c *Client) newTransformJob(spec TransformSpec) (*TransformJob, error) {
 	j := &TransformJob{Name: spec.JobName, ModelName: spec.ModelName, ModelData: spec.ModelData, TrainingJob: spec.TrainingJob}
 	if j.Name == "" {
 		j.Name = NewJobName("transform")
@@ -81,12 +94,8 @@ func (c *Client) PrepareTransform(spec TransformSpec) (*TransformJob, error) {
 			return nil, err
 		}
 	}
-	if spec.Input == "" {
+	if spec.Input.Path == "" {
 		return nil, errors.New("sagemaker: no input to score")
-	}
-	var err error
-	if j.input, err = checkFile(spec.Input, true); err != nil {
-		return nil, err
 	}
 	root := c.s3Root().Join("transform", j.Name)
 	j.inputURI, j.outputURI = root.Join("input/"), root.Join("output/")
@@ -125,7 +134,7 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 			return nil, err
 		}
 	}
-	if _, err := c.uploadRows(ctx, j.input, true, j.inputURI); err != nil {
+	if _, err := c.uploadRows(ctx, j.input, j.inputURI); err != nil {
 		return nil, err
 	}
 

@@ -69,7 +69,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 	lab, err := scoreLabeled(ctx, e, m, *labeledPath, *header, *lenient)
 	if err != nil {
-		return err
+		return headerHint(err, inputName(*labeledPath), *header)
 	}
 	ev, err := ipinsights.Evaluate(lab.dots, lab.anomalous, *threshold)
 	if err != nil {

@@ -12,7 +12,7 @@ func init() {
 	register(&command{
 		name:    "parity",
 		summary: "compare our scores with SageMaker's outputs (no AWS calls)",
-		usage:   "--ours FILE --sagemaker FILE [--sagemaker FILE ...] [--labeled FILE] [--top-k K] [--threshold T] [--json]",
+		usage:   "--ours FILE --sagemaker FILE [--sagemaker FILE ...] [--labeled FILE [--header]] [--top-k K] [--threshold T] [--json]",
 		example: `ipinsights score --model model.bin --input test.csv --output ours.csv
 ipinsights parity --ours ours.csv --sagemaker test.csv.out --labeled test_labeled.csv`,
 		run: runParity,
@@ -26,6 +26,7 @@ func runParity(ctx context.Context, e *env, args []string) error {
 	var sm multiFlag
 	fs.Var(&sm, "sagemaker", "SageMaker's scores: a batch transform .out file, saved endpoint responses (JSON or JSON lines), or CSV with a dot_product column; repeat for several files, read in order")
 	labeled := fs.String("labeled", "", "optional entity,ip,label file (label 1 = anomaly) for the same rows")
+	header := fs.Bool("header", false, "the labeled file's first line is a header")
 	cmp := compareFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,9 +40,10 @@ func runParity(ctx context.Context, e *env, args []string) error {
 	if err := cmp.check(); err != nil {
 		return err
 	}
-	p, err := sagemaker.CompareFiles(*ours, sm, *labeled, cmp.options())
+	lab := sagemaker.RowsFile{Path: *labeled, Header: *header}
+	p, err := sagemaker.CompareFiles(*ours, sm, lab, cmp.options())
 	if err != nil {
-		return err
+		return headerHint(err, lab.Path, *header)
 	}
 	return writeParity(e, p, *cmp.json)
 }

@@ -3,14 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +17,6 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
-	"github.com/ipinsights/ipinsights-go/csvio"
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sagemaker"
 )
@@ -63,20 +58,20 @@ var smSubcommands = map[string]smSubcommand{
 	"transform": {&command{
 		name:    "sagemaker transform",
 		summary: "score entity,ip rows on SageMaker by batch transform; writes entity,ip,dot_product CSV",
-		usage:   "--role-arn ARN --bucket NAME --input FILE (--training-job NAME | --model-data S3URI) [--output FILE] [flags]",
+		usage:   "--role-arn ARN --bucket NAME --input FILE [--header] (--training-job NAME | --model-data S3URI) [--output FILE] [flags]",
 		example: `ipinsights sagemaker transform --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --training-job ipinsights-train-20250101-120000-ab12 --input test.csv --output sagemaker_scores.csv`,
 	}, runSMTransform},
 	"score": {&command{
 		name:    "sagemaker score",
 		summary: "score entity,ip rows on an existing SageMaker endpoint (creates nothing; each request is an invocation)",
-		usage:   "--endpoint NAME --input FILE [--output FILE] [--region REGION]",
+		usage:   "--endpoint NAME --input FILE [--header] [--output FILE] [--region REGION]",
 		example: `ipinsights sagemaker score --endpoint my-ipinsights-endpoint --input test.csv --output sagemaker_scores.csv`,
 	}, runSMScore},
 	"parity": {&command{
 		name:    "sagemaker parity",
 		summary: "train and score on SageMaker and locally with the same inputs, then report how the scores agree",
-		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--hp key=value ...] [--training-job NAME | --endpoint NAME] [--model FILE] [flags]",
+		usage:   "--role-arn ARN --bucket NAME --train FILE (--test FILE | --labeled FILE) [--header] [--hp key=value ...] [--training-job NAME | --endpoint NAME] [--model FILE] [flags]",
 		example: `ipinsights sagemaker parity --role-arn arn:aws:iam::123456789012:role/SageMaker --bucket my-bucket \
     --train train.csv --labeled test_labeled.csv --hp vector_dim=128 --hp epochs=5 --ours-out ours.csv --sagemaker-out sm.csv`,
 	}, runSMParity},
@@ -149,14 +144,19 @@ func (a *awsFlags) client(ctx context.Context, e *env) (*sagemaker.Client, error
 		Region: cfg.Region, RoleARN: *a.role, Bucket: *a.bucket, Prefix: *a.prefix,
 		InstanceType: *a.instanceType, InstanceCount: *a.instanceCount,
 		PollInterval: *a.poll, MaxRuntime: *a.maxRuntime,
-		Progress: sagemaker.ReporterFunc(func(ev sagemaker.Event) {
-			fmt.Fprintf(e.stderr, "%s %s\n", ev.Time.Format("15:04:05"), ev)
-		}),
+		Progress: eventPrinter(e),
 	})
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	return c, nil
+}
+
+// eventPrinter prints delegate events on stderr, one line each.
+func eventPrinter(e *env) sagemaker.Reporter {
+	return sagemaker.ReporterFunc(func(ev sagemaker.Event) {
+		fmt.Fprintf(e.stderr, "%s %s\n", ev.Time.Format("15:04:05"), ev)
+	})
 }
 
 // loadAWSConfig loads the standard AWS configuration (environment, shared
@@ -209,6 +209,7 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	endpoint := fs.String("endpoint", "", "name of an existing IP Insights endpoint")
 	region := fs.String("region", "", "AWS region (default: from the AWS configuration, e.g. AWS_REGION)")
 	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
+	header := fs.Bool("header", false, "the input's first line is a header; its extra column names are kept")
 	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -230,12 +231,13 @@ func runSMScore(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	scores, err := ep.ScoreFile(ctx, *input)
+	defer w.Abort() // a failure leaves a previous output as it was
+	in := sagemaker.RowsFile{Path: *input, Header: *header}
+	scores, err := ep.ScoreFile(ctx, in)
 	if err != nil {
-		return err
+		return headerHint(err, in.Path, in.Header)
 	}
-	return writeScores(w, *input, scores, nil, 64)
+	return writeScores(w, in, scores, nil, 64)
 }
 
 // confirm shows the plan on stderr and, unless yes, asks on stdin.
@@ -303,8 +305,13 @@ func (t *trainFlags) spec() (sagemaker.TrainingSpec, error) {
 	if err != nil {
 		return sagemaker.TrainingSpec{}, err
 	}
-	if *t.train == "" && *t.trainS3 == "" {
+	switch {
+	case *t.train == "" && *t.trainS3 == "":
 		return sagemaker.TrainingSpec{}, usagef("--train or --train-s3 is required")
+	case *t.train != "" && *t.trainS3 != "":
+		return sagemaker.TrainingSpec{}, usagef("give --train or --train-s3, not both")
+	case *t.valid != "" && *t.validS3 != "":
+		return sagemaker.TrainingSpec{}, usagef("give --validation or --validation-s3, not both")
 	}
 	return sagemaker.TrainingSpec{
 		Train: *t.train, TrainS3: *t.trainS3, Validation: *t.valid, ValidationS3: *t.validS3,
@@ -350,7 +357,7 @@ func runSMTrain(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	job, err := client.PrepareTraining(spec)
+	job, err := client.PrepareTraining(ctx, spec)
 	if err != nil {
 		return asUsage(err)
 	}
@@ -376,6 +383,7 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	fs := newFlagSet(c, e)
 	awsf := addAWSFlags(fs)
 	input := fs.String("input", "", "rows to score: CSV of entity,ip[,more columns]; only entity,ip are sent")
+	header := fs.Bool("header", false, "the input's first line is a header; its extra column names are kept")
 	output := fs.String("output", "-", "where to write entity,ip,dot_product (and the extra input columns) as CSV; - for stdout")
 	trainingJob := fs.String("training-job", "", "completed SageMaker training job whose model to use")
 	modelData := fs.String("model-data", "", "S3 URI of a model.tar.gz from an IP Insights training job")
@@ -402,9 +410,10 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	job, err := client.PrepareTransform(sagemaker.TransformSpec{Input: *input, TrainingJob: *trainingJob, ModelData: *modelData, JobName: *jobName})
+	in := sagemaker.RowsFile{Path: *input, Header: *header}
+	job, err := client.PrepareTransform(ctx, sagemaker.TransformSpec{Input: in, TrainingJob: *trainingJob, ModelData: *modelData, JobName: *jobName})
 	if err != nil {
-		return err
+		return headerHint(err, in.Path, in.Header)
 	}
 	if err := confirm(e, *awsf.yes, client.PlanTransform(job)); err != nil {
 		return err
@@ -413,80 +422,26 @@ func runSMTransform(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer w.Abort() // a failed job leaves a previous output as it was
 	res, err := client.RunTransform(ctx, job)
 	if err != nil {
 		return err
 	}
-	return writeScores(w, *input, res.Scores, nil, 64)
+	return writeScores(w, in, res.Scores, nil, 64)
 }
 
-// writeScores writes the rows of input with their scores to w as CSV:
-// entity, ip, dot_product, entity_seen when seen is given, then the extra
-// input columns; then it closes w. Callers create w before any billable
-// work, so that an output that cannot be written fails first. bits is 32
-// for our scores, which are float32 values: their shortest float32 digits,
-// as `ipinsights score` writes them; 64 for SageMaker's, which are numbers
-// we read from its responses and write back unchanged.
-func writeScores(w *output, input string, dots []float64, seen []bool, bits int) error {
-	cw := csv.NewWriter(w)
-	var err error
-	i := 0
-	err = eachInputRow(input, func(entity string, ip netip.Addr, extra []string) error {
-		if i == 0 {
-			head := []string{"entity", "ip", "dot_product"}
-			if seen != nil {
-				head = append(head, "entity_seen")
-			}
-			for k := range extra {
-				head = append(head, fmt.Sprintf("col%d", k+3))
-			}
-			if err := cw.Write(head); err != nil {
-				return err
-			}
-		}
-		if i >= len(dots) {
-			return fmt.Errorf("%s: more rows than scores (%d)", input, len(dots))
-		}
-		rec := []string{entity, ip.String(), strconv.FormatFloat(dots[i], 'g', -1, bits)}
-		if seen != nil {
-			rec = append(rec, strconv.FormatBool(seen[i]))
-		}
-		i++
-		return cw.Write(append(rec, extra...))
-	})
-	if err == nil && i != len(dots) {
-		err = fmt.Errorf("%s: %d rows for %d scores", input, i, len(dots))
-	}
-	cw.Flush()
-	if err == nil {
-		err = cw.Error()
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// eachInputRow calls fn for every entity,ip[,more] row of path, read as
-// the transform reads it (a labeled file's header skipped).
-func eachInputRow(path string, fn func(entity string, ip netip.Addr, extra []string) error) error {
-	r, err := sagemaker.OpenRows(path)
-	if err != nil {
+// writeScores writes the rows of in with their scores to w as a scored
+// CSV (sagemaker.WriteScores), then closes w, which puts a file in place,
+// or discards it on error. Callers create w before any billable work, so
+// that an output that cannot be written fails first. bitSize is 32 for
+// our scores, float32 values written as score writes them, and 64 for
+// SageMaker's, numbers we read from its responses and write back unchanged.
+func writeScores(w *output, in sagemaker.RowsFile, dots []float64, seen []bool, bitSize int) error {
+	if err := sagemaker.WriteScores(w.Writer, in, dots, seen, bitSize); err != nil {
+		w.Abort()
 		return err
 	}
-	defer r.Close()
-	var extra []string
-	for r.Next() {
-		extra = extra[:0]
-		for _, f := range r.Fields()[2:] {
-			extra = append(extra, string(f))
-		}
-		if err := fn(string(r.Entity()), r.Addr(), extra); err != nil {
-			return err
-		}
-	}
-	return r.Err()
+	return w.Close()
 }
 
 func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
@@ -495,6 +450,7 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	tf := addTrainFlags(fs)
 	test := fs.String("test", "", "rows to score on both sides: CSV of entity,ip[,more columns]")
 	labeled := fs.String("labeled", "", "labeled rows to score on both sides: entity,ip,label (1 = anomaly); adds AUCs and precision/recall")
+	header := fs.Bool("header", false, "the first line of the --test or --labeled file is a header")
 	trainingJob := fs.String("training-job", "", "reuse this completed SageMaker training job instead of training on SageMaker")
 	endpoint := fs.String("endpoint", "", "score SageMaker's side on this existing endpoint instead of training and transforming (creates nothing)")
 	localModel := fs.String("model", "", "reuse this local model file instead of training locally")
@@ -507,12 +463,12 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	rows := *test
+	rows := sagemaker.RowsFile{Path: *test, Header: *header}
 	switch {
 	case *test != "" && *labeled != "":
 		return usagef("give --test or --labeled, not both")
 	case *labeled != "":
-		rows = *labeled
+		rows.Path = *labeled
 	case *test == "":
 		return usagef("--test or --labeled is required")
 	}
@@ -537,158 +493,78 @@ func runSMParity(ctx context.Context, e *env, c *command, args []string) error {
 	if *localModel == "" && *tf.train == "" {
 		return usagef("local training needs --train FILE (or give --model)")
 	}
-	opts := cmp.options()
-	if *labeled != "" {
-		l, err := sagemaker.ReadLabels(*labeled)
-		if err != nil {
+	spec := sagemaker.ParitySpec{
+		Rows: rows, Labeled: *labeled != "", TrainingJob: *trainingJob, Compare: cmp.options(),
+		Training: sagemaker.TrainingSpec{Train: *tf.train, Validation: *tf.valid, Hyperparameters: hp},
+	}
+	if *endpoint == "" && *trainingJob == "" { // SageMaker trains too
+		if spec.Training, err = tf.spec(); err != nil {
 			return err
 		}
-		opts.Anomalous = l.Anomalous
+	}
+	if *localModel != "" {
+		if spec.Model, err = ipinsights.LoadFile(*localModel); err != nil {
+			return err
+		}
 	}
 
 	// SageMaker's side: an existing endpoint, or training and transform
-	// jobs (prepared and confirmed before local training starts).
-	var smScores func() ([]float64, error)
+	// jobs, prepared and confirmed before anything runs.
+	var job *sagemaker.ParityJob
 	if *endpoint != "" {
 		ep, err := endpointScorer(ctx, *endpoint, *awsf.region)
 		if err != nil {
 			return err
 		}
-		smScores = func() ([]float64, error) { return ep.ScoreFile(ctx, rows) }
+		spec.Progress = eventPrinter(e)
+		job, err = ep.PrepareParity(ctx, spec)
+		if err != nil {
+			return headerHint(asUsage(err), rows.Path, rows.Header)
+		}
 	} else {
 		client, err := awsf.client(ctx, e)
 		if err != nil {
 			return err
 		}
-		var plan sagemaker.Plan
-		var tjob *sagemaker.TrainingJob
-		if *trainingJob == "" {
-			spec, err := tf.spec()
-			if err != nil {
-				return err
-			}
-			if tjob, err = client.PrepareTraining(spec); err != nil {
-				return asUsage(err)
-			}
-			plan.Add(client.PlanTraining(tjob))
+		if job, err = client.PrepareParity(ctx, spec); err != nil {
+			return headerHint(asUsage(err), rows.Path, rows.Header)
 		}
-		xjob, err := client.PrepareTransform(sagemaker.TransformSpec{Input: rows, TrainingJob: *trainingJob})
-		if err != nil {
+		if err := confirm(e, *awsf.yes, job.Plan()); err != nil {
 			return err
-		}
-		plan.Add(client.PlanTransform(xjob))
-		if err := confirm(e, *awsf.yes, plan); err != nil {
-			return err
-		}
-		smScores = func() ([]float64, error) {
-			if tjob != nil {
-				res, err := client.RunTraining(ctx, tjob)
-				if err != nil {
-					return nil, err
-				}
-				printTraining(e.stderr, res)
-				xjob.ModelData = res.ModelArtifacts
-			}
-			out, err := client.RunTransform(ctx, xjob)
-			if err != nil {
-				return nil, err
-			}
-			return out.Scores, nil
 		}
 	}
 
-	// The score files are created before any billable work: a bad path
-	// fails first.
+	// The score files are created before any billable work, so that a bad
+	// path fails first, and put in place only when everything succeeded.
 	var oursW, smW *output
 	if *oursOut != "" {
 		if oursW, err = createOutput(e, *oursOut); err != nil {
 			return err
 		}
-		defer oursW.Close()
+		defer oursW.Abort()
 	}
 	if *smOut != "" {
 		if smW, err = createOutput(e, *smOut); err != nil {
 			return err
 		}
-		defer smW.Close()
+		defer smW.Abort()
 	}
-	model, err := localParityModel(ctx, e, *localModel, *tf.train, *tf.valid, hp)
+	res, err := job.Run(ctx)
 	if err != nil {
 		return err
 	}
-	theirs, err := smScores()
-	if err != nil {
-		return err
-	}
-	ours, seen, err := scoreRows(model, rows)
-	if err != nil {
-		return err
+	if res.Training != nil {
+		printTraining(e.stderr, res.Training)
 	}
 	if oursW != nil {
-		if err := writeScores(oursW, rows, ours, seen, 32); err != nil {
+		if err := writeScores(oursW, rows, res.Ours, res.Seen, 32); err != nil {
 			return err
 		}
 	}
 	if smW != nil {
-		if err := writeScores(smW, rows, theirs, nil, 64); err != nil {
+		if err := writeScores(smW, rows, res.SageMaker, nil, 64); err != nil {
 			return err
 		}
 	}
-	opts.Seen = seen
-	p, err := sagemaker.Compare(ours, theirs, opts)
-	if err != nil {
-		return err
-	}
-	return writeParity(e, p, *cmp.json)
-}
-
-// localParityModel loads the model at path or, when path is empty, trains
-// one locally on the same data and hyperparameters.
-func localParityModel(ctx context.Context, e *env, path, train, valid string, hp map[string]string) (*ipinsights.Model, error) {
-	if path != "" {
-		return ipinsights.LoadFile(path)
-	}
-	cfg, err := ipinsights.ParseHyperparameters(hp)
-	if err != nil {
-		return nil, asUsage(err)
-	}
-	data, _, err := ipinsights.LoadDataset(ctx, train, csvio.Options{Name: train})
-	if err != nil {
-		return nil, err
-	}
-	opts := &ipinsights.TrainOptions{Progress: ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
-		if m.EpochEnd {
-			fmt.Fprintf(e.stderr, "local training: epoch %d cross_entropy=%.4f accuracy=%.4f\n", m.Epoch, m.CrossEntropy, m.Accuracy)
-		}
-	})}
-	if valid != "" {
-		if opts.Validation, _, err = ipinsights.LoadDataset(ctx, valid, csvio.Options{Name: valid}); err != nil {
-			return nil, err
-		}
-	}
-	return ipinsights.Train(ctx, cfg, data, opts)
-}
-
-// scoreRows scores every row of path with m, in one batch, reading path
-// as SageMaker's side reads it: a labeled file's header is skipped, as
-// eval --header and sagemaker.ReadLabels skip it.
-func scoreRows(m *ipinsights.Model, path string) ([]float64, []bool, error) {
-	r, err := sagemaker.OpenRows(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	var tuples []embedding.Tuple
-	for r.Next() {
-		tuples = append(tuples, embedding.NewTupleBytes(r.Entity(), r.Addr()))
-	}
-	if err := r.Err(); err != nil {
-		return nil, nil, err
-	}
-	res := m.ScoreTuples(nil, tuples)
-	dots, seen := make([]float64, len(res)), make([]bool, len(res))
-	for i, x := range res {
-		dots[i], seen[i] = x.DotProduct, x.EntitySeen
-	}
-	return dots, seen, nil
+	return writeParity(e, res.Report, *cmp.json)
 }

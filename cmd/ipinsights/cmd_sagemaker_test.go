@@ -6,11 +6,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -198,6 +202,11 @@ func TestSageMakerCancelStopsJob(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-started
+		// The emulator may start the job before the create call's answer
+		// reaches the client: cancel once the client waits for the job.
+		for !slices.Contains(fake.Emulator.Calls(), "DescribeTrainingJob") {
+			time.Sleep(time.Millisecond)
+		}
 		cancel() // as Ctrl-C does through signal.NotifyContext
 	}()
 	var out, errb strings.Builder
@@ -220,6 +229,8 @@ func TestSageMakerUsageAndDataErrors(t *testing.T) {
 		{[]string{"sagemaker"}, exitUsage, "want a subcommand"},
 		{[]string{"sagemaker", "deploy"}, exitUsage, `unknown subcommand "deploy"`},
 		{[]string{"sagemaker", "train", "--yes"}, exitUsage, "--train or --train-s3 is required"},
+		{[]string{"sagemaker", "train", "--yes", "--train", train, "--train-s3", "s3://b/t/"}, exitUsage, "give --train or --train-s3, not both"},
+		{[]string{"sagemaker", "train", "--yes", "--train", train, "--validation", train, "--validation-s3", "s3://b/v/"}, exitUsage, "give --validation or --validation-s3, not both"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--role-arn", "nope"}, exitUsage, "not an IAM role ARN"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--region", "xx-nowhere-1"}, exitUsage, "no IP Insights image"},
 		{[]string{"sagemaker", "train", "--yes", "--train", train, "--hp", "vector_dim"}, exitUsage, `--hp "vector_dim": want key=value`},
@@ -298,20 +309,30 @@ func TestSageMakerScoreAndParityOnExistingEndpoint(t *testing.T) {
 	assert.NotContains(t, stderr, "Proceed?", "nothing is created, nothing to confirm")
 	assert.Empty(t, fake.Emulator.Calls())
 
-	// A labeled file with a header line: skipped on both sides, as eval
-	// --header skips it, and the report is the same.
+	// A labeled file with a header line: never guessed, a header is
+	// declared with --header, as for eval and score. It is then skipped on
+	// both sides, and the report is the same.
 	withHeader := filepath.Join(dir, "test_header.csv")
 	rows, err := os.ReadFile(test)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(withHeader, append([]byte("entity,ip,label,kind\n"), rows...), 0o644))
 	oursOut := filepath.Join(dir, "ours_header.csv")
-	code, stdoutH, stderr := runCLI(t, "", append([]string{"sagemaker", "parity", "--train", train, "--labeled", withHeader, "--endpoint", "users-endpoint", "--ours-out", oursOut}, tinyFlags...)...)
+	parityArgs := append([]string{"sagemaker", "parity", "--train", train, "--labeled", withHeader, "--endpoint", "users-endpoint", "--ours-out", oursOut}, tinyFlags...)
+	code, _, stderr = runCLI(t, "", parityArgs...)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, withHeader+`:1: unparsable IP address: "ip" (a header row? the data has no header); if the first line names the columns, give --header`)
+	code, stdoutH, stderr := runCLI(t, "", append(parityArgs, "--header")...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, stdout, stdoutH)
 	ours := readCSV(t, oursOut)
 	require.Len(t, ours, 81, "a header and 80 rows")
 	assert.Equal(t, []string{"entity", "ip", "dot_product", "entity_seen"}, ours[0][:4])
 	assert.NotEqual(t, "entity", ours[1][0], "the input's header is not scored")
+	// A declared header that is a row is refused, naming the flag.
+	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test, "--header")
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, test+":1: header line is a data row")
+	assert.Contains(t, stderr, "drop --header if the file has none")
 
 	h.SetModel(nil) // an endpoint with no model answers 503
 	code, _, stderr = runCLI(t, "", "sagemaker", "score", "--endpoint", "users-endpoint", "--input", test)
@@ -348,4 +369,48 @@ func TestLoadAWSConfigRegion(t *testing.T) {
 	cfg, err = loadAWSConfig(ctx, "", "us-east-1")
 	require.NoError(t, err)
 	assert.Equal(t, "ap-south-1", cfg.Region, "the configuration's region comes before the default")
+}
+
+// A job that fails leaves the outputs of a previous run as they were: they
+// are written to temporary files, put in place only when everything
+// succeeded.
+func TestSageMakerFailedJobKeepsPreviousOutputs(t *testing.T) {
+	env := fakeAWS(t, smemu.Options{})
+	dir, train, test := loginFiles(t)
+	_, err := env.S3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(awstest.Bucket), Key: aws.String("models/model.tar.gz"), Body: strings.NewReader("not a tarball"),
+	})
+	require.NoError(t, err)
+	out, oursOut, smOut := filepath.Join(dir, "sm.csv"), filepath.Join(dir, "ours.csv"), filepath.Join(dir, "sm2.csv")
+	for _, p := range []string{out, oursOut, smOut} {
+		require.NoError(t, os.WriteFile(p, []byte("previous\n"), 0o644))
+	}
+	entries := func() []string {
+		es, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before := entries()
+
+	code, _, stderr := runCLI(t, "", "sagemaker", "transform", "--yes", "--poll", "2ms", "--input", test,
+		"--model-data", "s3://ipinsights-test/models/model.tar.gz", "--output", out)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "Unable to load the model")
+
+	args := append([]string{"sagemaker", "parity", "--yes", "--train", train, "--labeled", test, "--training-job", "never-ran",
+		"--ours-out", oursOut, "--sagemaker-out", smOut}, tinyFlags...)
+	code, _, stderr = runCLI(t, "", args...)
+	assert.Equal(t, exitData, code)
+	assert.Contains(t, stderr, "never-ran")
+
+	for _, p := range []string{out, oursOut, smOut} {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		assert.Equal(t, "previous\n", string(b), p)
+	}
+	assert.Equal(t, before, entries(), "no temporary file is left behind")
 }

@@ -3,18 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/sagemaker"
 )
 
 func init() {
 	register(&command{
 		name:    "score",
 		summary: "score entity,ip CSV rows with a model",
-		usage:   "--model FILE [--input FILE|-] [--output FILE|-]",
+		usage:   "--model FILE [--input FILE|-] [--header] [--lenient] [--output FILE|-]",
 		example: `ipinsights score --model model.bin --input logins.csv --output scores.csv
 # output: entity,ip,dot_product,entity_seen[,extra input columns]; higher dot_product = more normal
 # every input row has as many columns as the first row (or the --header row)`,
@@ -61,29 +62,37 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer w.Abort() // a failure leaves a previous output as it was
 	s := scorer{m: m}
 	for r.Next() {
-		if !s.wroteHeader {
-			s.writeHeader(w, r.Header(), len(r.Fields())-2)
+		if s.sw == nil {
+			s.start(w, r.Header(), len(r.Fields()))
 		}
 		s.add(r)
 		if len(s.tuples) == scoreChunk {
 			if err := ctx.Err(); err != nil {
-				w.Close()
 				return err
 			}
-			s.flush(w)
+			if err := s.flush(); err != nil {
+				return fmt.Errorf("writing %s: %w", w.name, err)
+			}
 		}
 	}
 	if err := r.Err(); err != nil {
-		s.flush(w)
-		w.Close()
-		return err
+		if s.sw != nil && s.flush() == nil { // to standard output, the rows before the error
+			s.sw.Flush()
+		}
+		return headerHint(err, inputName(*in), *header)
 	}
-	if !s.wroteHeader { // no rows
-		s.writeHeader(w, r.Header(), max(0, len(r.Header())-2))
+	if s.sw == nil { // no rows: the header alone
+		s.start(w, r.Header(), len(r.Header()))
 	}
-	s.flush(w)
+	if err := s.flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", w.name, err)
+	}
+	if err := s.sw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", w.name, err)
+	}
 	if err := w.Close(); err != nil {
 		return err
 	}
@@ -93,71 +102,68 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// scorer buffers a chunk of rows, scores them in one batch and writes them.
+// scorer buffers a chunk of rows, scores them in one batch and writes them
+// as a scored CSV.
 type scorer struct {
-	m           *ipinsights.Model
-	tuples      []embedding.Tuple
-	arena       []byte   // the rendered "entity,ip" and ",extra..." of every row
-	offsets     [][3]int // per row: start, end of "entity,ip", end of the extras
-	results     []ipinsights.Result
-	wroteHeader bool
+	m  *ipinsights.Model
+	sw *sagemaker.ScoreWriter
+	// columns is the number of columns of every row (csvio.Options.SameFields).
+	columns int
+	tuples  []embedding.Tuple
+	addrs   []netip.Addr
+	// arena holds the entity and the extra fields of every row, one after
+	// the other; ends the end of each in arena, columns-1 per row.
+	arena   []byte
+	ends    []int
+	results []ipinsights.Result
+	extra   [][]byte // the current row's extra fields, reused
 }
 
-// writeHeader writes the output header; names is the input header (entity,
-// ip, then the extra columns), if any, and extra the number of extra
-// columns, which the reader holds every row to (csvio.Options.SameFields).
-func (s *scorer) writeHeader(w *output, names []string, extra int) {
-	s.wroteHeader = true
-	b := []byte("entity,ip,dot_product,entity_seen")
-	if len(names) >= 2 {
-		names = names[2:]
+// start creates the writer. header is the input header, if any; columns
+// is the number of columns of every row, to which the reader holds them.
+// The extra columns keep the header's names.
+func (s *scorer) start(w *output, header []string, columns int) {
+	s.columns = max(columns, 2)
+	names := make([]string, s.columns-2)
+	if len(header) == columns && columns >= 2 {
+		copy(names, header[2:])
 	}
-	for i := 0; i < extra; i++ {
-		b = append(b, ',')
-		if i < len(names) {
-			b = csvio.AppendField(b, names[i])
-		} else {
-			b = append(b, "col"+strconv.Itoa(i+3)...)
-		}
-	}
-	w.Write(append(b, '\n'))
+	s.sw = sagemaker.NewScoreWriter(w.Writer, sagemaker.ScoreWriterOptions{EntitySeen: true, Extra: names, BitSize: 32})
 }
 
 func (s *scorer) add(r *csvio.Reader) {
 	f := r.Fields()
 	s.tuples = append(s.tuples, embedding.NewTupleBytes(f[0], r.Addr()))
-	start := len(s.arena)
-	s.arena = csvio.AppendField(s.arena, f[0])
-	s.arena = append(s.arena, ',')
-	s.arena = csvio.AppendField(s.arena, f[1])
-	mid := len(s.arena)
+	s.addrs = append(s.addrs, r.Addr())
+	s.arena = append(s.arena, f[0]...)
+	s.ends = append(s.ends, len(s.arena))
 	for _, x := range f[2:] {
-		s.arena = append(s.arena, ',')
-		s.arena = csvio.AppendField(s.arena, x)
+		s.arena = append(s.arena, x...)
+		s.ends = append(s.ends, len(s.arena))
 	}
-	// Offsets, not slices: the arena may move as it grows.
-	s.offsets = append(s.offsets, [3]int{start, mid, len(s.arena)})
 }
 
-func (s *scorer) flush(w *output) {
+// flush scores the buffered rows and writes them.
+func (s *scorer) flush() error {
 	if len(s.tuples) == 0 {
-		return
+		return nil
 	}
 	s.results = s.m.ScoreTuples(s.results, s.tuples)
+	per := s.columns - 1 // fields kept per row: the entity and the extras
+	start := 0
 	for i, res := range s.results {
-		o := s.offsets[i]
-		// Build the line in the writer's free space: one copy per row.
-		b := append(w.AvailableBuffer(), s.arena[o[0]:o[1]]...)
-		b = append(b, ',')
-		b = strconv.AppendFloat(b, res.DotProduct, 'g', -1, 32)
-		if res.EntitySeen {
-			b = append(b, ",true"...)
-		} else {
-			b = append(b, ",false"...)
+		ends := s.ends[i*per : (i+1)*per]
+		row := sagemaker.ScoredRow{Entity: s.arena[start:ends[0]], Addr: s.addrs[i], DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+		s.extra = s.extra[:0]
+		for k := 1; k < per; k++ {
+			s.extra = append(s.extra, s.arena[ends[k-1]:ends[k]])
 		}
-		b = append(b, s.arena[o[1]:o[2]]...)
-		b = append(b, '\n')
-		w.Write(b)
+		row.Extra = s.extra
+		if err := s.sw.Write(row); err != nil {
+			return err
+		}
+		start = ends[per-1]
 	}
-	s.tuples, s.offsets, s.arena = s.tuples[:0], s.offsets[:0], s.arena[:0]
+	s.tuples, s.addrs, s.arena, s.ends = s.tuples[:0], s.addrs[:0], s.arena[:0], s.ends[:0]
+	return nil
 }
