@@ -9,14 +9,11 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"syscall"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/atomicfile"
 )
 
 // The model file format, versions 1 and 2. All integers and floats are little
@@ -129,57 +126,19 @@ func (m *Model) Save(w io.Writer) error {
 // writes a temporary file next to it, syncs it to disk, renames it into
 // place and syncs the directory, so that after a crash the path holds
 // either the previous file or the whole new one. The file gets mode 0666
-// less the process's umask, as os.Create gives. Errors name path.
+// less the process's umask, as os.Create gives; when path is a symbolic
+// link its target is replaced. Errors name path.
 func (m *Model) SaveFile(path string) error {
-	wrap := func(err error) error { return fmt.Errorf("saving model to %s: %w", path, err) }
-	var f *os.File
-	var tmp string
-	for range 100 {
-		// os.CreateTemp would create the file with mode 0600 whatever the
-		// umask; OpenFile with 0666 lets the umask decide.
-		tmp = fmt.Sprintf("%s.ipinsights-model-%d.tmp", path, rand.Uint32())
-		var err error
-		f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return wrap(err)
-		}
-	}
-	if f == nil {
-		return wrap(errors.New("could not create a temporary file next to it"))
-	}
-	err := m.Save(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
+	f, err := atomicfile.Create(path)
 	if err != nil {
-		os.Remove(tmp)
-		return wrap(err)
+		return fmt.Errorf("saving model to %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return wrap(fmt.Errorf("the file is in place, but syncing its directory failed: %w", err))
+	defer f.Abort()
+	if err := m.Save(f); err != nil {
+		return fmt.Errorf("saving model to %s: %w", path, err)
 	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable. Where a directory cannot be synced
-// (Windows, some file systems) it does nothing.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
-		return err
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("saving model to %s: %w", path, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // File is a file being written. Write to it as to an *os.File, then call
@@ -56,9 +57,10 @@ func Create(path string) (*File, error) {
 	return nil, fmt.Errorf("%s: could not create a temporary file next to it", path)
 }
 
-// Commit syncs the data to disk, closes the file and renames it into
-// place. On error the temporary file is removed and a previous file is
-// left as it was.
+// Commit syncs the data to disk, closes the file, renames it into place
+// and syncs the directory, so that after a crash the path holds either the
+// previous file or the whole new one. On error before the rename the
+// temporary file is removed and a previous file is left as it was.
 func (f *File) Commit() error {
 	if f.done {
 		return errors.New("atomicfile: " + f.path + " already committed or aborted")
@@ -76,8 +78,26 @@ func (f *File) Commit() error {
 	}
 	if err != nil {
 		os.Remove(f.tmp)
+		return err
 	}
-	return err
+	if err := syncDir(filepath.Dir(f.path)); err != nil {
+		return fmt.Errorf("%s is in place, but syncing its directory failed: %w", f.path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable. Where a directory cannot be synced
+// (Windows, some file systems) it does nothing.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
 }
 
 // Abort closes and removes the temporary file, leaving a previous file as
