@@ -24,7 +24,6 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 		m.initParams()
 		data := newPlanted(4, 200, 2, 300).dataset(5000).tuples
 		tr := newTrainer(m, len(data))
-		stop := tr.startPool()
 		p := tr.smp.Positives()
 		b := 0
 		at := func(b int) []embedding.Tuple {
@@ -43,7 +42,7 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 			batch()
 		}
 		allocs := testing.AllocsPerRun(50, batch)
-		require.NoError(t, stop())
+		tr.close()
 		assert.Zero(t, allocs, "layers=%d: allocations per batch", layers)
 	}
 }

@@ -55,8 +55,7 @@ func BenchmarkTrainBatch(b *testing.B) {
 				}
 				m.initParams()
 				t := newTrainer(m, len(data))
-				stop := t.startPool()
-				defer stop()
+				defer t.close()
 				p := t.smp.Positives()
 				batches := len(data) / p
 				samples := 0

@@ -109,6 +109,7 @@ func TestGradientCheck(t *testing.T) {
 				embedding.NewTuple("carol", netip.MustParseAddr("192.0.2.1")),
 			}
 			tr := newTrainer(m, len(pos))
+			defer tr.close()
 			capt := &gradCapture{entity: make([]float32, len(m.entity)), ip: make([]float32, len(m.ip))}
 			for _, ly := range m.layers {
 				capt.w = append(capt.w, make([]float32, len(ly.w)))

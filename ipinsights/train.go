@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
@@ -131,34 +127,12 @@ type trainer struct {
 	// Per-worker scratch.
 	scr []workerScratch
 
-	// Worker pool (see startPool). The items of a phase are cut into one
-	// range a worker (cuts[w] to cuts[w+1]), each taken in blocks through
-	// its own cursor; a worker that has finished its range takes blocks
-	// from the others'. gen counts the phases started; pending the helpers
-	// still working on the current one.
-	phase   int
-	block   int
-	cuts    []int
-	cur     []cursor
-	gen     atomic.Uint32
-	pending atomic.Int32
-	spin    bool
-	asleep  []atomic.Bool
-	wake    []chan struct{}
-	quit    chan struct{}
-	// afterStart, when set (tests), runs between starting a phase and
-	// waking the parked helpers.
-	afterStart func()
-	capture    *gradCapture // tests: record gradients instead of applying them
-}
-
-// cursor is the next item of one worker's range; it has a cache line to
-// itself, as the owner updates it for every block.
-type cursor struct {
-	_    [64]byte
-	next atomic.Int64
-	end  int
-	_    [48]byte
+	// The worker pool, the cuts of its phases into the workers' ranges,
+	// and the tasks of the phases (method values, made once).
+	pool                               *pool
+	cuts                               []int
+	forwardTask, denseTask, sparseTask func(w, lo, hi int)
+	capture                            *gradCapture // tests: record gradients instead of applying them
 }
 
 // aheadBatch is the batch to prepare during the current one.
@@ -315,7 +289,6 @@ func newTrainer(m *Model, n int) *trainer {
 	p := min(t.smp.Positives(), n)
 	t.alloc(p)
 	t.cuts = make([]int, t.workers+1)
-	t.cur = make([]cursor, t.workers)
 	t.scr = make([]workerScratch, t.workers)
 	for w := range t.scr {
 		buf := make([]float32, 4*t.d+p)
@@ -324,6 +297,8 @@ func newTrainer(m *Model, n int) *trainer {
 			x: buf[3*t.d : 4*t.d : 4*t.d], coef: buf[4*t.d:],
 		}
 	}
+	t.forwardTask, t.denseTask, t.sparseTask = t.forwardBlock, t.denseBlock, t.sparseBlock
+	t.pool = newPool(t.workers)
 	return t
 }
 
@@ -356,135 +331,14 @@ func (t *trainer) alloc(p int) {
 	}
 }
 
-// The phases of one batch; each runs in parallel over its items.
-const (
-	phaseForward = iota // items: IP shards to de-duplicate, then groups
-	phaseDense          // items: rows of the dense layers
-	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
-)
-
 func (t *trainer) run(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
-	stop := t.startPool()
-	err := t.loop(ctx, data, opts)
-	if werr := stop(); err == nil {
-		err = werr
-	}
-	return err
+	defer t.close()
+	return t.loop(ctx, data, opts)
 }
 
-// startPool starts the helper workers 1..workers-1 (worker 0 is the
-// caller of parallel); stop ends them.
-//
-// A batch runs three short phases (a few hundred microseconds each), and
-// waking a parked thread takes tens of microseconds on a virtual machine
-// (about 65 µs measured on the 2-core test machine, per phase). So a helper
-// that finishes a phase spins for a while, watching gen, before it parks
-// on its wake channel; parallel only sends to helpers that parked. Spinning
-// is skipped when there are more workers than Ps: a spinning helper would
-// then hold a P that a working one needs.
-func (t *trainer) startPool() (stop func() error) {
-	var g errgroup.Group
-	t.quit = make(chan struct{})
-	t.spin = t.workers <= runtime.GOMAXPROCS(0)
-	t.asleep = make([]atomic.Bool, t.workers)
-	t.wake = make([]chan struct{}, t.workers)
-	t.gen.Store(0)
-	for w := 1; w < t.workers; w++ {
-		t.wake[w] = make(chan struct{}, 1)
-		g.Go(func() error {
-			var seen uint32
-			for t.awaitPhase(w, seen) {
-				seen++ // parallel starts the next phase only once all helpers are done
-				t.work(w)
-				t.pending.Add(-1)
-			}
-			return nil
-		})
-	}
-	return func() error {
-		close(t.quit)
-		return g.Wait()
-	}
-}
-
-// spinFor bounds how long an idle helper spins before it parks; it covers
-// the serial work between phases and batches (tens of microseconds).
-const spinFor = 200 * time.Microsecond
-
-// awaitPhase waits until a phase after the seen-th has started, and reports
-// false when the pool is stopped instead.
-func (t *trainer) awaitPhase(w int, seen uint32) bool {
-	if t.spin {
-		var began time.Time
-		for i := 0; ; i++ {
-			if t.gen.Load() != seen {
-				return true
-			}
-			if i%64 == 63 {
-				if began.IsZero() {
-					began = time.Now()
-				} else if time.Since(began) > spinFor {
-					break
-				}
-				runtime.Gosched()
-			}
-		}
-	}
-	for {
-		// Announce the parking before checking gen again: either parallel
-		// sees asleep and sends a wake-up, or this check sees the new phase
-		// (or both, and the compare-and-swap decides whether a wake-up
-		// comes).
-		t.asleep[w].Store(true)
-		if t.gen.Load() != seen && t.asleep[w].CompareAndSwap(true, false) {
-			return true
-		}
-		select {
-		case <-t.wake[w]:
-			// The wake-up can be stale: parallel, delayed between starting
-			// a phase and checking asleep, may see this helper parking
-			// again after it already ran that phase.
-			if t.gen.Load() != seen {
-				return true
-			}
-		case <-t.quit:
-			return false
-		}
-	}
-}
-
-// parallel runs phase on every worker over the items that t.cuts divides
-// into the workers' ranges, and waits.
-func (t *trainer) parallel(phase, block int) {
-	if t.cuts[t.workers] == 0 {
-		return
-	}
-	t.phase, t.block = phase, block
-	for w := range t.cur {
-		t.cur[w].next.Store(int64(t.cuts[w]))
-		t.cur[w].end = t.cuts[w+1]
-	}
-	if t.workers == 1 {
-		t.work(0)
-		return
-	}
-	t.pending.Store(int32(t.workers - 1))
-	t.gen.Add(1) // publishes the fields above to the helpers
-	if t.afterStart != nil {
-		t.afterStart()
-	}
-	for w := 1; w < t.workers; w++ {
-		if t.asleep[w].Load() && t.asleep[w].CompareAndSwap(true, false) {
-			t.wake[w] <- struct{}{}
-		}
-	}
-	t.work(0)
-	// The helpers finish at about the same time as worker 0: spin.
-	for i := 0; t.pending.Load() != 0; i++ {
-		if i%16 == 15 || !t.spin {
-			runtime.Gosched()
-		}
-	}
+// close stops the trainer's worker pool.
+func (t *trainer) close() {
+	t.pool.close()
 }
 
 // evenCuts divides n items into equal ranges, one a worker.
@@ -494,50 +348,38 @@ func (t *trainer) evenCuts(n int) {
 	}
 }
 
-// work runs worker w's range of the current phase, then helps with the
-// others'.
-func (t *trainer) work(w int) {
-	for k := range t.workers {
-		c := &t.cur[(w+k)%t.workers]
-		for {
-			lo := int(c.next.Add(int64(t.block))) - t.block
-			if lo >= c.end {
-				break
-			}
-			t.workBlock(w, lo, min(lo+t.block, c.end))
-		}
+// forwardBlock runs items lo to hi of the forward phase on worker w.
+func (t *trainer) forwardBlock(w, lo, hi int) {
+	ns := len(t.ipSh)
+	for k := lo; k < min(hi, ns); k++ {
+		t.dedupShard(k)
+	}
+	for g := max(lo, ns) - ns; g < hi-ns; g++ {
+		t.forward(w, g)
 	}
 }
 
-// workBlock runs items lo to hi of the current phase on worker w.
-func (t *trainer) workBlock(w, lo, hi int) {
-	switch t.phase {
-	case phaseForward:
-		ns := len(t.ipSh)
-		for k := lo; k < min(hi, ns); k++ {
-			t.dedupShard(k)
+// denseBlock runs items lo to hi of the dense phase on worker w.
+func (t *trainer) denseBlock(w, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		t.denseRow(w, i)
+	}
+}
+
+// sparseBlock runs items lo to hi of the sparse phase on worker w.
+func (t *trainer) sparseBlock(w, lo, hi int) {
+	for i := lo; i < min(lo+spAhead, hi); i++ {
+		t.prefetchSparse(i)
+	}
+	for i := lo; i < hi; i++ {
+		if n := i + spAhead; n < hi {
+			t.prefetchSparse(n)
 		}
-		for g := max(lo, ns) - ns; g < hi-ns; g++ {
-			t.forward(w, g)
+		if i == t.aheadItem {
+			t.prepareAhead()
+			continue
 		}
-	case phaseDense:
-		for i := lo; i < hi; i++ {
-			t.denseRow(w, i)
-		}
-	case phaseSparse:
-		for i := lo; i < min(lo+spAhead, hi); i++ {
-			t.prefetchSparse(i)
-		}
-		for i := lo; i < hi; i++ {
-			if n := i + spAhead; n < hi {
-				t.prefetchSparse(n)
-			}
-			if i == t.aheadItem {
-				t.prepareAhead()
-				continue
-			}
-			t.sparseRow(w, i)
-		}
+		t.sparseRow(w, i)
 	}
 }
 
@@ -653,12 +495,12 @@ func (t *trainer) trainBatch(pos, all []embedding.Tuple) (float64, int, int) {
 // rows together with the preparation of the next batch (t.ahead), if any.
 func (t *trainer) runPhases() {
 	t.forwardCuts()
-	t.parallel(phaseForward, 2)
+	t.pool.run(t.cuts, 2, t.forwardTask)
 	t.beginStep()
 	t.evenCuts(t.L * t.d)
-	t.parallel(phaseDense, 2)
+	t.pool.run(t.cuts, 2, t.denseTask)
 	t.planSparse()
-	t.parallel(phaseSparse, spBlock)
+	t.pool.run(t.cuts, spBlock, t.sparseTask)
 }
 
 // forwardCuts gives each worker an equal share of the groups, in batch

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,7 +117,6 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 			require.NoError(t, err)
 			m.initParams()
 			tr := newTrainer(m, len(data))
-			stop := tr.startPool()
 			n := tr.smp.Positives()
 			batches := len(data) / n
 			for b := range batches {
@@ -133,7 +130,7 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 				tr.trainBatch(data[b*n:(b+1)*n], data)
 				assert.Equal(t, ahead && b+1 < batches, tr.ready, "batch %d", b)
 			}
-			require.NoError(t, stop())
+			tr.close()
 			m.invalidate()
 			return modelBytes(t, m)
 		}
@@ -301,40 +298,4 @@ func TestScoringZeroLayersAndVerbose(t *testing.T) {
 	e, a := p.pair()
 	r, ev, iv := m.ScoreVerbose(e, a)
 	assert.Equal(t, float64(f32.Dot(ev, iv)), r.DotProduct)
-}
-
-// TestPoolStaleWakeUp delays parallel between starting a phase and waking
-// parked helpers, long enough for a spinning helper to run the phase and
-// park again: the wake-up it then gets is stale, and must not make it run a
-// phase that has not started (it used to, and the pool hung).
-func TestPoolStaleWakeUp(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	cfg := smallConfig()
-	cfg.Workers = 2
-	m, err := newModel(cfg)
-	require.NoError(t, err)
-	m.initParams()
-	data := newPlanted(3, 100, 2, 200).dataset(2000).tuples
-	tr := newTrainer(m, len(data))
-	stop := tr.startPool()
-	require.True(t, tr.spin)
-	tr.afterStart = func() { time.Sleep(2 * spinFor) }
-	tr.rng.Seed(1, 1)
-	tr.prepare(data[:tr.smp.Positives()], data)
-	// With only the shards as items, the forward phase de-duplicates the
-	// IP rows again and again, always to the same result.
-	dedup := func() {
-		tr.evenCuts(len(tr.ipSh))
-		tr.parallel(phaseForward, 1)
-	}
-	dedup()
-	want := append([]int32(nil), tr.ipRowsTouched()...)
-	const phases = 50
-	for range phases {
-		dedup()
-	}
-	require.NoError(t, stop())
-	assert.Equal(t, int32(0), tr.pending.Load())
-	assert.Equal(t, uint32(phases+1), tr.gen.Load())
-	assert.Equal(t, want, tr.ipRowsTouched())
 }
