@@ -56,17 +56,15 @@ func BenchmarkTrainBatch(b *testing.B) {
 				m.initParams()
 				t := newTrainer(m, len(data))
 				defer t.close()
-				p := t.smp.Positives()
+				p := t.src.smp.Positives()
 				batches := len(data) / p
 				samples := 0
 				// As Train does, each batch prepares the next one.
+				job := func(b int) batchJob {
+					return batchJob{pos: data[b*p : (b+1)*p], all: data, seed: 1, stream: rng.Stream(1, uint64(b))}
+				}
 				next := func(i int) {
-					bi, bn := i%batches, (i+1)%batches
-					if !t.ready {
-						t.rng.Seed(1, rng.Stream(1, uint64(bi)))
-					}
-					t.ahead = aheadBatch{ok: true, pos: data[bn*p : (bn+1)*p], all: data, seed: 1, strm: rng.Stream(1, uint64(bn))}
-					_, _, n := t.trainBatch(data[bi*p:(bi+1)*p], data)
+					_, _, n := t.trainBatch(job(i%batches), job((i+1)%batches))
 					samples += n
 				}
 				for i := 0; i < 20; i++ { // grow the buffers

@@ -34,13 +34,14 @@ func to64(x []float32) []float64 {
 func refLoss(p *params64, d int, tr *trainer) float64 {
 	var total float64
 	n := 0
-	for g := 0; g < tr.groups; g++ {
-		er := int(tr.eRows[g])
+	in := tr.cur
+	for g := 0; g < in.groups; g++ {
+		er := int(in.eRows[g])
 		e := p.entity[er*d : (er+1)*d]
 		for k := 0; k < tr.K; k++ {
 			i := g*tr.K + k
 			h := make([]float64, d)
-			for _, r := range tr.ipRows[i*embedding.MaxLevels : i*embedding.MaxLevels+int(tr.nLv[i])] {
+			for _, r := range in.sampleRows(i) {
 				for j := 0; j < d; j++ {
 					h[j] += p.ip[int(r)*d+j]
 				}
@@ -116,8 +117,8 @@ func TestGradientCheck(t *testing.T) {
 				capt.b = append(capt.b, make([]float32, len(ly.b)))
 			}
 			tr.capture = capt
-			tr.rng.Seed(3, 3)
-			tr.prepare(pos, pos)
+			tr.next.prepare(&tr.src, batchJob{pos: pos, all: pos, seed: 3, stream: 3})
+			tr.cur, tr.next = tr.next, tr.cur
 			tr.runPhases()
 
 			p := &params64{entity: to64(m.entity), ip: to64(m.ip)}
@@ -127,7 +128,7 @@ func TestGradientCheck(t *testing.T) {
 			}
 			d := cfg.VectorDim
 			base := refLoss(p, d, tr)
-			require.InDelta(t, float64(sumLoss(tr))/float64(tr.groups*tr.K), base, 1e-5, "forward loss matches reference")
+			require.InDelta(t, float64(sumLoss(tr))/float64(tr.cur.groups*tr.K), base, 1e-5, "forward loss matches reference")
 
 			var maxG, maxErr float64
 			check := func(name string, xs []float64, got []float32, idx []int) {
@@ -155,7 +156,7 @@ func TestGradientCheck(t *testing.T) {
 				}
 				return idx
 			}
-			check("entity", p.entity, capt.entity, rowsOf(tr.ent.uniq))
+			check("entity", p.entity, capt.entity, rowsOf(tr.cur.ent.uniq))
 			check("ip", p.ip, capt.ip, rowsOf(tr.ipRowsTouched()))
 			for l := range p.w {
 				all := make([]int, len(p.w[l]))
@@ -167,14 +168,14 @@ func TestGradientCheck(t *testing.T) {
 			}
 			require.Greater(t, maxG, 1e-3, "gradients are not trivially zero")
 			t.Logf("max |grad| %.4g, max abs error %.3g", maxG, maxErr)
-			assert.Len(t, tr.ent.uniq, 3, "alice, bob and carol rows")
+			assert.Len(t, tr.cur.ent.uniq, 3, "alice, bob and carol rows")
 		})
 	}
 }
 
 func sumLoss(tr *trainer) float64 {
 	var s float64
-	for g := 0; g < tr.groups; g++ {
+	for g := 0; g < tr.cur.groups; g++ {
 		s += tr.lossG[g]
 	}
 	return s

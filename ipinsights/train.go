@@ -68,7 +68,7 @@ type trainer struct {
 	m       *Model
 	cfg     Config
 	d, L, K int
-	smp     sampler.Config
+	src     batchSource
 	workers int
 
 	// Optimiser state: Adam moments (nil for sgd) and the step constants.
@@ -80,49 +80,37 @@ type trainer struct {
 	adam        f32.Adam
 	sgdLR, wd   float32
 
-	// The current batch.
-	batch    sampler.Batch
-	rng      rng.RNG
-	groups   int
-	invBatch float32
-	eRows    []int32   // per group: entity row
-	ipRows   []int32   // per sample: MaxLevels prefix rows
-	nLv      []uint8   // per sample: rows used in ipRows
-	xs       []float32 // per sample: prefix sum x (only with 2+ layers)
-	acts     [][]float32
-	deltas   [][]float32
-	dXs      []float32 // per sample: gradient wrt x (only with 2+ layers)
-	us       []float32 // per group: W_last^T e (e itself without layers)
-	cs       []float32 // per group: e.b_last
-	gs       []float32 // per sample: dLoss/dscore
-	xbar     []float32 // per group: sum over samples of gs * (last layer input)
-	gsum     []float32 // per group: sum of gs
-	dE       []float32 // per group: gradient wrt the entity row (xbar without layers)
-	lossG    []float64 // per group: summed cross-entropy
-	corrG    []int32   // per group: correctly classified samples
+	// The inputs of the current batch, and those of the next one: the
+	// next batch is prepared into next during the current one's sparse
+	// phase, as item aheadItem (-1: none), when ahead has positives.
+	// trainBatch swaps them.
+	cur, next *batchInputs
+	ahead     batchJob
+	aheadItem int
 
-	// De-duplicated sparse rows of the batch, in order of first use, with
-	// the groups (entity) or samples (IP) that touch each, in batch order.
-	// The IP rows are split into shards that never share a row, built in
-	// parallel: shard k < v4Levels holds the rows of IPv4 prefix level k
-	// (each level has its own table), the last shard every IPv6 row (the
-	// IPv6 levels share one table). segs maps the items of the sparse
-	// phase to these lists (see planSparse).
-	ent      *sparseRows // entBuf[entCur]
+	// What the forward phase computes for the current batch.
+	xs     []float32 // per sample: prefix sum x (only with 2+ layers)
+	acts   [][]float32
+	deltas [][]float32
+	dXs    []float32 // per sample: gradient wrt x (only with 2+ layers)
+	us     []float32 // per group: W_last^T e (e itself without layers)
+	gs     []float32 // per sample: dLoss/dscore
+	xbar   []float32 // per group: sum over samples of gs * (last layer input)
+	gsum   []float32 // per group: sum of gs
+	dE     []float32 // per group: gradient wrt the entity row (xbar without layers)
+	lossG  []float64 // per group: summed cross-entropy
+	corrG  []int32   // per group: correctly classified samples
+
+	// The IP rows of the batch, de-duplicated by the forward phase (the
+	// entity rows are de-duplicated with the batch's inputs, cur.ent). They
+	// are split into shards that never share a row, built in parallel:
+	// shard k < v4Levels holds the rows of IPv4 prefix level k (each level
+	// has its own table), the last shard every IPv6 row (the IPv6 levels
+	// share one table). segs maps the items of the sparse phase to these
+	// lists (see planSparse).
 	ipSh     []sparseRows
 	v4Levels int
 	segs     []sparseSeg
-
-	// The next batch can be prepared during this batch's sparse phase, as
-	// item aheadItem (-1: none): its positives and random stream are in
-	// ahead. It fills the entity list not in use (entBuf[entCur^1]) and
-	// the per-batch inputs that the sparse phase does not read (batch,
-	// groups, eRows, ipRows, nLv). ready reports a prepared batch.
-	entBuf    [2]sparseRows
-	entCur    int
-	ahead     aheadBatch
-	aheadItem int
-	ready     bool
 
 	// Per-worker scratch.
 	scr []workerScratch
@@ -135,18 +123,12 @@ type trainer struct {
 	capture                            *gradCapture // tests: record gradients instead of applying them
 }
 
-// aheadBatch is the batch to prepare during the current one.
-type aheadBatch struct {
-	ok         bool
-	pos, all   []embedding.Tuple
-	seed, strm uint64
-}
-
 // sparseSeg is a run of items of the sparse phase: items from item on are
 // rows j0, j0+1, ... of rows.
 type sparseSeg struct {
 	item, j0, n int
 	rows        *sparseRows
+	entity      bool // rows of the entity table, else of the IP table
 }
 
 type workerScratch struct {
@@ -157,104 +139,6 @@ type workerScratch struct {
 	coef []float32 // per group: one entity component (dense rows)
 }
 
-// sparseRows de-duplicates the rows of one embedding table touched by a
-// batch. slot has one entry per table row (-1 when unused in this batch).
-type sparseRows struct {
-	slot []int32
-	uniq []int32 // rows in order of first use
-	off  []int32 // list of uniq[j] is refs[off[j]:off[j+1]]
-	refs []int32 // group or sample indices
-	cnt  []int32
-	tmp  []int32 // (row) per reference, in batch order
-	who  []int32 // (group or sample) per reference
-}
-
-func newSparseRows(rows int) sparseRows {
-	s := sparseRows{slot: make([]int32, rows)}
-	for i := range s.slot {
-		s.slot[i] = -1
-	}
-	return s
-}
-
-// newShards returns n sparseRows sharing one slot table of rows entries;
-// they must never be given the same row.
-func newShards(n, rows int) []sparseRows {
-	sh := make([]sparseRows, n)
-	sh[0] = newSparseRows(rows)
-	for k := 1; k < n; k++ {
-		sh[k].slot = sh[0].slot
-	}
-	return sh
-}
-
-func (s *sparseRows) reset() {
-	for _, r := range s.uniq {
-		s.slot[r] = -1
-	}
-	s.uniq, s.cnt, s.tmp, s.who = s.uniq[:0], s.cnt[:0], s.tmp[:0], s.who[:0]
-}
-
-// ref records that unit (a group or a sample) touches row.
-func (s *sparseRows) ref(row, unit int32) {
-	j := s.slot[row]
-	if j < 0 {
-		j = int32(len(s.uniq))
-		s.slot[row] = j
-		s.uniq = append(s.uniq, row)
-		s.cnt = append(s.cnt, 0)
-	}
-	s.cnt[j]++
-	s.tmp = append(s.tmp, j)
-	s.who = append(s.who, unit)
-}
-
-// firstUseAt returns the first row (index into uniq) whose first reference
-// is unit u or later; rows are in order of first use, so this is the
-// number of rows first used before u. It needs build.
-func (s *sparseRows) firstUseAt(u int32) int {
-	lo, hi := 0, len(s.uniq)
-	for lo < hi {
-		j := int(uint(lo+hi) >> 1)
-		if s.refs[s.off[j]] < u {
-			lo = j + 1
-		} else {
-			hi = j
-		}
-	}
-	return lo
-}
-
-// build lays the references out row by row, keeping batch order in a row.
-func (s *sparseRows) build() {
-	n := len(s.uniq)
-	s.off = growInt32(s.off, n+1)
-	s.off[0] = 0
-	for j := 0; j < n; j++ {
-		s.off[j+1] = s.off[j] + s.cnt[j]
-	}
-	s.refs = growInt32(s.refs, len(s.tmp))
-	copy(s.cnt, s.off[:n]) // reuse cnt as the fill cursor
-	for k, j := range s.tmp {
-		s.refs[s.cnt[j]] = s.who[k]
-		s.cnt[j]++
-	}
-}
-
-func growInt32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n, n+n/4)
-	}
-	return s[:n]
-}
-
-func growF32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
 func newTrainer(m *Model, n int) *trainer {
 	cfg := m.cfg
 	t := &trainer{
@@ -262,20 +146,22 @@ func newTrainer(m *Model, n int) *trainer {
 		cfg: cfg,
 		d:   m.dim,
 		L:   len(m.layers),
-		smp: sampler.Config{
-			BatchSize: cfg.MiniBatchSize,
-			Random:    cfg.RandomNegativeSamplingRate,
-			Shuffled:  cfg.ShuffledNegativeSamplingRate,
+		src: batchSource{
+			smp: sampler.Config{
+				BatchSize: cfg.MiniBatchSize,
+				Random:    cfg.RandomNegativeSamplingRate,
+				Shuffled:  cfg.ShuffledNegativeSamplingRate,
+			},
+			enc:      m.enc,
+			entities: cfg.NumEntityVectors,
 		},
 		workers: cfg.workers(),
 		wd:      float32(cfg.WeightDecay),
 		sgdLR:   float32(cfg.LearningRate),
-		entBuf:  [2]sparseRows{newSparseRows(cfg.NumEntityVectors), newSparseRows(cfg.NumEntityVectors)},
 	}
-	t.ent = &t.entBuf[0]
 	t.v4Levels = len(cfg.IPv4Prefixes)
 	t.ipSh = newShards(t.v4Levels+1, m.enc.Rows())
-	t.K = t.smp.GroupSize()
+	t.K = t.src.smp.GroupSize()
 	if cfg.Optimizer == "adam" {
 		t.entMV = make([]float32, 2*len(m.entity))
 		t.ipMV = make([]float32, 2*len(m.ip))
@@ -286,8 +172,9 @@ func newTrainer(m *Model, n int) *trainer {
 			t.lyV = append(t.lyV, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
 		}
 	}
-	p := min(t.smp.Positives(), n)
+	p := min(t.src.smp.Positives(), n)
 	t.alloc(p)
+	t.cur, t.next = newBatchInputs(&t.src, p), newBatchInputs(&t.src, p)
 	t.cuts = make([]int, t.workers+1)
 	t.scr = make([]workerScratch, t.workers)
 	for w := range t.scr {
@@ -306,11 +193,7 @@ func newTrainer(m *Model, n int) *trainer {
 func (t *trainer) alloc(p int) {
 	d, k := t.d, t.K
 	s := p * k
-	t.eRows = make([]int32, p)
-	t.ipRows = make([]int32, s*embedding.MaxLevels)
-	t.nLv = make([]uint8, s)
 	t.us = make([]float32, p*d)
-	t.cs = make([]float32, p)
 	t.gs = make([]float32, s)
 	t.xbar = make([]float32, p*d)
 	t.gsum = make([]float32, p)
@@ -376,7 +259,7 @@ func (t *trainer) sparseBlock(w, lo, hi int) {
 			t.prefetchSparse(n)
 		}
 		if i == t.aheadItem {
-			t.prepareAhead()
+			t.next.prepare(&t.src, t.ahead)
 			continue
 		}
 		t.sparseRow(w, i)
@@ -385,7 +268,7 @@ func (t *trainer) sparseBlock(w, lo, hi int) {
 
 func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
 	tuples := append([]embedding.Tuple(nil), data...)
-	p := t.smp.Positives()
+	p := t.src.smp.Positives()
 	batches := (len(tuples) + p - 1) / p
 	seed := t.cfg.Seed
 	began := time.Now()
@@ -407,16 +290,14 @@ func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainO
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
 			}
-			pos := tuples[b*p : min((b+1)*p, len(tuples))]
-			if !t.ready {
-				t.rng.Seed(seed, rng.Stream(uint64(ep), uint64(b)))
+			job := func(b int) batchJob {
+				return batchJob{pos: tuples[b*p : min((b+1)*p, len(tuples))], all: tuples, seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
 			}
-			t.ahead = aheadBatch{}
+			var ahead batchJob
 			if b+1 < batches {
-				t.ahead = aheadBatch{ok: true, pos: tuples[(b+1)*p : min((b+2)*p, len(tuples))], all: tuples,
-					seed: seed, strm: rng.Stream(uint64(ep), uint64(b+1))}
+				ahead = job(b + 1)
 			}
-			loss, correct, n := t.trainBatch(pos, tuples)
+			loss, correct, n := t.trainBatch(job(b), ahead)
 			total += int64(n)
 			interval.loss += loss
 			interval.correct += int64(correct)
@@ -466,27 +347,25 @@ func seenOf(data []embedding.Tuple) seenSet {
 	return s
 }
 
-// trainBatch runs one optimiser step on the positives pos and returns the
+// trainBatch runs one optimiser step on the batch of job and returns the
 // summed cross-entropy, the correctly classified samples and the samples.
-//
-// pos must be the positives of t.ahead when the previous batch had one
-// (the batch is then already prepared); otherwise t.rng must be seeded for
-// the batch.
-func (t *trainer) trainBatch(pos, all []embedding.Tuple) (float64, int, int) {
-	if t.ready {
-		t.useSpare()
-	} else {
-		t.prepare(pos, all)
+// When ahead has positives, its batch is prepared during this one's sparse
+// phase, so that a trainBatch of ahead that follows starts at once.
+func (t *trainer) trainBatch(job, ahead batchJob) (float64, int, int) {
+	if !t.next.preparedFor(job) {
+		t.next.prepare(&t.src, job)
 	}
-	groups := t.groups // the sparse phase may prepare the next batch
+	t.cur, t.next = t.next, t.cur
+	t.cur.ready = false
+	t.ahead = ahead
 	t.runPhases()
 	var loss float64
 	var correct int
-	for g := 0; g < groups; g++ {
+	for g := 0; g < t.cur.groups; g++ {
 		loss += t.lossG[g]
 		correct += int(t.corrG[g])
 	}
-	return loss, correct, groups * t.K
+	return loss, correct, t.cur.groups * t.K
 }
 
 // runPhases runs the parallel phases of the prepared batch: forward and
@@ -509,7 +388,7 @@ func (t *trainer) forwardCuts() {
 	ns := len(t.ipSh)
 	t.cuts[0] = 0
 	for w := 1; w <= t.workers; w++ {
-		t.cuts[w] = ns + w*t.groups/t.workers
+		t.cuts[w] = ns + w*t.cur.groups/t.workers
 	}
 }
 
@@ -526,85 +405,37 @@ func (t *trainer) planSparse() {
 	t.aheadItem = -1
 	for w := range t.workers {
 		t.cuts[w] = item
-		if w == t.workers-1 && t.ahead.ok {
+		if w == t.workers-1 && len(t.ahead.pos) > 0 {
 			// The last worker, usually the last to start, prepares the
 			// next batch first; the others take over its rows if they
 			// finish theirs before it does.
 			t.aheadItem = item
 			item++
 		}
-		g0, g1 := w*t.groups/t.workers, (w+1)*t.groups/t.workers
-		add := func(s *sparseRows, lo, hi int32) {
+		g0, g1 := w*t.cur.groups/t.workers, (w+1)*t.cur.groups/t.workers
+		add := func(s *sparseRows, entity bool, lo, hi int32) {
 			j0, j1 := s.firstUseAt(lo), s.firstUseAt(hi)
 			if j1 > j0 {
-				t.segs = append(t.segs, sparseSeg{item: item, j0: j0, n: j1 - j0, rows: s})
+				t.segs = append(t.segs, sparseSeg{item: item, j0: j0, n: j1 - j0, rows: s, entity: entity})
 				item += j1 - j0
 			}
 		}
-		add(t.ent, int32(g0), int32(g1))
+		add(&t.cur.ent, true, int32(g0), int32(g1))
 		for k := range t.ipSh {
-			add(&t.ipSh[k], int32(g0*t.K), int32(g1*t.K))
+			add(&t.ipSh[k], false, int32(g0*t.K), int32(g1*t.K))
 		}
 	}
 	t.cuts[t.workers] = item
 }
 
-// prepare builds the batch, de-duplicates its entity rows (releasing those
-// of the batch before the previous one) and encodes its addresses. The IP
-// rows are de-duplicated by the forward phase, while other workers already
-// compute groups: with the IPv4 /16 encoder alone there is a single large
-// shard, which in a phase of its own ran on one worker while the others
-// waited. Train prepares a batch during the previous one's sparse phase
-// instead (prepareAhead), as it would otherwise leave the other workers
-// waiting for a few tens of microseconds.
-func (t *trainer) prepare(pos, all []embedding.Tuple) {
-	t.fill(pos, all)
-	t.useSpare()
-}
-
-// prepareAhead prepares t.ahead (see trainer.aheadItem).
-func (t *trainer) prepareAhead() {
-	t.rng.Seed(t.ahead.seed, t.ahead.strm)
-	t.fill(t.ahead.pos, t.ahead.all)
-	t.ready = true
-}
-
-// useSpare makes the entity list filled last the current one.
-func (t *trainer) useSpare() {
-	t.entCur ^= 1
-	t.ent = &t.entBuf[t.entCur]
-	t.ready = false
-}
-
-// fill builds a batch from pos into the per-batch inputs and the spare
-// entity list (see prepare).
-func (t *trainer) fill(pos, all []embedding.Tuple) {
-	t.smp.Fill(&t.batch, pos, all, &t.rng)
-	t.groups = len(pos)
-	t.invBatch = 1 / float32(t.groups*t.K)
-	e := &t.entBuf[t.entCur^1]
-	e.reset()
-	n := t.cfg.NumEntityVectors
-	for g, h := range t.batch.Entities {
-		r := int32(embedding.Bucket(h, n))
-		t.eRows[g] = r
-		e.ref(r, int32(g))
-	}
-	e.build()
-	const ml = embedding.MaxLevels
-	for i, a := range t.batch.Addrs {
-		t.nLv[i] = uint8(t.m.enc.Encode(t.ipRows[i*ml:(i+1)*ml], a))
-	}
-}
-
 // prefetchGroup starts loading the entity row and the IP rows of group g.
 func (t *trainer) prefetchGroup(g int) {
 	d, K := t.d, t.K
-	const ml = embedding.MaxLevels
-	er := int(t.eRows[g])
+	in := t.cur
+	er := int(in.eRows[g])
 	f32.Prefetch(t.m.entity[er*d : (er+1)*d])
 	for i := g * K; i < (g+1)*K; i++ {
-		for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
+		for _, r := range in.sampleRows(i) {
 			f32.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
 		}
 	}
@@ -617,17 +448,17 @@ func (t *trainer) dedupShard(k int) {
 	s := &t.ipSh[k]
 	s.reset()
 	const ml = embedding.MaxLevels
-	addrs := t.batch.Addrs
+	in := t.cur
 	if k < t.v4Levels {
-		for i, a := range addrs {
+		for i, a := range in.batch.Addrs {
 			if a.Is4() {
-				s.ref(t.ipRows[i*ml+k], int32(i))
+				s.ref(in.ipRows[i*ml+k], int32(i))
 			}
 		}
 	} else {
-		for i, a := range addrs {
+		for i, a := range in.batch.Addrs {
 			if !a.Is4() {
-				for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
+				for _, r := range in.sampleRows(i) {
 					s.ref(r, int32(i))
 				}
 			}
@@ -657,11 +488,11 @@ func (t *trainer) beginStep() {
 func (t *trainer) forward(w, g int) {
 	d, K, L := t.d, t.K, t.L
 	m := t.m
-	const ml = embedding.MaxLevels
+	in := t.cur
 	// Start loading the group's prefix rows, which are spread over hundreds
 	// of megabytes, before the projection below keeps the CPU busy.
 	t.prefetchGroup(g)
-	er := int(t.eRows[g])
+	er := int(in.eRows[g])
 	e := m.entity[er*d : (er+1)*d]
 	u := t.us[g*d : (g+1)*d]
 	var c float32
@@ -672,7 +503,6 @@ func (t *trainer) forward(w, g int) {
 		f32.MatTVec(u, last.w, e)
 		c = f32.Dot(e, last.b)
 	}
-	t.cs[g] = c
 	xb := t.xbar[g*d : (g+1)*d]
 	clear(xb)
 	var gsum float32
@@ -687,7 +517,7 @@ func (t *trainer) forward(w, g int) {
 	sc := &t.scr[w]
 	for k := 0; k < K; k++ {
 		i := g*K + k
-		rows := t.ipRows[i*ml : i*ml+int(t.nLv[i])]
+		rows := in.sampleRows(i)
 		r0 := int(rows[0])
 		x := m.ip[r0*d : (r0+1)*d]
 		if L >= 2 || len(rows) > 1 {
@@ -725,7 +555,7 @@ func (t *trainer) forward(w, g int) {
 		if (s > 0) == (k == 0) {
 			correct++
 		}
-		gi := float32(p-label) * t.invBatch
+		gi := float32(p-label) * in.invBatch
 		t.gs[i] = gi
 		f32.Axpy(xb, gi, h)
 		gsum += gi
@@ -779,18 +609,19 @@ func (t *trainer) denseRow(w, item int) {
 	if l == L-1 {
 		// gw = sum over groups of e_g[r] xbar_g: gather the coefficients,
 		// then one transposed product over the groups in batch order.
-		coef := t.scr[w].coef[:t.groups]
-		for g, er := range t.eRows[:t.groups] {
+		groups := t.cur.groups
+		coef := t.scr[w].coef[:groups]
+		for g, er := range t.cur.eRows[:groups] {
 			coef[g] = m.entity[int(er)*d+r]
 		}
-		f32.MatTVec(gw, t.xbar[:t.groups*d], coef)
-		gb = f32.Dot(t.gsum[:t.groups], coef)
+		f32.MatTVec(gw, t.xbar[:groups*d], coef)
+		gb = f32.Dot(t.gsum[:groups], coef)
 	} else {
 		in := t.xs
 		if l > 0 {
 			in = t.acts[l-1]
 		}
-		n := t.groups * t.K
+		n := t.cur.groups * t.K
 		dz := t.deltas[l]
 		for i := 0; i < n; i++ {
 			if v := dz[i*d+r]; v != 0 {
@@ -838,7 +669,7 @@ func (t *trainer) prefetchSparse(item int) {
 	if item == t.aheadItem {
 		return
 	}
-	p, mv, _, _ := t.sparseTarget(item)
+	p, mv, _, _, _ := t.sparseTarget(item)
 	f32.Prefetch(p)
 	f32.Prefetch(mv)
 }
@@ -849,10 +680,10 @@ func (t *trainer) sparseRow(w, item int) {
 	d := t.d
 	gr := t.scr[w].grad
 	clear(gr)
-	p, mv, s, j := t.sparseTarget(item)
-	refs := s.refs[s.off[j]:s.off[j+1]]
+	p, mv, s, j, entity := t.sparseTarget(item)
+	refs := s.refsOf(j)
 	var capt []float32
-	if s == t.ent {
+	if entity {
 		dE := t.dE
 		if t.L == 0 {
 			dE = t.xbar // the entity gradient of a group without layers
@@ -889,9 +720,9 @@ func (t *trainer) sparseRow(w, item int) {
 }
 
 // sparseTarget returns, for an item of the sparse phase, the parameter row,
-// its Adam moments (m then v; nil for sgd), and the de-duplicated list and
-// index that hold its references.
-func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int) {
+// its Adam moments (m then v; nil for sgd), the de-duplicated list and
+// index that hold its references, and whether the row is an entity row.
+func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int, entity bool) {
 	d := t.d
 	k := 0
 	for k+1 < len(t.segs) && item >= t.segs[k+1].item {
@@ -900,7 +731,7 @@ func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int)
 	sg := &t.segs[k]
 	s, j = sg.rows, sg.j0+item-sg.item
 	table, state := t.m.entity, t.entMV
-	if s != t.ent {
+	if !sg.entity {
 		table, state = t.m.ip, t.ipMV
 	}
 	r := int(s.uniq[j])
@@ -908,7 +739,7 @@ func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int)
 	if state != nil {
 		mv = state[2*r*d : 2*(r+1)*d]
 	}
-	return p, mv, s, j
+	return p, mv, s, j, sg.entity
 }
 
 // gradCapture receives the gradients of one batch instead of the optimiser

@@ -117,18 +117,19 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 			require.NoError(t, err)
 			m.initParams()
 			tr := newTrainer(m, len(data))
-			n := tr.smp.Positives()
+			n := tr.src.smp.Positives()
 			batches := len(data) / n
+			job := func(b int) batchJob { return batchJob{pos: data[b*n : (b+1)*n], all: data, seed: 1, stream: uint64(b)} }
 			for b := range batches {
-				if !tr.ready {
-					tr.rng.Seed(1, uint64(b))
-				}
-				tr.ahead = aheadBatch{}
+				var next batchJob
 				if ahead && b+1 < batches {
-					tr.ahead = aheadBatch{ok: true, pos: data[(b+1)*n : (b+2)*n], all: data, seed: 1, strm: uint64(b + 1)}
+					next = job(b + 1)
 				}
-				tr.trainBatch(data[b*n:(b+1)*n], data)
-				assert.Equal(t, ahead && b+1 < batches, tr.ready, "batch %d", b)
+				if ahead && b > 0 {
+					assert.True(t, tr.next.preparedFor(job(b)), "batch %d was prepared during the one before", b)
+				}
+				tr.trainBatch(job(b), next)
+				assert.Equal(t, ahead && b+1 < batches, tr.next.ready, "batch %d", b)
 			}
 			tr.close()
 			m.invalidate()
