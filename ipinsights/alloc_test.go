@@ -23,7 +23,7 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 		require.NoError(t, err)
 		m.initParams()
 		data := newPlanted(4, 200, 2, 300).dataset(5000).tuples
-		tr := newTrainer(m, len(data))
+		tr := newTrainer(m, len(data), 2)
 		p := tr.src.smp.Positives()
 		b := 0
 		at := func(b int) []embedding.Tuple {

@@ -54,7 +54,7 @@ func BenchmarkTrainBatch(b *testing.B) {
 					b.Fatal(err)
 				}
 				m.initParams()
-				t := newTrainer(m, len(data))
+				t := newTrainer(m, len(data), workers)
 				defer t.close()
 				p := t.src.smp.Positives()
 				batches := len(data) / p

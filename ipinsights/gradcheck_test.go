@@ -109,17 +109,9 @@ func TestGradientCheck(t *testing.T) {
 				embedding.NewTuple("alice", netip.MustParseAddr("2001:db8::7")),
 				embedding.NewTuple("carol", netip.MustParseAddr("192.0.2.1")),
 			}
-			tr := newTrainer(m, len(pos))
+			tr := newTrainer(m, len(pos), 1)
 			defer tr.close()
-			capt := &gradCapture{entity: make([]float32, len(m.entity)), ip: make([]float32, len(m.ip))}
-			for _, ly := range m.layers {
-				capt.w = append(capt.w, make([]float32, len(ly.w)))
-				capt.b = append(capt.b, make([]float32, len(ly.b)))
-			}
-			tr.capture = capt
-			tr.next.prepare(&tr.src, batchJob{pos: pos, all: pos, seed: 3, stream: 3})
-			tr.cur, tr.next = tr.next, tr.cur
-			tr.runPhases()
+			capt := tr.gradients(batchJob{pos: pos, all: pos, seed: 3, stream: 3})
 
 			p := &params64{entity: to64(m.entity), ip: to64(m.ip)}
 			for _, ly := range m.layers {
@@ -176,7 +168,7 @@ func TestGradientCheck(t *testing.T) {
 func sumLoss(tr *trainer) float64 {
 	var s float64
 	for g := 0; g < tr.cur.groups; g++ {
-		s += tr.lossG[g]
+		s += tr.fw.lossG[g]
 	}
 	return s
 }

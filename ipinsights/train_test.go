@@ -116,7 +116,7 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 			m, err := newModel(cfg)
 			require.NoError(t, err)
 			m.initParams()
-			tr := newTrainer(m, len(data))
+			tr := newTrainer(m, len(data), 2)
 			n := tr.src.smp.Positives()
 			batches := len(data) / n
 			job := func(b int) batchJob { return batchJob{pos: data[b*n : (b+1)*n], all: data, seed: 1, stream: uint64(b)} }
