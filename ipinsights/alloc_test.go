@@ -18,7 +18,6 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 	for _, layers := range []int{0, 1, 2} {
 		cfg := smallConfig()
 		cfg.NumIPEncoderLayers = layers
-		cfg.Workers = 2
 		m, err := newModel(cfg)
 		require.NoError(t, err)
 		m.initParams()

@@ -15,8 +15,8 @@ import (
 )
 
 // tutorialConfig is the configuration of SageMaker's tutorial (DESIGN.md
-// section 1) with the given encoder depth and workers.
-func tutorialConfig(layers, workers int) Config {
+// section 1) with the given encoder depth.
+func tutorialConfig(layers int) Config {
 	c := DefaultConfig()
 	c.NumEntityVectors = 20000
 	c.VectorDim = 128
@@ -26,7 +26,6 @@ func tutorialConfig(layers, workers int) Config {
 	c.RandomNegativeSamplingRate = 5
 	c.ShuffledNegativeSamplingRate = 1
 	c.NumIPEncoderLayers = layers
-	c.Workers = workers
 	return c
 }
 
@@ -49,7 +48,7 @@ func BenchmarkTrainBatch(b *testing.B) {
 	for _, layers := range []int{1, 0} {
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("layers=%d/workers=%d", layers, workers), func(b *testing.B) {
-				m, err := newModel(tutorialConfig(layers, workers))
+				m, err := newModel(tutorialConfig(layers))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -90,7 +89,7 @@ func BenchmarkTrainBatch(b *testing.B) {
 func BenchmarkScoreTuples(b *testing.B) {
 	const batch = 10000
 	data := benchData(100_000)
-	m, err := newModel(tutorialConfig(1, 0))
+	m, err := newModel(tutorialConfig(1))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -85,7 +85,6 @@ func TestGradientCheck(t *testing.T) {
 			cfg.IPv6Prefixes = []int{32, 128}
 			cfg.IPv4HashRows = 32
 			cfg.IPv6HashRows = 8
-			cfg.Workers = 1
 			m, err := newModel(cfg)
 			require.NoError(t, err)
 			m.initParams()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
@@ -21,6 +22,9 @@ type TrainOptions struct {
 	Validation *Dataset
 	// Progress receives metrics during training; nil discards them.
 	Progress Progress
+	// Workers is the number of goroutines that train; 0 means
+	// runtime.GOMAXPROCS(0). The model does not depend on it.
+	Workers int
 }
 
 // ErrNoData is returned by Train for an empty training set.
@@ -29,15 +33,22 @@ var ErrNoData = errors.New("ipinsights: no training data")
 // Train trains a model on data with the hyperparameters of cfg.
 //
 // Training is synchronous data-parallel: every mini-batch is split over
-// cfg.Workers goroutines, the gradients are reduced in a fixed order, and one
-// optimiser step follows. The result is bit-identical for a given seed and
-// data whatever the number of workers. Train stops early, returning the
+// opts.Workers goroutines, the gradients are reduced in a fixed order, and
+// one optimiser step follows. The result is bit-identical for a given seed
+// and data whatever the number of workers. Train stops early, returning the
 // context's error, when ctx is cancelled. data is not modified; Train
 // works on its own copy of the pairs (24 bytes a pair, see the package
 // documentation's Memory section).
 func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
 	if opts == nil {
 		opts = &TrainOptions{}
+	}
+	workers := opts.Workers
+	switch {
+	case workers < 0:
+		return nil, fmt.Errorf("ipinsights: TrainOptions.Workers is %d; want 0 (GOMAXPROCS) or more", workers)
+	case workers == 0:
+		workers = runtime.GOMAXPROCS(0)
 	}
 	if data == nil || data.Len() == 0 && data.invalid == 0 {
 		return nil, ErrNoData
@@ -50,7 +61,7 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 		return nil, err
 	}
 	m.initParams()
-	t := newTrainer(m, data.Len(), cfg.workers())
+	t := newTrainer(m, data.Len(), workers)
 	err = t.loop(ctx, data.tuples, opts)
 	t.close()
 	m.invalidate()

@@ -111,7 +111,6 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 		run := func(ahead bool) []byte {
 			cfg := smallConfig()
 			cfg.NumIPEncoderLayers = layers
-			cfg.Workers = 2
 			cfg.IPv4Prefixes = []int{16, 24}
 			m, err := newModel(cfg)
 			require.NoError(t, err)
@@ -150,9 +149,8 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			cfg := smallConfig()
 			cfg.Epochs = 2
 			cfg.NumIPEncoderLayers = layers
-			cfg.Workers = w
 			var auc float64
-			m, err := Train(context.Background(), cfg, data, &TrainOptions{Validation: valid, Progress: ProgressFunc(func(mt Metrics) {
+			m, err := Train(context.Background(), cfg, data, &TrainOptions{Workers: w, Validation: valid, Progress: ProgressFunc(func(mt Metrics) {
 				if mt.EpochEnd {
 					auc = mt.ValidationAUC
 				}
@@ -215,9 +213,8 @@ func TestTrainCancellation(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Epochs = 1000
 	cfg.BatchMetricsPublishInterval = 1
-	cfg.Workers = 2
 	n := 0
-	_, err := Train(ctx, cfg, p.dataset(2000), &TrainOptions{Progress: ProgressFunc(func(Metrics) {
+	_, err := Train(ctx, cfg, p.dataset(2000), &TrainOptions{Workers: 2, Progress: ProgressFunc(func(Metrics) {
 		if n++; n == 3 {
 			cancel()
 		}
@@ -236,6 +233,8 @@ func TestTrainErrors(t *testing.T) {
 	_, err = Train(context.Background(), Config{}, d, nil)
 	var he *HyperparameterError
 	assert.True(t, errors.As(err, &he))
+	_, err = Train(context.Background(), smallConfig(), d, &TrainOptions{Workers: -1})
+	assert.ErrorContains(t, err, "TrainOptions.Workers is -1")
 }
 
 func TestTinyDataAndBatchOfOne(t *testing.T) {
