@@ -17,12 +17,13 @@ import (
 // helped. run returns when every item has run; whatever the items wrote is
 // then visible to the caller.
 //
-// Phases are short (a few hundred microseconds), and waking a parked thread
-// takes tens of microseconds on a virtual machine. So a helper that finishes
-// a phase spins for a while (spinFor), watching gen, before it parks on its
-// wake channel; run only sends to helpers that parked. Spinning is skipped
-// when there are more workers than Ps: a spinning helper would then hold a
-// P that a working one needs.
+// Phases are short and follow each other closely, and waking a parked
+// thread costs a noticeable part of a phase, on virtual machines above all
+// (see the README's Performance section). So a helper that finishes a phase
+// spins for a while (spinFor), watching gen, before it parks on its wake
+// channel; run only sends to helpers that parked. Spinning is skipped when
+// there are more workers than Ps: a spinning helper would then hold a P
+// that a working one needs.
 //
 // One goroutine at a time may call run and close.
 type pool struct {
