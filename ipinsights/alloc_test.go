@@ -18,32 +18,27 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 	for _, layers := range []int{0, 1, 2} {
 		cfg := smallConfig()
 		cfg.NumIPEncoderLayers = layers
-		cfg.Workers = 2
 		m, err := newModel(cfg)
 		require.NoError(t, err)
 		m.initParams()
 		data := newPlanted(4, 200, 2, 300).dataset(5000).tuples
-		tr := newTrainer(m, len(data))
-		stop := tr.startPool()
-		p := tr.smp.Positives()
+		tr := newTrainer(m, len(data), 2)
+		p := tr.src.smp.Positives()
 		b := 0
 		at := func(b int) []embedding.Tuple {
 			lo := (b * p) % (len(data) - p)
 			return data[lo : lo+p]
 		}
+		job := func(b int) batchJob { return batchJob{pos: at(b), all: data, seed: 1, stream: uint64(b)} }
 		batch := func() { // as Train runs them: each prepares the next
-			if !tr.ready {
-				tr.rng.Seed(1, uint64(b))
-			}
-			tr.ahead = aheadBatch{ok: true, pos: at(b + 1), all: data, seed: 1, strm: uint64(b + 1)}
-			tr.trainBatch(at(b), data)
+			tr.trainBatch(job(b), job(b+1))
 			b++
 		}
 		for range 20 {
 			batch()
 		}
 		allocs := testing.AllocsPerRun(50, batch)
-		require.NoError(t, stop())
+		tr.close()
 		assert.Zero(t, allocs, "layers=%d: allocations per batch", layers)
 	}
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // tutorialConfig is the configuration of SageMaker's tutorial (DESIGN.md
-// section 1) with the given encoder depth and workers.
-func tutorialConfig(layers, workers int) Config {
+// section 1) with the given encoder depth.
+func tutorialConfig(layers int) Config {
 	c := DefaultConfig()
 	c.NumEntityVectors = 20000
 	c.VectorDim = 128
@@ -26,7 +26,6 @@ func tutorialConfig(layers, workers int) Config {
 	c.RandomNegativeSamplingRate = 5
 	c.ShuffledNegativeSamplingRate = 1
 	c.NumIPEncoderLayers = layers
-	c.Workers = workers
 	return c
 }
 
@@ -49,25 +48,22 @@ func BenchmarkTrainBatch(b *testing.B) {
 	for _, layers := range []int{1, 0} {
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("layers=%d/workers=%d", layers, workers), func(b *testing.B) {
-				m, err := newModel(tutorialConfig(layers, workers))
+				m, err := newModel(tutorialConfig(layers))
 				if err != nil {
 					b.Fatal(err)
 				}
 				m.initParams()
-				t := newTrainer(m, len(data))
-				stop := t.startPool()
-				defer stop()
-				p := t.smp.Positives()
+				t := newTrainer(m, len(data), workers)
+				defer t.close()
+				p := t.src.smp.Positives()
 				batches := len(data) / p
 				samples := 0
 				// As Train does, each batch prepares the next one.
+				job := func(b int) batchJob {
+					return batchJob{pos: data[b*p : (b+1)*p], all: data, seed: 1, stream: rng.Stream(1, uint64(b))}
+				}
 				next := func(i int) {
-					bi, bn := i%batches, (i+1)%batches
-					if !t.ready {
-						t.rng.Seed(1, rng.Stream(1, uint64(bi)))
-					}
-					t.ahead = aheadBatch{ok: true, pos: data[bn*p : (bn+1)*p], all: data, seed: 1, strm: rng.Stream(1, uint64(bn))}
-					_, _, n := t.trainBatch(data[bi*p:(bi+1)*p], data)
+					_, _, n := t.trainBatch(job(i%batches), job((i+1)%batches))
 					samples += n
 				}
 				for i := 0; i < 20; i++ { // grow the buffers
@@ -93,7 +89,7 @@ func BenchmarkTrainBatch(b *testing.B) {
 func BenchmarkScoreTuples(b *testing.B) {
 	const batch = 10000
 	data := benchData(100_000)
-	m, err := newModel(tutorialConfig(1, 0))
+	m, err := newModel(tutorialConfig(1))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,12 +33,12 @@ type Config struct {
 	WeightDecay                  float64 // weight_decay: L2 factor, 0..10
 	BatchMetricsPublishInterval  int     // batch_metrics_publish_interval: batches between progress reports, >= 1
 
-	// Extras of this implementation. They are stored in the model file
-	// (except Workers, which does not change the model) and are never sent
-	// to SageMaker (see SageMakerHyperparameters).
+	// Extras of this implementation. They are stored in the model file and
+	// are never sent to SageMaker (see SageMakerHyperparameters). The
+	// number of training goroutines, which does not change the model, is
+	// not a hyperparameter but TrainOptions.Workers.
 
 	Seed         uint64 // seed: seeds initialisation, shuffling and negative sampling
-	Workers      int    // workers: training goroutines; 0 means GOMAXPROCS
 	Optimizer    string // optimizer: "adam" (as SageMaker) or "sgd"
 	IPv4Prefixes []int  // ipv4_prefix_lengths: IPv4 prefix lengths of the encoder
 	IPv6Prefixes []int  // ipv6_prefix_lengths: IPv6 prefix lengths of the encoder
@@ -64,7 +63,6 @@ func DefaultConfig() Config {
 		BatchMetricsPublishInterval:  1000,
 
 		Seed:         1,
-		Workers:      0,
 		Optimizer:    "adam",
 		IPv4Prefixes: enc.V4Prefixes,
 		IPv6Prefixes: enc.V6Prefixes,
@@ -105,7 +103,6 @@ const (
 type param struct {
 	name      string
 	sagemaker bool
-	stored    bool // recorded in model files
 	kind      kind
 	min, max  float64
 	allowed   string
@@ -114,24 +111,23 @@ type param struct {
 }
 
 var params = []param{
-	{name: "num_entity_vectors", sagemaker: true, stored: true, kind: kInt, min: 1, max: 250_000_000, allowed: "1 to 250000000", intp: func(c *Config) *int { return &c.NumEntityVectors }},
-	{name: "vector_dim", sagemaker: true, stored: true, kind: kInt, min: 4, max: 4096, allowed: "4 to 4096", intp: func(c *Config) *int { return &c.VectorDim }},
-	{name: "epochs", sagemaker: true, stored: true, kind: kInt, min: 1, max: math.MaxInt32, allowed: "an integer >= 1", intp: func(c *Config) *int { return &c.Epochs }},
-	{name: "learning_rate", sagemaker: true, stored: true, kind: kFloat, min: 1e-6, max: 10, allowed: "1e-6 to 10.0", floatp: func(c *Config) *float64 { return &c.LearningRate }},
-	{name: "mini_batch_size", sagemaker: true, stored: true, kind: kInt, min: 1, max: 500_000, allowed: "1 to 500000", intp: func(c *Config) *int { return &c.MiniBatchSize }},
-	{name: "num_ip_encoder_layers", sagemaker: true, stored: true, kind: kInt, min: 0, max: 100, allowed: "0 to 100", intp: func(c *Config) *int { return &c.NumIPEncoderLayers }},
-	{name: "random_negative_sampling_rate", sagemaker: true, stored: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.RandomNegativeSamplingRate }},
-	{name: "shuffled_negative_sampling_rate", sagemaker: true, stored: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.ShuffledNegativeSamplingRate }},
-	{name: "weight_decay", sagemaker: true, stored: true, kind: kFloat, min: 0, max: 10, allowed: "0.0 to 10.0", floatp: func(c *Config) *float64 { return &c.WeightDecay }},
-	{name: "batch_metrics_publish_interval", sagemaker: true, stored: true, kind: kInt, min: 1, max: math.MaxInt32, allowed: "an integer >= 1", intp: func(c *Config) *int { return &c.BatchMetricsPublishInterval }},
+	{name: "num_entity_vectors", sagemaker: true, kind: kInt, min: 1, max: 250_000_000, allowed: "1 to 250000000", intp: func(c *Config) *int { return &c.NumEntityVectors }},
+	{name: "vector_dim", sagemaker: true, kind: kInt, min: 4, max: 4096, allowed: "4 to 4096", intp: func(c *Config) *int { return &c.VectorDim }},
+	{name: "epochs", sagemaker: true, kind: kInt, min: 1, max: math.MaxInt32, allowed: "an integer >= 1", intp: func(c *Config) *int { return &c.Epochs }},
+	{name: "learning_rate", sagemaker: true, kind: kFloat, min: 1e-6, max: 10, allowed: "1e-6 to 10.0", floatp: func(c *Config) *float64 { return &c.LearningRate }},
+	{name: "mini_batch_size", sagemaker: true, kind: kInt, min: 1, max: 500_000, allowed: "1 to 500000", intp: func(c *Config) *int { return &c.MiniBatchSize }},
+	{name: "num_ip_encoder_layers", sagemaker: true, kind: kInt, min: 0, max: 100, allowed: "0 to 100", intp: func(c *Config) *int { return &c.NumIPEncoderLayers }},
+	{name: "random_negative_sampling_rate", sagemaker: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.RandomNegativeSamplingRate }},
+	{name: "shuffled_negative_sampling_rate", sagemaker: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.ShuffledNegativeSamplingRate }},
+	{name: "weight_decay", sagemaker: true, kind: kFloat, min: 0, max: 10, allowed: "0.0 to 10.0", floatp: func(c *Config) *float64 { return &c.WeightDecay }},
+	{name: "batch_metrics_publish_interval", sagemaker: true, kind: kInt, min: 1, max: math.MaxInt32, allowed: "an integer >= 1", intp: func(c *Config) *int { return &c.BatchMetricsPublishInterval }},
 
-	{name: "seed", stored: true, kind: kUint, allowed: "an integer 0 to 18446744073709551615"},
-	{name: "workers", kind: kInt, min: 0, max: 4096, allowed: "0 (GOMAXPROCS) to 4096", intp: func(c *Config) *int { return &c.Workers }},
-	{name: "optimizer", stored: true, kind: kString, allowed: "adam or sgd"},
-	{name: "ipv4_prefix_lengths", stored: true, kind: kPrefixes, max: 32, allowed: "1 to 16 ascending lengths in 1..32, comma separated"},
-	{name: "ipv6_prefix_lengths", stored: true, kind: kPrefixes, max: 128, allowed: "1 to 16 ascending lengths in 1..128, comma separated"},
-	{name: "ipv4_hash_rows", stored: true, kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv4HashRows }},
-	{name: "ipv6_hash_rows", stored: true, kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv6HashRows }},
+	{name: "seed", kind: kUint, allowed: "an integer 0 to 18446744073709551615"},
+	{name: "optimizer", kind: kString, allowed: "adam or sgd"},
+	{name: "ipv4_prefix_lengths", kind: kPrefixes, max: 32, allowed: "1 to 16 ascending lengths in 1..32, comma separated"},
+	{name: "ipv6_prefix_lengths", kind: kPrefixes, max: 128, allowed: "1 to 16 ascending lengths in 1..128, comma separated"},
+	{name: "ipv4_hash_rows", kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv4HashRows }},
+	{name: "ipv6_hash_rows", kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv6HashRows }},
 }
 
 func findParam(name string) *param {
@@ -192,6 +188,10 @@ func (c *Config) Set(hp map[string]string) error {
 
 func (c *Config) set(key, raw string) error {
 	p := findParam(key)
+	if p == nil && key == "workers" {
+		// A hyperparameter of earlier versions.
+		return &HyperparameterError{Key: key, Value: raw, Reason: "not a hyperparameter: the number of training goroutines does not change the model; it is TrainOptions.Workers"}
+	}
 	if p == nil {
 		return &HyperparameterError{Key: key, Value: raw, Reason: "unknown hyperparameter (known: " + strings.Join(knownNames(), ", ") + ")"}
 	}
@@ -279,9 +279,6 @@ func knownNames() []string {
 // 1 <= random_negative_sampling_rate + shuffled_negative_sampling_rate <= 500.
 func (c Config) Validate() error {
 	hp := c.Hyperparameters()
-	if c.Workers != 0 {
-		hp["workers"] = strconv.Itoa(c.Workers)
-	}
 	probe := DefaultConfig()
 	for _, p := range params {
 		v, ok := hp[p.name]
@@ -306,16 +303,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Hyperparameters returns every stored hyperparameter as SageMaker-style
-// strings: SageMaker's and the extras recorded in model files (Workers is
-// not, as it does not change the model). ParseHyperparameters of the result
-// gives c back.
+// Hyperparameters returns every hyperparameter as SageMaker-style strings:
+// SageMaker's and the extras recorded in model files. ParseHyperparameters
+// of the result gives c back.
 func (c Config) Hyperparameters() map[string]string {
 	hp := make(map[string]string, len(params))
 	for _, p := range params {
-		if !p.stored {
-			continue
-		}
 		switch p.kind {
 		case kInt:
 			hp[p.name] = strconv.Itoa(*p.intp(&c))
@@ -388,11 +381,4 @@ func (c Config) encoderConfig() embedding.EncoderConfig {
 		V4HashRows: c.IPv4HashRows,
 		V6HashRows: c.IPv6HashRows,
 	}
-}
-
-func (c Config) workers() int {
-	if c.Workers > 0 {
-		return c.Workers
-	}
-	return runtime.GOMAXPROCS(0)
 }

@@ -80,7 +80,7 @@ func TestHyperparameterErrors(t *testing.T) {
 		{map[string]string{"ipv4_prefix_lengths": "24,16"}, "ipv4_prefix_lengths", "strictly ascending"},
 		{map[string]string{"ipv6_prefix_lengths": "a,b"}, "ipv6_prefix_lengths", "not a comma-separated list"},
 		{map[string]string{"ipv4_hash_rows": "0"}, "ipv4_hash_rows", "out of range"},
-		{map[string]string{"workers": "-2"}, "workers", "out of range"},
+		{map[string]string{"workers": "2"}, "workers", "not a hyperparameter: the number of training goroutines does not change the model; it is TrainOptions.Workers"},
 	}
 	for _, c := range cases {
 		_, err := ParseHyperparameters(c.hp)

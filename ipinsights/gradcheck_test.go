@@ -34,13 +34,14 @@ func to64(x []float32) []float64 {
 func refLoss(p *params64, d int, tr *trainer) float64 {
 	var total float64
 	n := 0
-	for g := 0; g < tr.groups; g++ {
-		er := int(tr.eRows[g])
+	in := tr.cur
+	for g := 0; g < in.groups; g++ {
+		er := int(in.eRows[g])
 		e := p.entity[er*d : (er+1)*d]
 		for k := 0; k < tr.K; k++ {
 			i := g*tr.K + k
 			h := make([]float64, d)
-			for _, r := range tr.ipRows[i*embedding.MaxLevels : i*embedding.MaxLevels+int(tr.nLv[i])] {
+			for _, r := range in.sampleRows(i) {
 				for j := 0; j < d; j++ {
 					h[j] += p.ip[int(r)*d+j]
 				}
@@ -84,7 +85,6 @@ func TestGradientCheck(t *testing.T) {
 			cfg.IPv6Prefixes = []int{32, 128}
 			cfg.IPv4HashRows = 32
 			cfg.IPv6HashRows = 8
-			cfg.Workers = 1
 			m, err := newModel(cfg)
 			require.NoError(t, err)
 			m.initParams()
@@ -108,16 +108,9 @@ func TestGradientCheck(t *testing.T) {
 				embedding.NewTuple("alice", netip.MustParseAddr("2001:db8::7")),
 				embedding.NewTuple("carol", netip.MustParseAddr("192.0.2.1")),
 			}
-			tr := newTrainer(m, len(pos))
-			capt := &gradCapture{entity: make([]float32, len(m.entity)), ip: make([]float32, len(m.ip))}
-			for _, ly := range m.layers {
-				capt.w = append(capt.w, make([]float32, len(ly.w)))
-				capt.b = append(capt.b, make([]float32, len(ly.b)))
-			}
-			tr.capture = capt
-			tr.rng.Seed(3, 3)
-			tr.prepare(pos, pos)
-			tr.runPhases()
+			tr := newTrainer(m, len(pos), 1)
+			defer tr.close()
+			capt := tr.gradients(batchJob{pos: pos, all: pos, seed: 3, stream: 3})
 
 			p := &params64{entity: to64(m.entity), ip: to64(m.ip)}
 			for _, ly := range m.layers {
@@ -126,7 +119,7 @@ func TestGradientCheck(t *testing.T) {
 			}
 			d := cfg.VectorDim
 			base := refLoss(p, d, tr)
-			require.InDelta(t, float64(sumLoss(tr))/float64(tr.groups*tr.K), base, 1e-5, "forward loss matches reference")
+			require.InDelta(t, float64(sumLoss(tr))/float64(tr.cur.groups*tr.K), base, 1e-5, "forward loss matches reference")
 
 			var maxG, maxErr float64
 			check := func(name string, xs []float64, got []float32, idx []int) {
@@ -154,7 +147,7 @@ func TestGradientCheck(t *testing.T) {
 				}
 				return idx
 			}
-			check("entity", p.entity, capt.entity, rowsOf(tr.ent.uniq))
+			check("entity", p.entity, capt.entity, rowsOf(tr.cur.ent.uniq))
 			check("ip", p.ip, capt.ip, rowsOf(tr.ipRowsTouched()))
 			for l := range p.w {
 				all := make([]int, len(p.w[l]))
@@ -166,15 +159,15 @@ func TestGradientCheck(t *testing.T) {
 			}
 			require.Greater(t, maxG, 1e-3, "gradients are not trivially zero")
 			t.Logf("max |grad| %.4g, max abs error %.3g", maxG, maxErr)
-			assert.Len(t, tr.ent.uniq, 3, "alice, bob and carol rows")
+			assert.Len(t, tr.cur.ent.uniq, 3, "alice, bob and carol rows")
 		})
 	}
 }
 
 func sumLoss(tr *trainer) float64 {
 	var s float64
-	for g := 0; g < tr.groups; g++ {
-		s += tr.lossG[g]
+	for g := 0; g < tr.cur.groups; g++ {
+		s += tr.fw.lossG[g]
 	}
 	return s
 }

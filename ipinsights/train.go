@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ipinsights/ipinsights-go/embedding"
-	"github.com/ipinsights/ipinsights-go/internal/f32"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
@@ -26,6 +22,9 @@ type TrainOptions struct {
 	Validation *Dataset
 	// Progress receives metrics during training; nil discards them.
 	Progress Progress
+	// Workers is the number of goroutines that train; 0 means
+	// runtime.GOMAXPROCS(0). The model does not depend on it.
+	Workers int
 }
 
 // ErrNoData is returned by Train for an empty training set.
@@ -34,15 +33,22 @@ var ErrNoData = errors.New("ipinsights: no training data")
 // Train trains a model on data with the hyperparameters of cfg.
 //
 // Training is synchronous data-parallel: every mini-batch is split over
-// cfg.Workers goroutines, the gradients are reduced in a fixed order, and one
-// optimiser step follows. The result is bit-identical for a given seed and
-// data whatever the number of workers. Train stops early, returning the
+// opts.Workers goroutines, the gradients are reduced in a fixed order, and
+// one optimiser step follows. The result is bit-identical for a given seed
+// and data whatever the number of workers. Train stops early, returning the
 // context's error, when ctx is cancelled. data is not modified; Train
 // works on its own copy of the pairs (24 bytes a pair, see the package
 // documentation's Memory section).
 func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
 	if opts == nil {
 		opts = &TrainOptions{}
+	}
+	workers := opts.Workers
+	switch {
+	case workers < 0:
+		return nil, fmt.Errorf("ipinsights: TrainOptions.Workers is %d; want 0 (GOMAXPROCS) or more", workers)
+	case workers == 0:
+		workers = runtime.GOMAXPROCS(0)
 	}
 	if data == nil || data.Len() == 0 && data.invalid == 0 {
 		return nil, ErrNoData
@@ -55,8 +61,9 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 		return nil, err
 	}
 	m.initParams()
-	t := newTrainer(m, data.Len())
-	err = t.run(ctx, data.tuples, opts)
+	t := newTrainer(m, data.Len(), workers)
+	err = t.loop(ctx, data.tuples, opts)
+	t.close()
 	m.invalidate()
 	if err != nil {
 		return nil, err
@@ -64,117 +71,58 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 	return m, nil
 }
 
-// trainer holds the optimiser state and the per-batch buffers of training.
+// trainer runs the optimiser steps of a training. A batch runs three
+// phases, each in parallel over its items on the worker pool:
+//
+//   - forward: the de-duplication of the IP rows (one item a shard), then
+//     the forward and backward pass of every group (one item a group);
+//   - dense: the gradient and update of every row of the dense layers;
+//   - sparse: the gradient and update of every touched embedding row, and,
+//     as one more item, the preparation of the next batch.
+//
 // Every per-batch buffer is indexed by group (positive) or sample, never by
-// worker, so results do not depend on the number of workers; the only
-// per-worker state is scratch space.
+// worker, and every gradient sums over groups or samples in batch order, so
+// results do not depend on the number of workers; the only per-worker state
+// is scratch space.
 type trainer struct {
 	m       *Model
 	cfg     Config
-	d, L, K int
-	smp     sampler.Config
+	d, L, K int // vector_dim, encoder layers, samples a group
 	workers int
+	src     batchSource
+	opt     optimizer
 
-	// Optimiser state: Adam moments (nil for sgd) and the step constants.
-	// The moments of an embedding row lie side by side, first m then v
-	// (2*d floats a row), so that a touched row costs one memory region.
-	entMV, ipMV []float32
-	lyM, lyV    []layer
-	step        int
-	adam        f32.Adam
-	sgdLR, wd   float32
+	// The inputs of the current batch, read by its phases, and those of
+	// the next one, which the sparse phase prepares (as item aheadItem,
+	// -1 for none) when ahead has positives. trainBatch swaps them.
+	cur, next *batchInputs
+	ahead     batchJob
+	aheadItem int
 
-	// The current batch.
-	batch    sampler.Batch
-	rng      rng.RNG
-	groups   int
-	invBatch float32
-	eRows    []int32   // per group: entity row
-	ipRows   []int32   // per sample: MaxLevels prefix rows
-	nLv      []uint8   // per sample: rows used in ipRows
-	xs       []float32 // per sample: prefix sum x (only with 2+ layers)
-	acts     [][]float32
-	deltas   [][]float32
-	dXs      []float32 // per sample: gradient wrt x (only with 2+ layers)
-	us       []float32 // per group: W_last^T e (e itself without layers)
-	cs       []float32 // per group: e.b_last
-	gs       []float32 // per sample: dLoss/dscore
-	xbar     []float32 // per group: sum over samples of gs * (last layer input)
-	gsum     []float32 // per group: sum of gs
-	dE       []float32 // per group: gradient wrt the entity row (xbar without layers)
-	lossG    []float64 // per group: summed cross-entropy
-	corrG    []int32   // per group: correctly classified samples
+	// What the forward phase computes for the current batch.
+	fw forwardOut
 
-	// De-duplicated sparse rows of the batch, in order of first use, with
-	// the groups (entity) or samples (IP) that touch each, in batch order.
-	// The IP rows are split into shards that never share a row, built in
-	// parallel: shard k < v4Levels holds the rows of IPv4 prefix level k
-	// (each level has its own table), the last shard every IPv6 row (the
-	// IPv6 levels share one table). segs maps the items of the sparse
-	// phase to these lists (see planSparse).
-	ent      *sparseRows // entBuf[entCur]
+	// The IP rows of the batch, de-duplicated by the forward phase (the
+	// entity rows are de-duplicated with the batch's inputs, cur.ent). They
+	// are split into shards that never share a row, built in parallel:
+	// shard k < v4Levels holds the rows of IPv4 prefix level k (each level
+	// has its own table), the last shard every IPv6 row (the IPv6 levels
+	// share one table). segs maps the items of the sparse phase to these
+	// lists and to the entity list (see planSparse).
 	ipSh     []sparseRows
 	v4Levels int
 	segs     []sparseSeg
 
-	// The next batch can be prepared during this batch's sparse phase, as
-	// item aheadItem (-1: none): its positives and random stream are in
-	// ahead. It fills the entity list not in use (entBuf[entCur^1]) and
-	// the per-batch inputs that the sparse phase does not read (batch,
-	// groups, eRows, ipRows, nLv). ready reports a prepared batch.
-	entBuf    [2]sparseRows
-	entCur    int
-	ahead     aheadBatch
-	aheadItem int
-	ready     bool
-
-	// Per-worker scratch.
 	scr []workerScratch
 
-	// Worker pool (see startPool). The items of a phase are cut into one
-	// range a worker (cuts[w] to cuts[w+1]), each taken in blocks through
-	// its own cursor; a worker that has finished its range takes blocks
-	// from the others'. gen counts the phases started; pending the helpers
-	// still working on the current one.
-	phase   int
-	block   int
-	cuts    []int
-	cur     []cursor
-	gen     atomic.Uint32
-	pending atomic.Int32
-	spin    bool
-	asleep  []atomic.Bool
-	wake    []chan struct{}
-	quit    chan struct{}
-	// afterStart, when set (tests), runs between starting a phase and
-	// waking the parked helpers.
-	afterStart func()
-	capture    *gradCapture // tests: record gradients instead of applying them
+	// The worker pool, the cuts of a phase into the workers' ranges, and
+	// the tasks of the phases (method values, made once).
+	pool                               *pool
+	cuts                               []int
+	forwardTask, denseTask, sparseTask func(w, lo, hi int)
 }
 
-// cursor is the next item of one worker's range; it has a cache line to
-// itself, as the owner updates it for every block.
-type cursor struct {
-	_    [64]byte
-	next atomic.Int64
-	end  int
-	_    [48]byte
-}
-
-// aheadBatch is the batch to prepare during the current one.
-type aheadBatch struct {
-	ok         bool
-	pos, all   []embedding.Tuple
-	seed, strm uint64
-}
-
-// sparseSeg is a run of items of the sparse phase: items from item on are
-// rows j0, j0+1, ... of rows.
-type sparseSeg struct {
-	item, j0, n int
-	rows        *sparseRows
-}
-
+// workerScratch is one worker's scratch space.
 type workerScratch struct {
 	grad []float32
 	dh   []float32
@@ -183,427 +131,92 @@ type workerScratch struct {
 	coef []float32 // per group: one entity component (dense rows)
 }
 
-// sparseRows de-duplicates the rows of one embedding table touched by a
-// batch. slot has one entry per table row (-1 when unused in this batch).
-type sparseRows struct {
-	slot []int32
-	uniq []int32 // rows in order of first use
-	off  []int32 // list of uniq[j] is refs[off[j]:off[j+1]]
-	refs []int32 // group or sample indices
-	cnt  []int32
-	tmp  []int32 // (row) per reference, in batch order
-	who  []int32 // (group or sample) per reference
-}
-
-func newSparseRows(rows int) sparseRows {
-	s := sparseRows{slot: make([]int32, rows)}
-	for i := range s.slot {
-		s.slot[i] = -1
-	}
-	return s
-}
-
-// newShards returns n sparseRows sharing one slot table of rows entries;
-// they must never be given the same row.
-func newShards(n, rows int) []sparseRows {
-	sh := make([]sparseRows, n)
-	sh[0] = newSparseRows(rows)
-	for k := 1; k < n; k++ {
-		sh[k].slot = sh[0].slot
-	}
-	return sh
-}
-
-func (s *sparseRows) reset() {
-	for _, r := range s.uniq {
-		s.slot[r] = -1
-	}
-	s.uniq, s.cnt, s.tmp, s.who = s.uniq[:0], s.cnt[:0], s.tmp[:0], s.who[:0]
-}
-
-// ref records that unit (a group or a sample) touches row.
-func (s *sparseRows) ref(row, unit int32) {
-	j := s.slot[row]
-	if j < 0 {
-		j = int32(len(s.uniq))
-		s.slot[row] = j
-		s.uniq = append(s.uniq, row)
-		s.cnt = append(s.cnt, 0)
-	}
-	s.cnt[j]++
-	s.tmp = append(s.tmp, j)
-	s.who = append(s.who, unit)
-}
-
-// firstUseAt returns the first row (index into uniq) whose first reference
-// is unit u or later; rows are in order of first use, so this is the
-// number of rows first used before u. It needs build.
-func (s *sparseRows) firstUseAt(u int32) int {
-	lo, hi := 0, len(s.uniq)
-	for lo < hi {
-		j := int(uint(lo+hi) >> 1)
-		if s.refs[s.off[j]] < u {
-			lo = j + 1
-		} else {
-			hi = j
-		}
-	}
-	return lo
-}
-
-// build lays the references out row by row, keeping batch order in a row.
-func (s *sparseRows) build() {
-	n := len(s.uniq)
-	s.off = growInt32(s.off, n+1)
-	s.off[0] = 0
-	for j := 0; j < n; j++ {
-		s.off[j+1] = s.off[j] + s.cnt[j]
-	}
-	s.refs = growInt32(s.refs, len(s.tmp))
-	copy(s.cnt, s.off[:n]) // reuse cnt as the fill cursor
-	for k, j := range s.tmp {
-		s.refs[s.cnt[j]] = s.who[k]
-		s.cnt[j]++
-	}
-}
-
-func growInt32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n, n+n/4)
-	}
-	return s[:n]
-}
-
-func growF32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
-func newTrainer(m *Model, n int) *trainer {
+// newTrainer returns a trainer of m for n training pairs, with its pool of
+// workers started; close stops it.
+func newTrainer(m *Model, n, workers int) *trainer {
 	cfg := m.cfg
 	t := &trainer{
-		m:   m,
-		cfg: cfg,
-		d:   m.dim,
-		L:   len(m.layers),
-		smp: sampler.Config{
-			BatchSize: cfg.MiniBatchSize,
-			Random:    cfg.RandomNegativeSamplingRate,
-			Shuffled:  cfg.ShuffledNegativeSamplingRate,
+		m:       m,
+		cfg:     cfg,
+		d:       m.dim,
+		L:       len(m.layers),
+		workers: workers,
+		src: batchSource{
+			smp: sampler.Config{
+				BatchSize: cfg.MiniBatchSize,
+				Random:    cfg.RandomNegativeSamplingRate,
+				Shuffled:  cfg.ShuffledNegativeSamplingRate,
+			},
+			enc:      m.enc,
+			entities: cfg.NumEntityVectors,
 		},
-		workers: cfg.workers(),
-		wd:      float32(cfg.WeightDecay),
-		sgdLR:   float32(cfg.LearningRate),
-		entBuf:  [2]sparseRows{newSparseRows(cfg.NumEntityVectors), newSparseRows(cfg.NumEntityVectors)},
+		opt:      newOptimizer(m),
+		v4Levels: len(cfg.IPv4Prefixes),
 	}
-	t.ent = &t.entBuf[0]
-	t.v4Levels = len(cfg.IPv4Prefixes)
+	t.K = t.src.smp.GroupSize()
 	t.ipSh = newShards(t.v4Levels+1, m.enc.Rows())
-	t.K = t.smp.GroupSize()
-	if cfg.Optimizer == "adam" {
-		t.entMV = make([]float32, 2*len(m.entity))
-		t.ipMV = make([]float32, 2*len(m.ip))
-		adviseHugePages(t.entMV)
-		adviseHugePages(t.ipMV)
-		for range m.layers {
-			t.lyM = append(t.lyM, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
-			t.lyV = append(t.lyV, layer{w: make([]float32, t.d*t.d), b: make([]float32, t.d)})
-		}
-	}
-	p := min(t.smp.Positives(), n)
-	t.alloc(p)
-	t.cuts = make([]int, t.workers+1)
-	t.cur = make([]cursor, t.workers)
-	t.scr = make([]workerScratch, t.workers)
+	p := min(t.src.smp.Positives(), n)
+	t.cur, t.next = newBatchInputs(&t.src, p), newBatchInputs(&t.src, p)
+	t.fw = newForwardOut(p, t.K, t.d, t.L)
+	t.scr = make([]workerScratch, workers)
 	for w := range t.scr {
-		buf := make([]float32, 4*t.d+p)
+		d := t.d
+		buf := make([]float32, 4*d+p)
 		t.scr[w] = workerScratch{
-			grad: buf[:t.d:t.d], dh: buf[t.d : 2*t.d : 2*t.d], tmp: buf[2*t.d : 3*t.d : 3*t.d],
-			x: buf[3*t.d : 4*t.d : 4*t.d], coef: buf[4*t.d:],
+			grad: buf[:d:d], dh: buf[d : 2*d : 2*d], tmp: buf[2*d : 3*d : 3*d],
+			x: buf[3*d : 4*d : 4*d], coef: buf[4*d:],
 		}
 	}
+	t.cuts = make([]int, workers+1)
+	t.forwardTask, t.denseTask, t.sparseTask = t.forwardBlock, t.denseBlock, t.sparseBlock
+	t.pool = newPool(workers)
 	return t
 }
 
-// alloc sizes the per-batch buffers for p positives.
-func (t *trainer) alloc(p int) {
-	d, k := t.d, t.K
-	s := p * k
-	t.eRows = make([]int32, p)
-	t.ipRows = make([]int32, s*embedding.MaxLevels)
-	t.nLv = make([]uint8, s)
-	t.us = make([]float32, p*d)
-	t.cs = make([]float32, p)
-	t.gs = make([]float32, s)
-	t.xbar = make([]float32, p*d)
-	t.gsum = make([]float32, p)
-	if t.L > 0 {
-		t.dE = make([]float32, p*d)
-	}
-	t.lossG = make([]float64, p)
-	t.corrG = make([]int32, p)
-	if t.L >= 2 {
-		t.xs = make([]float32, s*d)
-		t.dXs = make([]float32, s*d)
-		t.acts = make([][]float32, t.L-1)
-		t.deltas = make([][]float32, t.L-1)
-		for l := range t.acts {
-			t.acts[l] = make([]float32, s*d)
-			t.deltas[l] = make([]float32, s*d)
-		}
-	}
+// close stops the trainer's worker pool.
+func (t *trainer) close() {
+	t.pool.close()
 }
 
-// The phases of one batch; each runs in parallel over its items.
-const (
-	phaseForward = iota // items: IP shards to de-duplicate, then groups
-	phaseDense          // items: rows of the dense layers
-	phaseSparse         // items: touched entity rows, then touched IP rows shard by shard
-)
-
-func (t *trainer) run(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
-	stop := t.startPool()
-	err := t.loop(ctx, data, opts)
-	if werr := stop(); err == nil {
-		err = werr
-	}
-	return err
-}
-
-// startPool starts the helper workers 1..workers-1 (worker 0 is the
-// caller of parallel); stop ends them.
-//
-// A batch runs three short phases (a few hundred microseconds each), and
-// waking a parked thread takes tens of microseconds on a virtual machine
-// (about 65 µs measured on the 2-core test machine, per phase). So a helper
-// that finishes a phase spins for a while, watching gen, before it parks
-// on its wake channel; parallel only sends to helpers that parked. Spinning
-// is skipped when there are more workers than Ps: a spinning helper would
-// then hold a P that a working one needs.
-func (t *trainer) startPool() (stop func() error) {
-	var g errgroup.Group
-	t.quit = make(chan struct{})
-	t.spin = t.workers <= runtime.GOMAXPROCS(0)
-	t.asleep = make([]atomic.Bool, t.workers)
-	t.wake = make([]chan struct{}, t.workers)
-	t.gen.Store(0)
-	for w := 1; w < t.workers; w++ {
-		t.wake[w] = make(chan struct{}, 1)
-		g.Go(func() error {
-			var seen uint32
-			for t.awaitPhase(w, seen) {
-				seen++ // parallel starts the next phase only once all helpers are done
-				t.work(w)
-				t.pending.Add(-1)
-			}
-			return nil
-		})
-	}
-	return func() error {
-		close(t.quit)
-		return g.Wait()
-	}
-}
-
-// spinFor bounds how long an idle helper spins before it parks; it covers
-// the serial work between phases and batches (tens of microseconds).
-const spinFor = 200 * time.Microsecond
-
-// awaitPhase waits until a phase after the seen-th has started, and reports
-// false when the pool is stopped instead.
-func (t *trainer) awaitPhase(w int, seen uint32) bool {
-	if t.spin {
-		var began time.Time
-		for i := 0; ; i++ {
-			if t.gen.Load() != seen {
-				return true
-			}
-			if i%64 == 63 {
-				if began.IsZero() {
-					began = time.Now()
-				} else if time.Since(began) > spinFor {
-					break
-				}
-				runtime.Gosched()
-			}
-		}
-	}
-	for {
-		// Announce the parking before checking gen again: either parallel
-		// sees asleep and sends a wake-up, or this check sees the new phase
-		// (or both, and the compare-and-swap decides whether a wake-up
-		// comes).
-		t.asleep[w].Store(true)
-		if t.gen.Load() != seen && t.asleep[w].CompareAndSwap(true, false) {
-			return true
-		}
-		select {
-		case <-t.wake[w]:
-			// The wake-up can be stale: parallel, delayed between starting
-			// a phase and checking asleep, may see this helper parking
-			// again after it already ran that phase.
-			if t.gen.Load() != seen {
-				return true
-			}
-		case <-t.quit:
-			return false
-		}
-	}
-}
-
-// parallel runs phase on every worker over the items that t.cuts divides
-// into the workers' ranges, and waits.
-func (t *trainer) parallel(phase, block int) {
-	if t.cuts[t.workers] == 0 {
-		return
-	}
-	t.phase, t.block = phase, block
-	for w := range t.cur {
-		t.cur[w].next.Store(int64(t.cuts[w]))
-		t.cur[w].end = t.cuts[w+1]
-	}
-	if t.workers == 1 {
-		t.work(0)
-		return
-	}
-	t.pending.Store(int32(t.workers - 1))
-	t.gen.Add(1) // publishes the fields above to the helpers
-	if t.afterStart != nil {
-		t.afterStart()
-	}
-	for w := 1; w < t.workers; w++ {
-		if t.asleep[w].Load() && t.asleep[w].CompareAndSwap(true, false) {
-			t.wake[w] <- struct{}{}
-		}
-	}
-	t.work(0)
-	// The helpers finish at about the same time as worker 0: spin.
-	for i := 0; t.pending.Load() != 0; i++ {
-		if i%16 == 15 || !t.spin {
-			runtime.Gosched()
-		}
-	}
-}
-
-// evenCuts divides n items into equal ranges, one a worker.
-func (t *trainer) evenCuts(n int) {
-	for w := range t.cuts {
-		t.cuts[w] = w * n / t.workers
-	}
-}
-
-// work runs worker w's range of the current phase, then helps with the
-// others'.
-func (t *trainer) work(w int) {
-	for k := range t.workers {
-		c := &t.cur[(w+k)%t.workers]
-		for {
-			lo := int(c.next.Add(int64(t.block))) - t.block
-			if lo >= c.end {
-				break
-			}
-			t.workBlock(w, lo, min(lo+t.block, c.end))
-		}
-	}
-}
-
-// workBlock runs items lo to hi of the current phase on worker w.
-func (t *trainer) workBlock(w, lo, hi int) {
-	switch t.phase {
-	case phaseForward:
-		ns := len(t.ipSh)
-		for k := lo; k < min(hi, ns); k++ {
-			t.dedupShard(k)
-		}
-		for g := max(lo, ns) - ns; g < hi-ns; g++ {
-			t.forward(w, g)
-		}
-	case phaseDense:
-		for i := lo; i < hi; i++ {
-			t.denseRow(w, i)
-		}
-	case phaseSparse:
-		for i := lo; i < min(lo+spAhead, hi); i++ {
-			t.prefetchSparse(i)
-		}
-		for i := lo; i < hi; i++ {
-			if n := i + spAhead; n < hi {
-				t.prefetchSparse(n)
-			}
-			if i == t.aheadItem {
-				t.prepareAhead()
-				continue
-			}
-			t.sparseRow(w, i)
-		}
-	}
-}
-
+// loop trains the epochs on data, reporting to opts.Progress.
 func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
 	tuples := append([]embedding.Tuple(nil), data...)
-	p := t.smp.Positives()
+	p := t.src.smp.Positives()
 	batches := (len(tuples) + p - 1) / p
 	seed := t.cfg.Seed
 	began := time.Now()
 	var total int64
-
-	type span struct {
-		loss    float64
-		correct int64
-		samples int64
-		since   time.Time
-	}
 	var interval, epoch span
-
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {
 		sampler.Shuffle(tuples, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
+		job := func(b int) batchJob {
+			return batchJob{pos: tuples[b*p : min((b+1)*p, len(tuples))], all: tuples, seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
+		}
 		epoch = span{since: time.Now()}
 		interval = span{since: epoch.since}
 		for b := 0; b < batches; b++ {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
 			}
-			pos := tuples[b*p : min((b+1)*p, len(tuples))]
-			if !t.ready {
-				t.rng.Seed(seed, rng.Stream(uint64(ep), uint64(b)))
-			}
-			t.ahead = aheadBatch{}
+			var ahead batchJob
 			if b+1 < batches {
-				t.ahead = aheadBatch{ok: true, pos: tuples[(b+1)*p : min((b+2)*p, len(tuples))], all: tuples,
-					seed: seed, strm: rng.Stream(uint64(ep), uint64(b+1))}
+				ahead = job(b + 1)
 			}
-			loss, correct, n := t.trainBatch(pos, tuples)
+			loss, correct, n := t.trainBatch(job(b), ahead)
 			total += int64(n)
-			interval.loss += loss
-			interval.correct += int64(correct)
-			interval.samples += int64(n)
-			epoch.loss += loss
-			epoch.correct += int64(correct)
-			epoch.samples += int64(n)
+			interval.add(loss, correct, n)
+			epoch.add(loss, correct, n)
 			if opts.Progress != nil && (b+1)%t.cfg.BatchMetricsPublishInterval == 0 && b+1 < batches {
 				now := time.Now()
-				opts.Progress.Record(Metrics{
-					Epoch: ep, Batch: b + 1, Batches: batches, Samples: total,
-					CrossEntropy:     interval.loss / float64(interval.samples),
-					Accuracy:         float64(interval.correct) / float64(interval.samples),
-					SamplesPerSecond: float64(interval.samples) / now.Sub(interval.since).Seconds(),
-					ValidationAUC:    math.NaN(),
-					Elapsed:          now.Sub(began),
-				})
+				mt := interval.metrics(now)
+				mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed = ep, b+1, batches, total, now.Sub(began)
+				opts.Progress.Record(mt)
 				interval = span{since: now}
 			}
 		}
 		if opts.Progress != nil {
-			now := time.Now()
-			mt := Metrics{
-				Epoch: ep, Batch: batches, Batches: batches, EpochEnd: true, Samples: total,
-				CrossEntropy:     epoch.loss / float64(epoch.samples),
-				Accuracy:         float64(epoch.correct) / float64(epoch.samples),
-				SamplesPerSecond: float64(epoch.samples) / now.Sub(epoch.since).Seconds(),
-				ValidationAUC:    math.NaN(),
-			}
+			mt := epoch.metrics(time.Now())
+			mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples = ep, batches, batches, true, total
 			if opts.Validation != nil && opts.Validation.Len() > 0 {
 				t.m.invalidate()
 				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation.tuples)
@@ -616,6 +229,30 @@ func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainO
 	return nil
 }
 
+// span sums the batches between two progress reports.
+type span struct {
+	loss    float64
+	correct int64
+	samples int64
+	since   time.Time
+}
+
+func (s *span) add(loss float64, correct, samples int) {
+	s.loss += loss
+	s.correct += int64(correct)
+	s.samples += int64(samples)
+}
+
+// metrics returns the span's loss, accuracy and rate until now.
+func (s *span) metrics(now time.Time) Metrics {
+	return Metrics{
+		CrossEntropy:     s.loss / float64(s.samples),
+		Accuracy:         float64(s.correct) / float64(s.samples),
+		SamplesPerSecond: float64(s.samples) / now.Sub(s.since).Seconds(),
+		ValidationAUC:    math.NaN(),
+	}
+}
+
 func seenOf(data []embedding.Tuple) seenSet {
 	s := newSeenSet(nil)
 	for _, tp := range data {
@@ -624,456 +261,50 @@ func seenOf(data []embedding.Tuple) seenSet {
 	return s
 }
 
-// trainBatch runs one optimiser step on the positives pos and returns the
+// trainBatch runs one optimiser step on the batch of job and returns the
 // summed cross-entropy, the correctly classified samples and the samples.
-//
-// pos must be the positives of t.ahead when the previous batch had one
-// (the batch is then already prepared); otherwise t.rng must be seeded for
-// the batch.
-func (t *trainer) trainBatch(pos, all []embedding.Tuple) (float64, int, int) {
-	if t.ready {
-		t.useSpare()
-	} else {
-		t.prepare(pos, all)
-	}
-	groups := t.groups // the sparse phase may prepare the next batch
+// When ahead has positives, its batch is prepared during this one's sparse
+// phase, so that a trainBatch of ahead that follows starts at once.
+func (t *trainer) trainBatch(job, ahead batchJob) (float64, int, int) {
+	t.startBatch(job, ahead)
 	t.runPhases()
 	var loss float64
 	var correct int
-	for g := 0; g < groups; g++ {
-		loss += t.lossG[g]
-		correct += int(t.corrG[g])
+	for g := 0; g < t.cur.groups; g++ {
+		loss += t.fw.lossG[g]
+		correct += int(t.fw.corrG[g])
 	}
-	return loss, correct, groups * t.K
+	return loss, correct, t.cur.groups * t.K
 }
 
-// runPhases runs the parallel phases of the prepared batch: forward and
-// backward per group together with the de-duplication of the IP rows, then
-// the dense layers' rows (none without layers), then the touched embedding
-// rows together with the preparation of the next batch (t.ahead), if any.
+// startBatch makes the batch of job the current one, preparing it unless
+// it was prepared during the previous batch, and ahead the batch to prepare
+// during it.
+func (t *trainer) startBatch(job, ahead batchJob) {
+	if !t.next.preparedFor(job) {
+		t.next.prepare(&t.src, job)
+	}
+	t.cur, t.next = t.next, t.cur
+	t.cur.ready = false
+	t.ahead = ahead
+}
+
+// runPhases runs the phases of the current batch (see trainer).
 func (t *trainer) runPhases() {
 	t.forwardCuts()
-	t.parallel(phaseForward, 2)
-	t.beginStep()
+	t.pool.run(t.cuts, 2, t.forwardTask)
+	t.opt.beginStep()
 	t.evenCuts(t.L * t.d)
-	t.parallel(phaseDense, 2)
+	t.pool.run(t.cuts, 2, t.denseTask)
 	t.planSparse()
-	t.parallel(phaseSparse, spBlock)
+	t.pool.run(t.cuts, spBlock, t.sparseTask)
 }
 
-// forwardCuts gives each worker an equal share of the groups, in batch
-// order; worker 0's range begins with the de-duplication of the IP shards.
-func (t *trainer) forwardCuts() {
-	ns := len(t.ipSh)
-	t.cuts[0] = 0
-	for w := 1; w <= t.workers; w++ {
-		t.cuts[w] = ns + w*t.groups/t.workers
+// evenCuts divides n items into equal ranges, one a worker.
+func (t *trainer) evenCuts(n int) {
+	for w := range t.cuts {
+		t.cuts[w] = w * n / t.workers
 	}
-}
-
-// planSparse numbers the touched rows for the sparse phase and cuts them
-// into the workers' ranges. Worker w's range holds the rows whose first
-// use lies in its share of the groups in the forward phase (forwardCuts),
-// table by table: the rows a worker loaded and whose gradients it wrote in
-// the forward phase are then likely still in its own cache. Updating them
-// on the other core costs a quarter more time per row on the 2-core test
-// machine (BenchmarkBatchMemoryFloor with the ranges swapped).
-func (t *trainer) planSparse() {
-	t.segs = t.segs[:0]
-	item := 0
-	t.aheadItem = -1
-	for w := range t.workers {
-		t.cuts[w] = item
-		if w == t.workers-1 && t.ahead.ok {
-			// The last worker, usually the last to start, prepares the
-			// next batch first; the others take over its rows if they
-			// finish theirs before it does.
-			t.aheadItem = item
-			item++
-		}
-		g0, g1 := w*t.groups/t.workers, (w+1)*t.groups/t.workers
-		add := func(s *sparseRows, lo, hi int32) {
-			j0, j1 := s.firstUseAt(lo), s.firstUseAt(hi)
-			if j1 > j0 {
-				t.segs = append(t.segs, sparseSeg{item: item, j0: j0, n: j1 - j0, rows: s})
-				item += j1 - j0
-			}
-		}
-		add(t.ent, int32(g0), int32(g1))
-		for k := range t.ipSh {
-			add(&t.ipSh[k], int32(g0*t.K), int32(g1*t.K))
-		}
-	}
-	t.cuts[t.workers] = item
-}
-
-// prepare builds the batch, de-duplicates its entity rows (releasing those
-// of the batch before the previous one) and encodes its addresses. The IP
-// rows are de-duplicated by the forward phase, while other workers already
-// compute groups: with the IPv4 /16 encoder alone there is a single large
-// shard, which in a phase of its own ran on one worker while the others
-// waited. Train prepares a batch during the previous one's sparse phase
-// instead (prepareAhead), as it would otherwise leave the other workers
-// waiting for a few tens of microseconds.
-func (t *trainer) prepare(pos, all []embedding.Tuple) {
-	t.fill(pos, all)
-	t.useSpare()
-}
-
-// prepareAhead prepares t.ahead (see trainer.aheadItem).
-func (t *trainer) prepareAhead() {
-	t.rng.Seed(t.ahead.seed, t.ahead.strm)
-	t.fill(t.ahead.pos, t.ahead.all)
-	t.ready = true
-}
-
-// useSpare makes the entity list filled last the current one.
-func (t *trainer) useSpare() {
-	t.entCur ^= 1
-	t.ent = &t.entBuf[t.entCur]
-	t.ready = false
-}
-
-// fill builds a batch from pos into the per-batch inputs and the spare
-// entity list (see prepare).
-func (t *trainer) fill(pos, all []embedding.Tuple) {
-	t.smp.Fill(&t.batch, pos, all, &t.rng)
-	t.groups = len(pos)
-	t.invBatch = 1 / float32(t.groups*t.K)
-	e := &t.entBuf[t.entCur^1]
-	e.reset()
-	n := t.cfg.NumEntityVectors
-	for g, h := range t.batch.Entities {
-		r := int32(embedding.Bucket(h, n))
-		t.eRows[g] = r
-		e.ref(r, int32(g))
-	}
-	e.build()
-	const ml = embedding.MaxLevels
-	for i, a := range t.batch.Addrs {
-		t.nLv[i] = uint8(t.m.enc.Encode(t.ipRows[i*ml:(i+1)*ml], a))
-	}
-}
-
-// prefetchGroup starts loading the entity row and the IP rows of group g.
-func (t *trainer) prefetchGroup(g int) {
-	d, K := t.d, t.K
-	const ml = embedding.MaxLevels
-	er := int(t.eRows[g])
-	f32.Prefetch(t.m.entity[er*d : (er+1)*d])
-	for i := g * K; i < (g+1)*K; i++ {
-		for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
-			f32.Prefetch(t.m.ip[int(r)*d : (int(r)+1)*d])
-		}
-	}
-}
-
-// dedupShard de-duplicates the IP rows of shard k (see trainer.ipSh),
-// visiting samples in batch order. It first releases the shard's rows of
-// the previous batch.
-func (t *trainer) dedupShard(k int) {
-	s := &t.ipSh[k]
-	s.reset()
-	const ml = embedding.MaxLevels
-	addrs := t.batch.Addrs
-	if k < t.v4Levels {
-		for i, a := range addrs {
-			if a.Is4() {
-				s.ref(t.ipRows[i*ml+k], int32(i))
-			}
-		}
-	} else {
-		for i, a := range addrs {
-			if !a.Is4() {
-				for _, r := range t.ipRows[i*ml : i*ml+int(t.nLv[i])] {
-					s.ref(r, int32(i))
-				}
-			}
-		}
-	}
-	s.build()
-}
-
-// ipRowsTouched returns the IP rows of the current batch (tests).
-func (t *trainer) ipRowsTouched() []int32 {
-	var rows []int32
-	for k := range t.ipSh {
-		rows = append(rows, t.ipSh[k].uniq...)
-	}
-	return rows
-}
-
-func (t *trainer) beginStep() {
-	t.step++
-	if t.entMV != nil {
-		t.adam = f32.AdamStep(t.step, t.cfg.LearningRate, 0.9, 0.999, 1e-8, t.cfg.WeightDecay)
-	}
-}
-
-// forward computes the scores, loss and gradients of group g. It reads the
-// parameters and writes only group g's and its samples' slots.
-func (t *trainer) forward(w, g int) {
-	d, K, L := t.d, t.K, t.L
-	m := t.m
-	const ml = embedding.MaxLevels
-	// Start loading the group's prefix rows, which are spread over hundreds
-	// of megabytes, before the projection below keeps the CPU busy.
-	t.prefetchGroup(g)
-	er := int(t.eRows[g])
-	e := m.entity[er*d : (er+1)*d]
-	u := t.us[g*d : (g+1)*d]
-	var c float32
-	if L == 0 {
-		copy(u, e)
-	} else {
-		last := m.layers[L-1]
-		f32.MatTVec(u, last.w, e)
-		c = f32.Dot(e, last.b)
-	}
-	t.cs[g] = c
-	xb := t.xbar[g*d : (g+1)*d]
-	clear(xb)
-	var gsum float32
-	// The cross-entropy of a sample is softplus(-s) for the positive and
-	// softplus(s) for a negative, max(±s, 0) + log1p(exp(-|s|)); the
-	// exponential is shared with the sigmoid, and the log1p terms of the
-	// group are summed as one log of their product (each factor is in
-	// [1, 2], so the product cannot overflow).
-	var relu float64
-	prod := 1.0
-	var correct int32
-	sc := &t.scr[w]
-	for k := 0; k < K; k++ {
-		i := g*K + k
-		rows := t.ipRows[i*ml : i*ml+int(t.nLv[i])]
-		r0 := int(rows[0])
-		x := m.ip[r0*d : (r0+1)*d]
-		if L >= 2 || len(rows) > 1 {
-			// The prefix sum; with 2+ layers it is kept for the backward
-			// pass of the first layer.
-			x = sc.x
-			if L >= 2 {
-				x = t.xs[i*d : (i+1)*d]
-			}
-			copy(x, m.ip[r0*d:(r0+1)*d])
-			for _, r := range rows[1:] {
-				f32.Add(x, m.ip[int(r)*d:(int(r)+1)*d])
-			}
-		}
-		h := x
-		for l := 0; l+1 < L; l++ {
-			a := t.acts[l][i*d : (i+1)*d]
-			denseReLU(a, m.layers[l], h)
-			h = a
-		}
-		s := float64(f32.Dot(u, h) + c)
-		ex := math.Exp(-math.Abs(s))
-		p := 1 / (1 + ex) // sigmoid(s)
-		if s < 0 {
-			p = ex / (1 + ex)
-		}
-		prod *= 1 + ex
-		label := 0.0
-		if k == 0 {
-			label = 1
-			relu += max(-s, 0)
-		} else {
-			relu += max(s, 0)
-		}
-		if (s > 0) == (k == 0) {
-			correct++
-		}
-		gi := float32(p-label) * t.invBatch
-		t.gs[i] = gi
-		f32.Axpy(xb, gi, h)
-		gsum += gi
-	}
-	t.gsum[g] = gsum
-	t.lossG[g] = relu + math.Log(prod)
-	t.corrG[g] = correct
-	if L == 0 {
-		return // dE of the group is xbar (see sparseRow)
-	}
-	dE := t.dE[g*d : (g+1)*d]
-	last := m.layers[L-1]
-	f32.MatVec(dE, last.w, xb)
-	f32.Axpy(dE, gsum, last.b)
-	if L >= 2 {
-		for k := 0; k < K; k++ {
-			i := g*K + k
-			dh := sc.dh
-			f32.ScaleTo(dh, t.gs[i], u)
-			for l := L - 2; l >= 0; l-- {
-				a := t.acts[l][i*d : (i+1)*d]
-				dz := t.deltas[l][i*d : (i+1)*d]
-				for j := range dz {
-					if a[j] > 0 {
-						dz[j] = dh[j]
-					} else {
-						dz[j] = 0
-					}
-				}
-				out := sc.tmp
-				if l == 0 {
-					out = t.dXs[i*d : (i+1)*d]
-				}
-				f32.MatTVec(out, m.layers[l].w, dz)
-				dh, sc.tmp = out, dh
-			}
-		}
-	}
-}
-
-// denseRow computes the gradient of row r of a dense layer (item = l*d + r)
-// and applies the optimiser to it. Every row sums over groups or samples in
-// batch order.
-func (t *trainer) denseRow(w, item int) {
-	d, L := t.d, t.L
-	l, r := item/d, item%d
-	m := t.m
-	gw := t.scr[w].grad
-	clear(gw)
-	var gb float32
-	if l == L-1 {
-		// gw = sum over groups of e_g[r] xbar_g: gather the coefficients,
-		// then one transposed product over the groups in batch order.
-		coef := t.scr[w].coef[:t.groups]
-		for g, er := range t.eRows[:t.groups] {
-			coef[g] = m.entity[int(er)*d+r]
-		}
-		f32.MatTVec(gw, t.xbar[:t.groups*d], coef)
-		gb = f32.Dot(t.gsum[:t.groups], coef)
-	} else {
-		in := t.xs
-		if l > 0 {
-			in = t.acts[l-1]
-		}
-		n := t.groups * t.K
-		dz := t.deltas[l]
-		for i := 0; i < n; i++ {
-			if v := dz[i*d+r]; v != 0 {
-				f32.Axpy(gw, v, in[i*d:(i+1)*d])
-				gb += v
-			}
-		}
-	}
-	ly := m.layers[l]
-	wrow := ly.w[r*d : (r+1)*d]
-	if t.capture != nil {
-		copy(t.capture.w[l][r*d:(r+1)*d], gw)
-		t.capture.b[l][r] = gb
-		return
-	}
-	if t.entMV == nil {
-		f32.SGDUpdate(wrow, gw, t.sgdLR, t.wd)
-		ly.b[r] -= t.sgdLR * gb
-		return
-	}
-	t.adam.Update(wrow, t.lyM[l].w[r*d:(r+1)*d], t.lyV[l].w[r*d:(r+1)*d], gw)
-	// Biases take no weight decay.
-	a := t.adam
-	mb := &t.lyM[l].b[r]
-	vb := &t.lyV[l].b[r]
-	*mb = a.Beta1**mb + (1-a.Beta1)*gb
-	*vb = a.Beta2**vb + (1-a.Beta2)*gb*gb
-	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
-}
-
-// The sparse phase takes rows in blocks of spBlock, and a worker starts
-// loading the row spAhead after the current one, and its moments: rows are
-// spread over hundreds of megabytes, so each is a cache miss. Prefetching
-// stays within the block (the first rows are prefetched when the block is
-// taken) so that the rows land in the cache of the worker that updates
-// them, not in the other worker's, which then has them written back.
-const (
-	spBlock = 8
-	spAhead = 2
-)
-
-// prefetchSparse starts loading the parameter row and moments of an item
-// of the sparse phase.
-func (t *trainer) prefetchSparse(item int) {
-	if item == t.aheadItem {
-		return
-	}
-	p, mv, _, _ := t.sparseTarget(item)
-	f32.Prefetch(p)
-	f32.Prefetch(mv)
-}
-
-// sparseRow sums the gradient of one touched embedding row and applies the
-// optimiser to it.
-func (t *trainer) sparseRow(w, item int) {
-	d := t.d
-	gr := t.scr[w].grad
-	clear(gr)
-	p, mv, s, j := t.sparseTarget(item)
-	refs := s.refs[s.off[j]:s.off[j+1]]
-	var capt []float32
-	if s == t.ent {
-		dE := t.dE
-		if t.L == 0 {
-			dE = t.xbar // the entity gradient of a group without layers
-		}
-		for _, g := range refs {
-			f32.Add(gr, dE[int(g)*d:(int(g)+1)*d])
-		}
-		if t.capture != nil {
-			r := int(s.uniq[j])
-			capt = t.capture.entity[r*d : (r+1)*d]
-		}
-	} else {
-		for _, i := range refs {
-			if t.L >= 2 {
-				f32.Add(gr, t.dXs[int(i)*d:(int(i)+1)*d])
-			} else {
-				g := int(i) / t.K
-				f32.Axpy(gr, t.gs[i], t.us[g*d:(g+1)*d])
-			}
-		}
-		if t.capture != nil {
-			r := int(s.uniq[j])
-			capt = t.capture.ip[r*d : (r+1)*d]
-		}
-	}
-	switch {
-	case capt != nil:
-		copy(capt, gr)
-	case mv == nil:
-		f32.SGDUpdate(p, gr, t.sgdLR, t.wd)
-	default:
-		t.adam.Update(p, mv[:d], mv[d:], gr)
-	}
-}
-
-// sparseTarget returns, for an item of the sparse phase, the parameter row,
-// its Adam moments (m then v; nil for sgd), and the de-duplicated list and
-// index that hold its references.
-func (t *trainer) sparseTarget(item int) (p, mv []float32, s *sparseRows, j int) {
-	d := t.d
-	k := 0
-	for k+1 < len(t.segs) && item >= t.segs[k+1].item {
-		k++
-	}
-	sg := &t.segs[k]
-	s, j = sg.rows, sg.j0+item-sg.item
-	table, state := t.m.entity, t.entMV
-	if s != t.ent {
-		table, state = t.m.ip, t.ipMV
-	}
-	r := int(s.uniq[j])
-	p = table[r*d : (r+1)*d]
-	if state != nil {
-		mv = state[2*r*d : 2*(r+1)*d]
-	}
-	return p, mv, s, j
-}
-
-// gradCapture receives the gradients of one batch instead of the optimiser
-// (tests only). Weight decay is not included.
-type gradCapture struct {
-	entity, ip []float32
-	w, b       [][]float32
 }
 
 // logLoss is the binary cross-entropy of score s (log-odds) for the label,

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,27 +111,26 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 		run := func(ahead bool) []byte {
 			cfg := smallConfig()
 			cfg.NumIPEncoderLayers = layers
-			cfg.Workers = 2
 			cfg.IPv4Prefixes = []int{16, 24}
 			m, err := newModel(cfg)
 			require.NoError(t, err)
 			m.initParams()
-			tr := newTrainer(m, len(data))
-			stop := tr.startPool()
-			n := tr.smp.Positives()
+			tr := newTrainer(m, len(data), 2)
+			n := tr.src.smp.Positives()
 			batches := len(data) / n
+			job := func(b int) batchJob { return batchJob{pos: data[b*n : (b+1)*n], all: data, seed: 1, stream: uint64(b)} }
 			for b := range batches {
-				if !tr.ready {
-					tr.rng.Seed(1, uint64(b))
-				}
-				tr.ahead = aheadBatch{}
+				var next batchJob
 				if ahead && b+1 < batches {
-					tr.ahead = aheadBatch{ok: true, pos: data[(b+1)*n : (b+2)*n], all: data, seed: 1, strm: uint64(b + 1)}
+					next = job(b + 1)
 				}
-				tr.trainBatch(data[b*n:(b+1)*n], data)
-				assert.Equal(t, ahead && b+1 < batches, tr.ready, "batch %d", b)
+				if ahead && b > 0 {
+					assert.True(t, tr.next.preparedFor(job(b)), "batch %d was prepared during the one before", b)
+				}
+				tr.trainBatch(job(b), next)
+				assert.Equal(t, ahead && b+1 < batches, tr.next.ready, "batch %d", b)
 			}
-			require.NoError(t, stop())
+			tr.close()
 			m.invalidate()
 			return modelBytes(t, m)
 		}
@@ -152,9 +149,8 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			cfg := smallConfig()
 			cfg.Epochs = 2
 			cfg.NumIPEncoderLayers = layers
-			cfg.Workers = w
 			var auc float64
-			m, err := Train(context.Background(), cfg, data, &TrainOptions{Validation: valid, Progress: ProgressFunc(func(mt Metrics) {
+			m, err := Train(context.Background(), cfg, data, &TrainOptions{Workers: w, Validation: valid, Progress: ProgressFunc(func(mt Metrics) {
 				if mt.EpochEnd {
 					auc = mt.ValidationAUC
 				}
@@ -217,9 +213,8 @@ func TestTrainCancellation(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Epochs = 1000
 	cfg.BatchMetricsPublishInterval = 1
-	cfg.Workers = 2
 	n := 0
-	_, err := Train(ctx, cfg, p.dataset(2000), &TrainOptions{Progress: ProgressFunc(func(Metrics) {
+	_, err := Train(ctx, cfg, p.dataset(2000), &TrainOptions{Workers: 2, Progress: ProgressFunc(func(Metrics) {
 		if n++; n == 3 {
 			cancel()
 		}
@@ -238,6 +233,8 @@ func TestTrainErrors(t *testing.T) {
 	_, err = Train(context.Background(), Config{}, d, nil)
 	var he *HyperparameterError
 	assert.True(t, errors.As(err, &he))
+	_, err = Train(context.Background(), smallConfig(), d, &TrainOptions{Workers: -1})
+	assert.ErrorContains(t, err, "TrainOptions.Workers is -1")
 }
 
 func TestTinyDataAndBatchOfOne(t *testing.T) {
@@ -301,40 +298,4 @@ func TestScoringZeroLayersAndVerbose(t *testing.T) {
 	e, a := p.pair()
 	r, ev, iv := m.ScoreVerbose(e, a)
 	assert.Equal(t, float64(f32.Dot(ev, iv)), r.DotProduct)
-}
-
-// TestPoolStaleWakeUp delays parallel between starting a phase and waking
-// parked helpers, long enough for a spinning helper to run the phase and
-// park again: the wake-up it then gets is stale, and must not make it run a
-// phase that has not started (it used to, and the pool hung).
-func TestPoolStaleWakeUp(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	cfg := smallConfig()
-	cfg.Workers = 2
-	m, err := newModel(cfg)
-	require.NoError(t, err)
-	m.initParams()
-	data := newPlanted(3, 100, 2, 200).dataset(2000).tuples
-	tr := newTrainer(m, len(data))
-	stop := tr.startPool()
-	require.True(t, tr.spin)
-	tr.afterStart = func() { time.Sleep(2 * spinFor) }
-	tr.rng.Seed(1, 1)
-	tr.prepare(data[:tr.smp.Positives()], data)
-	// With only the shards as items, the forward phase de-duplicates the
-	// IP rows again and again, always to the same result.
-	dedup := func() {
-		tr.evenCuts(len(tr.ipSh))
-		tr.parallel(phaseForward, 1)
-	}
-	dedup()
-	want := append([]int32(nil), tr.ipRowsTouched()...)
-	const phases = 50
-	for range phases {
-		dedup()
-	}
-	require.NoError(t, stop())
-	assert.Equal(t, int32(0), tr.pending.Load())
-	assert.Equal(t, uint32(phases+1), tr.gen.Load())
-	assert.Equal(t, want, tr.ipRowsTouched())
 }

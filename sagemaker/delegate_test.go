@@ -51,7 +51,7 @@ func TestDelegateTrainTransformEndToEnd(t *testing.T) {
 	env, c, ev := newClient(t, smemu.Options{}, nil)
 	ctx := context.Background()
 
-	hp := map[string]string{"seed": "1", "workers": "2"} // ours: accepted, never sent
+	hp := map[string]string{"seed": "1", "optimizer": "adam"} // ours: accepted, never sent
 	for k, v := range tinyHP {
 		hp[k] = v
 	}
@@ -59,7 +59,7 @@ func TestDelegateTrainTransformEndToEnd(t *testing.T) {
 	writeFile(t, valid, "user-001,1.2.3.4\nuser-002,1.2.3.5\nuser-001,1.2.4.4\n")
 	tj, err := c.PrepareTraining(t.Context(), sagemaker.TrainingSpec{Train: train, Validation: valid, Hyperparameters: hp, JobName: "e2e-train"})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"ipv4_hash_rows", "ipv6_hash_rows", "seed", "workers"}, tj.NotSent)
+	assert.Equal(t, []string{"ipv4_hash_rows", "ipv6_hash_rows", "optimizer", "seed"}, tj.NotSent)
 	assert.ElementsMatch(t, ipinsights.SageMakerNames(), keys(tj.Hyperparameters), "every SageMaker hyperparameter is sent, nothing else")
 	plan := c.PlanTraining(tj).String()
 	assert.Contains(t, plan, "training job   e2e-train  on 1 x ml.m4.xlarge")

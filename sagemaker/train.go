@@ -28,7 +28,7 @@ type TrainingSpec struct {
 	// check.
 	TrainS3, ValidationS3 string
 	// Hyperparameters uses SageMaker's names. This implementation's extras
-	// (seed, workers, ...) are accepted, since the same map drives a local
+	// (seed, optimizer, ...) are accepted, since the same map drives a local
 	// run, but never sent to SageMaker.
 	Hyperparameters map[string]string
 	// JobName is the training job's name; empty means NewJobName("train").

@@ -100,11 +100,11 @@ func main() {
 }
 
 // config returns the tutorial's configuration (DESIGN.md section 1, as
-// internal/tutorial has it) with the given depth, workers, epochs and seed.
-func config(layers, workers, epochs int, seed uint64) ipinsights.Config {
+// internal/tutorial has it) with the given depth, epochs and seed.
+func config(layers, epochs int, seed uint64) ipinsights.Config {
 	cfg, _, err := tutorial.Config(map[string]string{
 		"epochs": strconv.Itoa(epochs), "num_ip_encoder_layers": strconv.Itoa(layers),
-		"seed": strconv.FormatUint(seed, 10), "workers": strconv.Itoa(workers),
+		"seed": strconv.FormatUint(seed, 10),
 	})
 	if err != nil {
 		panic(err)
@@ -199,7 +199,7 @@ func oneRun(trainCSV string, pairs []ipinsights.Pair, tuples []embedding.Tuple, 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var rate float64
-			_, err := ipinsights.Train(ctx, config(layers, workers, 1, seed), ds, &ipinsights.TrainOptions{Progress: ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
+			_, err := ipinsights.Train(ctx, config(layers, 1, seed), ds, &ipinsights.TrainOptions{Workers: workers, Progress: ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
 				if m.Epoch == 1 && m.Batch == 2000 && !m.EpochEnd {
 					rate = m.SamplesPerSecond
 					cancel()
@@ -245,7 +245,7 @@ func fullRun(res *result, ds *ipinsights.Dataset, t0 time.Time, pairs []ipinsigh
 	runtime.ReadMemStats(&ms0)
 	rec := &rateRecorder{}
 	t1 := time.Now()
-	m, err := ipinsights.Train(context.Background(), config(1, 2, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec})
+	m, err := ipinsights.Train(context.Background(), config(1, epochs, seed), ds, &ipinsights.TrainOptions{Progress: rec, Workers: 2})
 	if err != nil {
 		return err
 	}

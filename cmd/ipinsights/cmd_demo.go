@@ -38,6 +38,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *users < 10 || *users > maxGenUsers {
 		return usagef("--users %d: want 10 to %s", *users, commas(maxGenUsers))
 	}
+	if *workers < 0 {
+		return usagef("--workers: %d is negative", *workers)
+	}
 	if err := checkFiles(nil, file{"--model", *modelPath}); err != nil {
 		return err
 	}

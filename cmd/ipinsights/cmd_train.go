@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,12 +46,15 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if *trainPath == "" || *modelPath == "" {
 		return usagef("--train and --model are required")
 	}
+	if *workers < 0 {
+		return usagef("--workers: %d is negative", *workers)
+	}
 	hp, err := hyperparameterFlags(*hpFile, hps)
 	if err != nil {
 		return err
 	}
-	if *workers != 0 {
-		hp["workers"] = strconv.Itoa(*workers)
+	if _, ok := hp["workers"]; ok {
+		return usagef("workers is not a hyperparameter: use --workers")
 	}
 	if *seed != "" {
 		hp["seed"] = *seed
@@ -84,7 +86,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		prog = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
 	}
-	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog})
+	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers})
 	if err != nil {
 		return err
 	}

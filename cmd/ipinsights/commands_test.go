@@ -99,7 +99,7 @@ func TestTrainProgressAndErrors(t *testing.T) {
 	dir := fixture(t)
 	model := filepath.Join(t.TempDir(), "m.bin")
 	args := append([]string{"train", "--train", filepath.Join(dir, "train.csv"), "--validation", filepath.Join(dir, "validation.csv"),
-		"--model", model, "--seed", "5", "--hp", "batch_metrics_publish_interval=5"}, smallHP...)
+		"--model", model, "--seed", "5", "--workers", "2", "--hp", "batch_metrics_publish_interval=5"}, smallHP...)
 	code, _, stderr := runCLI(t, "", args...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "epoch=1 batch=5/")
@@ -136,10 +136,16 @@ func TestTrainProgressAndErrors(t *testing.T) {
 		{"train", "--train", bad, "--model", model, "--hp", "vector_dim=2"},
 		{"train", "--train", bad, "--model", model, "--hp", "nonsense"},
 		{"train", "--bogus"},
+		{"train", "--train", bad, "--model", model, "--workers", "-1"},
+		{"train", "--train", bad, "--model", model, "--hp", "workers=2"},
 	} {
 		code, _, stderr := runCLI(t, "", a...)
 		assert.Equal(t, exitUsage, code, "%v: %s", a, stderr)
 	}
+	_, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--workers", "-1")
+	assert.Contains(t, stderr, "--workers: -1 is negative")
+	_, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--hp", "workers=2")
+	assert.Contains(t, stderr, "workers is not a hyperparameter: use --workers")
 	code, _, stderr = runCLI(t, "", "train", "--train", bad, "--model", model, "--hp", "vector_dim=2")
 	assert.Contains(t, stderr, "allowed: 4 to 4096")
 	code, _, stderr = runCLI(t, "", "train", "--train", filepath.Join(t.TempDir(), "missing.csv"), "--model", model)

@@ -77,7 +77,7 @@ func (r *Result) SamplesPerSecond() float64 {
 
 // Run generates the data, trains and evaluates.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	over := map[string]string{"seed": strconv.FormatUint(o.Seed, 10), "workers": strconv.Itoa(o.Workers)}
+	over := map[string]string{"seed": strconv.FormatUint(o.Seed, 10)}
 	maps.Copy(over, o.Override)
 	cfg, hp, err := Config(over)
 	if err != nil {
@@ -101,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	})
 	start = time.Now()
-	res.Model, err = ipinsights.Train(ctx, cfg, train, &ipinsights.TrainOptions{Validation: valid, Progress: prog})
+	res.Model, err = ipinsights.Train(ctx, cfg, train, &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: o.Workers})
 	if err != nil {
 		return nil, err
 	}

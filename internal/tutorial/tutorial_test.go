@@ -35,10 +35,10 @@ func TestConfig(t *testing.T) {
 	assert.InDelta(t, 0.01, cfg.LearningRate, 1e-12)
 	assert.Equal(t, Hyperparameters, hp)
 
-	cfg, hp, err = Config(map[string]string{"epochs": "1", "workers": "2"})
+	cfg, hp, err = Config(map[string]string{"epochs": "1", "seed": "2"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, cfg.Epochs)
-	assert.Equal(t, 2, cfg.Workers)
+	assert.Equal(t, uint64(2), cfg.Seed)
 	assert.Equal(t, 128, cfg.VectorDim, "tutorial values stay where not overridden")
 	assert.Equal(t, "1", hp["epochs"])
 	assert.Equal(t, "5", Hyperparameters["epochs"], "the tutorial's map is not modified")

@@ -1,0 +1,281 @@
+package ipinsights
+
+import (
+	"math"
+
+	"github.com/ipinsights/ipinsights-go/internal/f32"
+)
+
+// optimizer holds the state of the optimiser, Adam (as SageMaker) or SGD,
+// and applies its step to one parameter row at a time. Embedding rows are
+// updated lazily: only the rows that a batch touched.
+type optimizer struct {
+	// Adam's moments, nil for sgd. The moments of an embedding row lie
+	// side by side, first m then v (2*d floats a row), so that a touched
+	// row costs one memory region.
+	entMV, ipMV []float32
+	lyM, lyV    []layer
+
+	lr, decay float64
+	step      int
+	adam      f32.Adam // the constants of the current step
+	sgdLR, wd float32
+}
+
+func newOptimizer(m *Model) optimizer {
+	cfg := m.cfg
+	o := optimizer{
+		lr: cfg.LearningRate, decay: cfg.WeightDecay,
+		sgdLR: float32(cfg.LearningRate), wd: float32(cfg.WeightDecay),
+	}
+	if cfg.Optimizer == "adam" {
+		d := m.dim
+		o.entMV = make([]float32, 2*len(m.entity))
+		o.ipMV = make([]float32, 2*len(m.ip))
+		adviseHugePages(o.entMV)
+		adviseHugePages(o.ipMV)
+		for range m.layers {
+			o.lyM = append(o.lyM, layer{w: make([]float32, d*d), b: make([]float32, d)})
+			o.lyV = append(o.lyV, layer{w: make([]float32, d*d), b: make([]float32, d)})
+		}
+	}
+	return o
+}
+
+// beginStep starts an optimiser step.
+func (o *optimizer) beginStep() {
+	o.step++
+	if o.entMV != nil {
+		o.adam = f32.AdamStep(o.step, o.lr, 0.9, 0.999, 1e-8, o.decay)
+	}
+}
+
+// moments returns the Adam moments of row r of the entity or the IP table,
+// m then v; nil for sgd.
+func (o *optimizer) moments(entity bool, r, d int) []float32 {
+	mv := o.ipMV
+	if entity {
+		mv = o.entMV
+	}
+	if mv == nil {
+		return nil
+	}
+	return mv[2*r*d : 2*(r+1)*d]
+}
+
+// updateRow applies the step to the embedding row p, of moments mv, with
+// gradient g.
+func (o *optimizer) updateRow(p, mv, g []float32) {
+	if mv == nil {
+		f32.SGDUpdate(p, g, o.sgdLR, o.wd)
+		return
+	}
+	d := len(p)
+	o.adam.Update(p, mv[:d], mv[d:], g)
+}
+
+// updateDense applies the step to row r of dense layer l, ly, with gradient
+// gw for the row's weights and gb for its bias. Biases take no weight decay.
+func (o *optimizer) updateDense(ly layer, l, r int, gw []float32, gb float32) {
+	d := len(gw)
+	wrow := ly.w[r*d : (r+1)*d]
+	if o.entMV == nil {
+		f32.SGDUpdate(wrow, gw, o.sgdLR, o.wd)
+		ly.b[r] -= o.sgdLR * gb
+		return
+	}
+	o.adam.Update(wrow, o.lyM[l].w[r*d:(r+1)*d], o.lyV[l].w[r*d:(r+1)*d], gw)
+	a := o.adam
+	mb := &o.lyM[l].b[r]
+	vb := &o.lyV[l].b[r]
+	*mb = a.Beta1**mb + (1-a.Beta1)*gb
+	*vb = a.Beta2**vb + (1-a.Beta2)*gb*gb
+	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
+}
+
+// denseBlock runs items lo to hi of the dense phase on worker w: item
+// l*d + r is row r of dense layer l.
+func (t *trainer) denseBlock(w, lo, hi int) {
+	d := t.d
+	sc := &t.scr[w]
+	for i := lo; i < hi; i++ {
+		l, r := i/d, i%d
+		gb := t.denseGrad(sc.grad, sc.coef, l, r)
+		t.opt.updateDense(t.m.layers[l], l, r, sc.grad, gb)
+	}
+}
+
+// denseGrad sets dst to the gradient of the weights of row r of dense layer
+// l and returns that of its bias; coef is scratch space of a float a
+// group. Every row sums over groups or samples in batch order.
+func (t *trainer) denseGrad(dst, coef []float32, l, r int) float32 {
+	d := t.d
+	in, fw := t.cur, &t.fw
+	clear(dst)
+	if l == t.L-1 {
+		// dst = sum over groups of e_g[r] xbar_g: gather the coefficients,
+		// then one transposed product over the groups in batch order.
+		coef = coef[:in.groups]
+		for g, er := range in.eRows[:in.groups] {
+			coef[g] = t.m.entity[int(er)*d+r]
+		}
+		f32.MatTVec(dst, fw.xbar[:in.groups*d], coef)
+		return f32.Dot(fw.gsum[:in.groups], coef)
+	}
+	x := fw.xs
+	if l > 0 {
+		x = fw.acts[l-1]
+	}
+	dz := fw.deltas[l]
+	var gb float32
+	for i := range in.groups * t.K {
+		if v := dz[i*d+r]; v != 0 {
+			f32.Axpy(dst, v, x[i*d:(i+1)*d])
+			gb += v
+		}
+	}
+	return gb
+}
+
+// sparseSeg is a run of items of the sparse phase: items from item on are
+// rows j0, j0+1, ... of rows.
+type sparseSeg struct {
+	item, j0, n int
+	rows        *sparseRows
+	entity      bool // rows of the entity table, else of the IP table
+}
+
+// planSparse numbers the touched rows for the sparse phase and cuts them
+// into the workers' ranges. Worker w's range holds the rows whose first
+// use lies in its share of the groups in the forward phase (forwardCuts),
+// table by table: the rows a worker loaded and whose gradients it wrote in
+// the forward phase are then likely still in its own cache.
+func (t *trainer) planSparse() {
+	t.segs = t.segs[:0]
+	item := 0
+	t.aheadItem = -1
+	groups := t.cur.groups
+	for w := range t.workers {
+		t.cuts[w] = item
+		if w == t.workers-1 && len(t.ahead.pos) > 0 {
+			// The last worker, usually the last to start, prepares the
+			// next batch first; the others take over its rows if they
+			// finish theirs before it does.
+			t.aheadItem = item
+			item++
+		}
+		g0, g1 := w*groups/t.workers, (w+1)*groups/t.workers
+		add := func(s *sparseRows, entity bool, lo, hi int32) {
+			j0, j1 := s.firstUseAt(lo), s.firstUseAt(hi)
+			if j1 > j0 {
+				t.segs = append(t.segs, sparseSeg{item: item, j0: j0, n: j1 - j0, rows: s, entity: entity})
+				item += j1 - j0
+			}
+		}
+		add(&t.cur.ent, true, int32(g0), int32(g1))
+		for k := range t.ipSh {
+			add(&t.ipSh[k], false, int32(g0*t.K), int32(g1*t.K))
+		}
+	}
+	t.cuts[t.workers] = item
+}
+
+// The sparse phase takes rows in blocks of spBlock, and a worker starts
+// loading the row spAhead after the current one, and its moments: rows are
+// spread over hundreds of megabytes, so each is a cache miss. Prefetching
+// stays within the block (the first rows are prefetched when the block is
+// taken) so that the rows land in the cache of the worker that updates
+// them, not in the other worker's, which then has them written back.
+const (
+	spBlock = 8
+	spAhead = 2
+)
+
+// sparseBlock runs items lo to hi of the sparse phase on worker w.
+func (t *trainer) sparseBlock(w, lo, hi int) {
+	for i := lo; i < min(lo+spAhead, hi); i++ {
+		t.prefetchSparse(i)
+	}
+	for i := lo; i < hi; i++ {
+		if n := i + spAhead; n < hi {
+			t.prefetchSparse(n)
+		}
+		if i == t.aheadItem {
+			t.next.prepare(&t.src, t.ahead)
+			continue
+		}
+		t.sparseRow(w, i)
+	}
+}
+
+// prefetchSparse starts loading the parameter row and moments of an item
+// of the sparse phase.
+func (t *trainer) prefetchSparse(item int) {
+	if item == t.aheadItem {
+		return
+	}
+	row, entity, _ := t.sparseTarget(item)
+	p, mv := t.rowState(row, entity)
+	f32.Prefetch(p)
+	f32.Prefetch(mv)
+}
+
+// sparseRow sums the gradient of the embedding row of an item of the
+// sparse phase and applies the optimiser to it.
+func (t *trainer) sparseRow(w, item int) {
+	row, entity, refs := t.sparseTarget(item)
+	gr := t.scr[w].grad
+	t.sparseGrad(gr, entity, refs)
+	p, mv := t.rowState(row, entity)
+	t.opt.updateRow(p, mv, gr)
+}
+
+// sparseTarget returns, for an item of the sparse phase, the row it
+// updates, in the entity table or the IP table, and the groups (entity) or
+// samples (IP) that touch the row, in batch order.
+func (t *trainer) sparseTarget(item int) (row int, entity bool, refs []int32) {
+	k := 0
+	for k+1 < len(t.segs) && item >= t.segs[k+1].item {
+		k++
+	}
+	sg := &t.segs[k]
+	j := sg.j0 + item - sg.item
+	return int(sg.rows.uniq[j]), sg.entity, sg.rows.refsOf(j)
+}
+
+// rowState returns the parameters and the Adam moments (nil for sgd) of a
+// row of the entity or the IP table.
+func (t *trainer) rowState(row int, entity bool) (p, mv []float32) {
+	d := t.d
+	table := t.m.ip
+	if entity {
+		table = t.m.entity
+	}
+	return table[row*d : (row+1)*d], t.opt.moments(entity, row, d)
+}
+
+// sparseGrad sets dst to the gradient of an embedding row of the entity or
+// the IP table touched by refs, summed in batch order.
+func (t *trainer) sparseGrad(dst []float32, entity bool, refs []int32) {
+	d := t.d
+	fw := &t.fw
+	clear(dst)
+	if entity {
+		dE := fw.dE
+		if t.L == 0 {
+			dE = fw.xbar // the entity gradient of a group without layers
+		}
+		for _, g := range refs {
+			f32.Add(dst, dE[int(g)*d:(int(g)+1)*d])
+		}
+		return
+	}
+	for _, i := range refs {
+		if t.L >= 2 {
+			f32.Add(dst, fw.dXs[int(i)*d:(int(i)+1)*d])
+		} else {
+			g := int(i) / t.K
+			f32.Axpy(dst, fw.gs[i], fw.us[g*d:(g+1)*d])
+		}
+	}
+}
