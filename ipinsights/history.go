@@ -194,6 +194,7 @@ type networkHistory struct {
 	nets       []histNet
 	index      []uint32 // open addressing over hashes: entity number + 1, 0 empty
 
+	cache explainCache // see explain.go
 }
 
 // histEntity is one entity of a history: its pair count and its networks,

@@ -189,13 +189,13 @@ func TestHistoryKeyedByFullHash(t *testing.T) {
 	d.Add(b, netip.AddrFrom4([4]byte{10, 2, 0, 1}))
 	hm, err := m.WithNetworkHistory(context.Background(), d, nil)
 	require.NoError(t, err)
-	ha, hb := hm.hist.find(embedding.EntityHash(a)), hm.hist.find(embedding.EntityHash(b))
-	require.NotNil(t, ha)
-	require.NotNil(t, hb)
-	assert.Equal(t, uint64(10), ha.pairs)
-	assert.Equal(t, uint64(11), hb.pairs)
-	assert.Equal(t, []histNet{{key: 10<<8 | 1, count: 10}}, hm.hist.netsAt(ha, 0))
-	assert.Equal(t, []histNet{{key: 10<<8 | 2, count: 11}}, hm.hist.netsAt(hb, 0))
+	ea, eb := hm.Explain(a, netip.MustParseAddr("10.1.0.9")), hm.Explain(b, netip.MustParseAddr("10.1.0.9"))
+	assert.Equal(t, "10.1.0.0/16 10", ea.UsualNetworks.String())
+	assert.Equal(t, "10.2.0.0/16 11", eb.UsualNetworks.String())
+	assert.True(t, ea.NetworkSeen)
+	assert.False(t, eb.NetworkSeen)
+	assert.Equal(t, 10, ea.EntityPairs)
+	assert.Equal(t, 11, eb.EntityPairs)
 }
 
 func TestWithNetworkHistoryLeavesTheModel(t *testing.T) {
@@ -250,7 +250,7 @@ func TestCloneCopiesEveryField(t *testing.T) {
 }
 
 func TestHistorySaveLoad(t *testing.T) {
-	m, _ := trainedWithHistory(t)
+	m, d := trainedWithHistory(t)
 	b := modelBytes(t, m)
 	assert.Equal(t, uint32(2), binary.LittleEndian.Uint32(b[8:]))
 	assert.Contains(t, string(b[:4096]), `{"name":"network_history","bytes":`)
@@ -261,6 +261,9 @@ func TestHistorySaveLoad(t *testing.T) {
 	assert.Equal(t, m.hist.hashes, back.hist.hashes)
 	assert.Equal(t, m.hist.ents, back.hist.ents)
 	assert.Equal(t, m.hist.nets, back.hist.nets)
+	for _, tu := range d.tuples[:200] {
+		assert.Equal(t, m.ExplainTuples(nil, []embedding.Tuple{tu}), back.ExplainTuples(nil, []embedding.Tuple{tu}))
+	}
 	// A build without the codec skips the section and scores the same.
 	saved := sectionCodecs
 	sectionCodecs = nil
