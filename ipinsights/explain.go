@@ -1,10 +1,12 @@
 package ipinsights
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -244,7 +246,7 @@ func (x *explainer) counts(old NetworkCounts, n int, fresh bool) NetworkCounts {
 // was invalid (t.Addr is then ::). fresh asks for new slices.
 func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, valid, fresh bool) {
 	s := x.s
-	usual, wide := dst.UsualNetworks, dst.UsualWideNetworks
+	usual, wide := dst.UsualNetworks, dst.UsualWideNetworks // reused when they have room
 	*dst = Explanation{Result: Result{DotProduct: math.NaN(), EntitySeen: m.seen.has(t.Entity)}}
 	var h []float32
 	if valid {
@@ -257,24 +259,24 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 
 	hist := m.hist
 	var levels []histLevel
-	var fine, wide2 [2]int8
+	var fineL, wideL [2]int8 // per family, the index of its finest and widest level
 	if hist != nil {
-		levels, fine, wide2 = hist.levels, hist.fine, hist.wide
+		levels, fineL, wideL = hist.levels, hist.fine, hist.wide
 	} else {
 		var ls [maxHistLevels]histLevel
 		levels = ls[:levelsOf(m.cfg, &ls)]
-		fine, wide2 = levelRoles(levels)
+		fineL, wideL = levelRoles(levels)
 	}
 	fam := 0
 	if !t.Addr.Is4() {
 		fam = 1
 	}
 	var fineKey, wideKey uint64
-	if valid && fine[fam] >= 0 {
-		fineKey, _ = levels[fine[fam]].key(t.Addr)
-		wideKey, _ = levels[wide2[fam]].key(t.Addr)
-		dst.Network = levels[fine[fam]].prefix(fineKey)
-		dst.WideNetwork = levels[wide2[fam]].prefix(wideKey)
+	if valid && fineL[fam] >= 0 {
+		fineKey, _ = levels[fineL[fam]].key(t.Addr)
+		wideKey, _ = levels[wideL[fam]].key(t.Addr)
+		dst.Network = levels[fineL[fam]].prefix(fineKey)
+		dst.WideNetwork = levels[wideL[fam]].prefix(wideKey)
 	}
 
 	var he *histEntity
@@ -289,28 +291,28 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 		return
 	}
 	dst.EntityPairs = int(he.pairs)
-	if valid && fine[fam] >= 0 {
-		dst.NetworkPairs = countOf(hist.netsAt(he, int(fine[fam])), fineKey)
-		dst.WideNetworkPairs = countOf(hist.netsAt(he, int(wide2[fam])), wideKey)
+	if valid && fineL[fam] >= 0 {
+		dst.NetworkPairs = countOf(hist.netsAt(he, int(fineL[fam])), fineKey)
+		dst.WideNetworkPairs = countOf(hist.netsAt(he, int(wideL[fam])), wideKey)
 		dst.NetworkSeen, dst.WideNetworkSeen = dst.NetworkPairs > 0, dst.WideNetworkPairs > 0
 	}
 
 	// The usual networks: the two families' lists merged by count.
 	var v4, v6 []histNet
-	if fine[0] >= 0 {
-		v4 = hist.netsAt(he, int(fine[0]))
+	if fineL[0] >= 0 {
+		v4 = hist.netsAt(he, int(fineL[0]))
 	}
-	if fine[1] >= 0 {
-		v6 = hist.netsAt(he, int(fine[1]))
+	if fineL[1] >= 0 {
+		v6 = hist.netsAt(he, int(fineL[1]))
 	}
 	usual = x.counts(usual, len(v4)+len(v6), fresh)
 	i, j := 0, 0
 	for k := range usual {
 		if j == len(v6) || (i < len(v4) && v4[i].count >= v6[j].count) {
-			usual[k] = NetworkCount{Prefix: levels[fine[0]].prefix(v4[i].key), Count: int(v4[i].count)}
+			usual[k] = NetworkCount{Prefix: levels[fineL[0]].prefix(v4[i].key), Count: int(v4[i].count)}
 			i++
 		} else {
-			usual[k] = NetworkCount{Prefix: levels[fine[1]].prefix(v6[j].key), Count: int(v6[j].count)}
+			usual[k] = NetworkCount{Prefix: levels[fineL[1]].prefix(v6[j].key), Count: int(v6[j].count)}
 			j++
 		}
 	}
@@ -318,21 +320,25 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 
 	nw := 0
 	for f := range 2 {
-		if wide2[f] != fine[f] {
-			nw += int(he.n[wide2[f]])
+		if wideL[f] != fineL[f] {
+			nw += int(he.n[wideL[f]])
 		}
 	}
 	if nw > 0 {
 		wide = x.counts(wide, nw, fresh)
-		k := 0
+		k, families := 0, 0
 		for f := range 2 {
-			if wide2[f] == fine[f] {
+			if wideL[f] == fineL[f] || he.n[wideL[f]] == 0 {
 				continue
 			}
-			for _, n := range hist.netsAt(he, int(wide2[f])) {
-				wide[k] = NetworkCount{Prefix: levels[wide2[f]].prefix(n.key), Count: int(n.count)}
+			families++
+			for _, n := range hist.netsAt(he, int(wideL[f])) {
+				wide[k] = NetworkCount{Prefix: levels[wideL[f]].prefix(n.key), Count: int(n.count)}
 				k++
 			}
+		}
+		if families > 1 { // not from histories this build counts (IPv6 has one level), but readable
+			slices.SortStableFunc(wide, func(a, b NetworkCount) int { return cmp.Compare(b.Count, a.Count) })
 		}
 		dst.UsualWideNetworks = wide
 	} else if wide != nil {

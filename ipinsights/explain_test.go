@@ -1,6 +1,7 @@
 package ipinsights
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -280,4 +281,35 @@ func BenchmarkExplainTuples(b *testing.B) {
 			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
+}
+
+// A history read from a file may keep two levels for IPv6 as well (this
+// build counts one): the wide lists of both families are merged by count.
+func TestExplainTwoWideFamilies(t *testing.T) {
+	base, _ := trainedForFiles()
+	d := NewDataset()
+	for i := range 30 {
+		if i%5 == 0 {
+			d.Add("carol", netip.AddrFrom4([4]byte{198, 51, byte(i % 2), 1}))
+		}
+		if i%3 == 0 {
+			d.Add("carol", netip.MustParseAddr(fmt.Sprintf("2001:db8:0:%x::1", i)))
+		}
+	}
+	levels := []histLevel{{bits: 24}, {bits: 16}, {v6: true, bits: 64}, {v6: true, bits: 32}}
+	h, err := countHistory(context.Background(), levels, 8, 1, d.tuples)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, h.encode(&b))
+	back, err := decodeBytes(b.Bytes())
+	require.NoError(t, err, "two levels per family are readable")
+	m := base.clone()
+	m.hist = back
+	ex := m.Explain("carol", netip.MustParseAddr("2001:db8:0:99::1"))
+	assert.Equal(t, "2001:db8::/32 10; 198.51.0.0/16 6", ex.UsualWideNetworks.String())
+	assert.Equal(t, netip.MustParsePrefix("2001:db8:0:99::/64"), ex.Network)
+	assert.False(t, ex.NetworkSeen)
+	assert.Equal(t, netip.MustParsePrefix("2001:db8::/32"), ex.WideNetwork)
+	assert.True(t, ex.WideNetworkSeen)
+	assert.Equal(t, 10, ex.WideNetworkPairs)
 }
