@@ -345,9 +345,25 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 		dst.UsualWideNetworks = wide[:0]
 	}
 
-	if valid && len(usual) > 0 {
+	switch {
+	case !valid || len(usual) == 0:
+	case dst.NetworkSeen && int(levels[fineL[fam]].bits) == m.finestPrefix(fam):
+		// The address shares every encoder row with its network, so
+		// its embedding is the network's: no other is nearer.
+		dst.NearestUsualNetwork, dst.NearestSimilarity = dst.Network, 1
+	default:
 		m.nearest(x, dst, h, he, v4, v6)
 	}
+}
+
+// finestPrefix returns the encoder's longest prefix length for family f
+// (0 IPv4, 1 IPv6).
+func (m *Model) finestPrefix(f int) int {
+	ps := m.cfg.IPv4Prefixes
+	if f == 1 {
+		ps = m.cfg.IPv6Prefixes
+	}
+	return ps[len(ps)-1]
 }
 
 // countOf returns the count of key in nets, 0 when absent.
