@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/f32"
@@ -129,9 +130,7 @@ func (m *Model) ExplainBatchWorkers(dst []Explanation, pairs []Pair, workers int
 			for i := range ts {
 				ts[i] = embedding.NewTuple(pairs[c+i].Entity, pairs[c+i].IP)
 			}
-			for i, t := range ts {
-				m.explainTuple(x, &dst[c+i], t, pairs[c+i].IP.IsValid(), false)
-			}
+			m.explainRange(x, dst[c:c+len(ts)], ts, pairs[c:c+len(ts)])
 		}
 	})
 	return dst
@@ -149,9 +148,7 @@ func (m *Model) ExplainTuples(dst []Explanation, ts []embedding.Tuple) []Explana
 func (m *Model) ExplainTuplesWorkers(dst []Explanation, ts []embedding.Tuple, workers int) []Explanation {
 	dst = growExplanations(dst, len(ts))
 	m.explainParallel(len(ts), workers, func(x *explainer, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			m.explainTuple(x, &dst[i], ts[i], true, false)
-		}
+		m.explainRange(x, dst[lo:hi], ts[lo:hi], nil)
 	})
 	return dst
 }
@@ -240,6 +237,57 @@ func (x *explainer) counts(old NetworkCounts, n int, fresh bool) NetworkCounts {
 	out := x.arena[:n:n]
 	x.arena = x.arena[n:]
 	return out
+}
+
+// explainAhead is how many pairs ahead explainRange starts loading the
+// rows of a pair (its encoder rows, entity projection and history index
+// slot); its history entity is loaded half as far ahead, once the index
+// slot has arrived. These are cache misses: the tables are large.
+const explainAhead = 4
+
+// explainRange explains ts into dst (of equal length). pairs, when not
+// nil, are the pairs ts encode, whose invalid addresses are explained as
+// such.
+func (m *Model) explainRange(x *explainer, dst []Explanation, ts []embedding.Tuple, pairs []Pair) {
+	d := m.dim
+	if len(m.layers) > 0 {
+		m.projOnce.Do(m.initProjCache)
+	}
+	hist := m.hist
+	var rows [embedding.MaxLevels]int32
+	for i, t := range ts {
+		if j := i + explainAhead; j < len(ts) {
+			a := ts[j]
+			n := m.enc.Encode(rows[:], a.Addr)
+			for _, r := range rows[:n] {
+				f32.Prefetch(m.ip[int(r)*d : (int(r)+1)*d])
+			}
+			row := embedding.Bucket(a.Entity, m.cfg.NumEntityVectors)
+			if m.proj != nil {
+				f32.Prefetch(m.proj[row*(d+1) : (row+1)*(d+1)])
+			} else {
+				f32.Prefetch(m.entity[row*d : (row+1)*d])
+			}
+			if hist != nil && len(hist.index) > 0 {
+				prefetch(&hist.index[a.Entity&uint64(len(hist.index)-1)])
+			}
+		}
+		if j := i + explainAhead/2; hist != nil && j < len(ts) {
+			if e := hist.find(ts[j].Entity); e != nil {
+				prefetch(e)
+				if int(e.start) < len(hist.nets) {
+					prefetch(&hist.nets[e.start])
+				}
+			}
+		}
+		valid := pairs == nil || pairs[i].IP.IsValid()
+		m.explainTuple(x, &dst[i], t, valid, false)
+	}
+}
+
+// prefetch asks the CPU to bring the cache line of *p into cache.
+func prefetch[T any](p *T) {
+	f32.Prefetch(unsafe.Slice((*float32)(unsafe.Pointer(p)), 1))
 }
 
 // explainTuple explains t into dst. valid is false for a pair whose address
