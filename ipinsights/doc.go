@@ -67,8 +67,8 @@
 // Cost: in the model file about 8 bytes of entity hash, 2 or 3 bytes of
 // counts and 4 to 6 bytes per network (the prefix and its count as
 // varints: 3 to 4 bytes for an IPv4 /16 or /24, up to 7 for an IPv6 /48),
-// so about 50 bytes for an entity seen in 8 IPv4 /16 networks, and 100 with
-// the /24 and /16 levels of ipv4_prefix_lengths=16,24. In memory, 32 bytes
+// so up to about 50 bytes for an entity seen in 8 or more IPv4 /16 networks,
+// and 100 with the /24 and /16 levels of ipv4_prefix_lengths=16,24. In memory, 32 bytes
 // per entity and 16 per network; the first explanation adds 4 bytes per
 // network and the unit-length IP embedding (4 x vector_dim bytes) of each
 // distinct network of the finest levels, at most 512 MiB in all (beyond that

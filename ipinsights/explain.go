@@ -61,7 +61,8 @@ type Explanation struct {
 	// embedding (the encoder's output for its addresses) has the highest
 	// cosine similarity with the address's; the zero Prefix when
 	// UsualNetworks is empty or the address is invalid. It is Network
-	// itself when Network is usual.
+	// itself, with NearestSimilarity 1, when Network is usual: the
+	// address shares its every encoder row.
 	NearestUsualNetwork netip.Prefix
 	// NearestSimilarity is that cosine similarity, in [-1, 1]; 0 when
 	// there is no NearestUsualNetwork.
