@@ -61,8 +61,9 @@ type Explanation struct {
 	// embedding (the encoder's output for its addresses) has the highest
 	// cosine similarity with the address's; the zero Prefix when
 	// UsualNetworks is empty or the address is invalid. It is Network
-	// itself, with NearestSimilarity 1, when Network is usual: the
-	// address shares its every encoder row.
+	// itself, with NearestSimilarity 1, when Network is usual and at the
+	// encoder's finest prefix length (always so for IPv4): the address
+	// shares its every encoder row.
 	NearestUsualNetwork netip.Prefix
 	// NearestSimilarity is that cosine similarity, in [-1, 1]; 0 when
 	// there is no NearestUsualNetwork.
