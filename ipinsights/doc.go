@@ -10,7 +10,9 @@
 // and the trained Model scores pairs (Score, ScoreBatch, ScoreVerbose), says
 // whether an entity was seen in training, and saves to and loads from a
 // versioned, checksummed binary file (Save, Load). Evaluate and AUC measure
-// detection quality on labeled pairs.
+// detection quality on labeled pairs. WithNetworkHistory adds a summary of
+// where each entity comes from, which Explain and ExplainBatch use to say
+// why a pair scored as it did.
 //
 // # The model
 //
@@ -42,4 +44,35 @@
 // most half full) and 8 in the model file; scoring with dense layers caches
 // one projected row per entity bucket on first use (the size of the entity
 // table).
+//
+// # Explanations and the network history
+//
+// WithNetworkHistory counts, for each entity of a Dataset (normally the
+// training data), its number of pairs and its usual networks with their
+// pair counts: the top networks (8 by default, HistoryOptions.TopNetworks)
+// at the encoder's finest IPv4 prefix length and at /16, and at the
+// encoder's finest IPv6 prefix length capped at /64. Entities are keyed by
+// their full 64-bit hash, not by their shared entity-table bucket. Explain
+// (and ExplainBatch, ExplainTuples) returns a pair's score with its
+// Explanation: whether the address's network is one of the entity's usual
+// ones, the usual networks with their counts, and the one whose IP
+// embedding is nearest to the address's (by cosine similarity).
+//
+// Privacy: a model with a network history, and the file Save writes of it
+// (the optional section "network_history"), holds a summary of where each
+// person logs in from: their networks and how often they used them. A model
+// without one holds no such list. WithoutNetworkHistory removes it before a
+// model is shared.
+//
+// Cost: in the model file about 8 bytes of entity hash, 2 or 3 bytes of
+// counts and 4 to 6 bytes per network (the prefix and its count as
+// varints: 3 to 4 bytes for an IPv4 /16 or /24, up to 7 for an IPv6 /48),
+// so up to about 50 bytes for an entity seen in 8 or more IPv4 /16 networks,
+// and 100 with the /24 and /16 levels of ipv4_prefix_lengths=16,24. In memory, 32 bytes
+// per entity and 16 per network; the first explanation adds 4 bytes per
+// network and the unit-length IP embedding (4 x vector_dim bytes) of each
+// distinct network of the finest levels, at most 512 MiB in all (beyond that
+// the embeddings are recomputed per explanation). Counting holds, per entity
+// and level, a Space-Saving sketch of up to 4 x TopNetworks counters of 16
+// bytes, and about 150 bytes per entity besides.
 package ipinsights

@@ -22,6 +22,7 @@ type Model struct {
 	ip     []float32 // enc.Rows() x dim
 	layers []layer   // NumIPEncoderLayers layers, dim x dim each
 	seen   seenSet
+	hist   *networkHistory // nil without one (see WithNetworkHistory)
 
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
@@ -73,6 +74,23 @@ func newModelShell(cfg Config) (*Model, error) {
 		dim:    cfg.VectorDim,
 		layers: make([]layer, cfg.NumIPEncoderLayers),
 	}, nil
+}
+
+// clone returns a new Model that shares m's parameters and sections, with
+// empty caches: the way to derive a model (WithNetworkHistory) while both
+// stay immutable. A field added to Model that is not a cache is copied
+// here; TestCloneCopiesEveryField fails until it is.
+func (m *Model) clone() *Model {
+	return &Model{
+		cfg:    m.cfg,
+		enc:    m.enc,
+		dim:    m.dim,
+		entity: m.entity,
+		ip:     m.ip,
+		layers: m.layers,
+		seen:   m.seen,
+		hist:   m.hist,
+	}
 }
 
 // initParams sets the initial parameters from the seed. Embedding rows are

@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "train a model on entity,ip CSV rows",
-		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N]",
+		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history]",
 		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
     --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
     --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01`,
@@ -37,6 +37,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	seed := fs.String("seed", "", "random seed (default 1); the same seed gives the same model")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	noHistory := fs.Bool("no-network-history", false, "do not store each entity's usual networks (where it logs in from, which explanations use) in the model file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +90,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers})
 	if err != nil {
 		return err
+	}
+	if !*noHistory {
+		// A summary of where each entity logs in from, for explanations.
+		if m, err = m.WithNetworkHistory(ctx, data, &ipinsights.HistoryOptions{Workers: *workers}); err != nil {
+			return err
+		}
 	}
 	if err := m.SaveFile(*modelPath); err != nil {
 		return err

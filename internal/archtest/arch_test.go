@@ -81,20 +81,23 @@ func TestImportRules(t *testing.T) {
 	pkgs := load(t)
 	// forbidden[p] lists what p (and everything it depends on) must never
 	// import, as ARCHITECTURE.md draws it.
-	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler"}
+	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler", "asn"}
 	// notDeps[p] lists what p must never depend on, directly or not.
 	notDeps := map[string][]string{
 		"embedding":    upper,
 		"rng":          upper,
 		"internal/f32": append([]string{"embedding", "rng"}, upper...),
 		"csvio":        append([]string{"embedding", "rng"}, upper...),
-		"sampler":      {"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "csvio"},
-		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth"},
+		"sampler":      {"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "csvio", "asn"},
+		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth", "asn"},
 		"inference":    {"server", "sagemaker", "awslogs", "synth"},
 		"server":       {"sagemaker", "awslogs", "synth"},
 		"awslogs":      {"server", "sagemaker", "synth", "inference"},
-		"synth":        {"server", "sagemaker", "inference", "ipinsights", "sampler"},
+		"synth":        {"server", "sagemaker", "inference", "ipinsights", "sampler", "asn"},
 		"sagemaker":    {"server", "awslogs", "synth"},
+		// asn reads address databases; it needs nothing of ours but
+		// internal helpers, and nothing below the CLI needs it.
+		"asn": {"embedding", "rng", "csvio", "sampler", "ipinsights", "inference", "server", "sagemaker", "awslogs", "synth"},
 	}
 	// notImports[p] lists what p must not import itself: scoring and the
 	// wire formats need the encoded pair (embedding), not the sampler.
