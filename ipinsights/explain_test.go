@@ -259,7 +259,7 @@ func BenchmarkExplainTuples(b *testing.B) {
 	for i := 0; i < len(explained); i += 2 {
 		explained[i].Addr = embedding.AddrV4(uint32(p.r.Uint64()))
 	}
-	m, err := newModel(tutorialConfig(1, 0))
+	m, err := newModel(tutorialConfig(1))
 	if err != nil {
 		b.Fatal(err)
 	}
