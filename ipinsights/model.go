@@ -12,8 +12,9 @@ import (
 )
 
 // Model is a trained IP Insights model: the entity embedding table, the IP
-// prefix tables, the dense encoder layers, and the set of entities seen in
-// training. A Model is safe for concurrent scoring.
+// prefix tables, the dense encoder layers, the set of entities seen in
+// training and, optionally, a calibration. A Model is safe for concurrent
+// scoring and does not change after Train, Load or WithCalibration.
 type Model struct {
 	cfg    Config
 	enc    *embedding.Encoder
@@ -22,11 +23,29 @@ type Model struct {
 	ip     []float32 // enc.Rows() x dim
 	layers []layer   // NumIPEncoderLayers layers, dim x dim each
 	seen   seenSet
+	calib  *Calibration // nil when not calibrated
 
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
 	projState []atomic.Uint32 // per entity row: projEmpty, projBusy or projDone
 	scratch   sync.Pool       // *scratch buffers of scoring
+}
+
+// clone returns a model that shares m's parameters, seen set and
+// optional sections, with empty scoring caches (which a copy of the
+// struct must not share: they hold a sync.Once and a sync.Pool). A field
+// added to Model is added here too; TestCloneCopiesEveryField checks.
+func (m *Model) clone() *Model {
+	return &Model{
+		cfg:    m.cfg,
+		enc:    m.enc,
+		dim:    m.dim,
+		entity: m.entity,
+		ip:     m.ip,
+		layers: m.layers,
+		seen:   m.seen,
+		calib:  m.calib,
+	}
 }
 
 // layer is a dense layer y = W x + b with W row-major (out x in).
