@@ -554,7 +554,8 @@ func (b AlertBasis) resolve() AlertBasis {
 }
 
 // AlertRule flags pairs at a false-positive rate stated on the
-// calibration pairs. It is a small value, safe for concurrent use.
+// calibration pairs. It is a small value, safe for concurrent use; the
+// zero AlertRule flags nothing.
 type AlertRule struct {
 	cal       *Calibration
 	fpr       float64
@@ -589,7 +590,10 @@ func (m *Model) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error) {
 // (an invalid address) is never flagged. Scores of entities not seen in
 // training carry no information, and so do their alerts.
 func (r AlertRule) Alert(entity uint64, dot float64) bool {
-	if r.basis == AlertByDotProduct {
+	switch {
+	case r.cal == nil:
+		return false
+	case r.basis == AlertByDotProduct:
 		return dot < r.threshold
 	}
 	return r.cal.Percentile(entity, dot).Value <= r.fpr

@@ -483,6 +483,7 @@ func TestAlertRule(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, basis, b)
 	}
+	assert.False(t, AlertRule{}.Alert(3, -30), "the zero rule flags nothing")
 	_, err = ParseAlertBasis("dot")
 	assert.ErrorContains(t, err, `unknown alert basis "dot"`)
 
