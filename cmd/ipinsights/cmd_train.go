@@ -41,7 +41,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	noCalib := fs.Bool("no-calibration", false, "do not calibrate: by default the model keeps the score distribution of the --validation pairs\n"+
-		"(without --validation: of up to 4,000,000 training pairs, in sample, so alert rates come out optimistic)")
+		"(without --validation: of up to 4,000,000 training pairs, in sample, against which new traffic alerts more often than the rates asked)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -109,8 +109,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			m = m.WithCalibration(cal)
 			calibNotes = append(calibNotes, describeCalibration(cal, source))
 			if valid == nil {
-				calibNotes = append(calibNotes, "note: calibrated in sample (no --validation): on new traffic, alert rates and percentiles come out optimistic; "+
-					"ipinsights calibrate recalibrates the model on held-out traffic")
+				calibNotes = append(calibNotes, "note: calibrated in sample (no --validation): new traffic scores lower than the training pairs, so it alerts "+
+					"more often than the rates asked (several times on the tutorial's data); ipinsights calibrate recalibrates the model on held-out traffic")
 			}
 		}
 	}
