@@ -14,6 +14,18 @@
 // where each entity comes from, which Explain and ExplainBatch use to say
 // why a pair scored as it did.
 //
+// # From score to alert
+//
+// The dot product is unbounded and its scale differs between models.
+// Calibrate scores normal pairs (a held-out day) and keeps their
+// distribution, globally and per entity for entities with enough pairs;
+// WithCalibration attaches it to a new Model (saved in the model file).
+// The calibrated model ranks a pair's score as a Percentile (low means
+// unusual) and turns a false-positive rate into a threshold
+// (Calibration.Threshold) or an AlertRule. With labeled pairs,
+// ThresholdForRecall and ThresholdForPrecision pick a threshold that
+// reaches a target.
+//
 // # The model
 //
 // An entity is hashed (embedding.EntityHash) into one of num_entity_vectors
@@ -43,7 +55,9 @@
 // 16 to 32 bytes per distinct training entity in memory (a hash table at
 // most half full) and 8 in the model file; scoring with dense layers caches
 // one projected row per entity bucket on first use (the size of the entity
-// table).
+// table). A calibration costs at most 64 KiB plus, per entity with its own
+// distribution, 16 bytes and 4 per value kept (at most
+// CalibrationOptions.EntityQuantiles), in memory and in the model file.
 //
 // # Explanations and the network history
 //

@@ -231,7 +231,10 @@ func TestWithNetworkHistoryLeavesTheModel(t *testing.T) {
 // copied by clone (the caches excepted), so that WithNetworkHistory does
 // not drop it.
 func TestCloneCopiesEveryField(t *testing.T) {
-	m, _ := trainedWithHistory(t)
+	m, d := trainedWithHistory(t)
+	cal, err := m.Calibrate(context.Background(), d, nil)
+	require.NoError(t, err)
+	m = m.WithCalibration(cal) // every optional part set, so each is checked
 	caches := map[string]bool{"projOnce": true, "proj": true, "projState": true, "scratch": true}
 	c := reflect.ValueOf(m.clone()).Elem()
 	orig := reflect.ValueOf(m).Elem()

@@ -12,8 +12,9 @@ import (
 )
 
 // Model is a trained IP Insights model: the entity embedding table, the IP
-// prefix tables, the dense encoder layers, and the set of entities seen in
-// training. A Model is safe for concurrent scoring.
+// prefix tables, the dense encoder layers, the set of entities seen in
+// training and, optionally, a calibration. A Model is safe for concurrent
+// scoring and does not change after Train, Load or WithCalibration.
 type Model struct {
 	cfg    Config
 	enc    *embedding.Encoder
@@ -23,11 +24,30 @@ type Model struct {
 	layers []layer   // NumIPEncoderLayers layers, dim x dim each
 	seen   seenSet
 	hist   *networkHistory // nil without one (see WithNetworkHistory)
+	calib  *Calibration // nil when not calibrated
 
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
 	projState []atomic.Uint32 // per entity row: projEmpty, projBusy or projDone
 	scratch   sync.Pool       // *scratch buffers of scoring
+}
+
+// clone returns a model that shares m's parameters, seen set and
+// optional sections, with empty scoring caches (which a copy of the
+// struct must not share: they hold a sync.Once and a sync.Pool). A field
+// added to Model is added here too; TestCloneCopiesEveryField checks.
+func (m *Model) clone() *Model {
+	return &Model{
+		cfg:    m.cfg,
+		enc:    m.enc,
+		dim:    m.dim,
+		entity: m.entity,
+		ip:     m.ip,
+		layers: m.layers,
+		seen:   m.seen,
+		calib:  m.calib,
+		hist:   m.hist,
+	}
 }
 
 // layer is a dense layer y = W x + b with W row-major (out x in).
@@ -74,23 +94,6 @@ func newModelShell(cfg Config) (*Model, error) {
 		dim:    cfg.VectorDim,
 		layers: make([]layer, cfg.NumIPEncoderLayers),
 	}, nil
-}
-
-// clone returns a new Model that shares m's parameters and sections, with
-// empty caches: the way to derive a model (WithNetworkHistory) while both
-// stay immutable. A field added to Model that is not a cache is copied
-// here; TestCloneCopiesEveryField fails until it is.
-func (m *Model) clone() *Model {
-	return &Model{
-		cfg:    m.cfg,
-		enc:    m.enc,
-		dim:    m.dim,
-		entity: m.entity,
-		ip:     m.ip,
-		layers: m.layers,
-		seen:   m.seen,
-		hist:   m.hist,
-	}
 }
 
 // initParams sets the initial parameters from the seed. Embedding rows are

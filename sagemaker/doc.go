@@ -56,11 +56,12 @@
 // of scores (ScoreWriter writes it, ScoreReader and ReadOurs read it): a
 // header, then one line per scored row, in input order:
 //
-//	entity,ip,dot_product[,entity_seen][,extra columns...]
+//	entity,ip,dot_product[,entity_seen][,percentile][,alert][,extra columns...]
 //
 // dot_product is the score (higher is more normal), entity_seen is true or
 // false (false: the entity was absent from training, and its score carries
-// no information), and the extra columns are the input's further columns,
+// no information), percentile is the calibrated rank of the score (a share
+// in [0, 1], low = unusual), alert is true or false, and the extra columns are the input's further columns,
 // passed through, named after the input's header or col3, col4, ... by
 // their position in the input. WriteScores writes SageMaker's scores in the
 // same format, without entity_seen.

@@ -22,6 +22,13 @@ type ScoredRow struct {
 	// EntitySeen tells whether the entity was seen in training; it is
 	// written only when the ScoreWriter has the entity_seen column.
 	EntitySeen bool
+	// Percentile is the pair's calibrated percentile (a share in [0, 1],
+	// low = unusual; see ipinsights.Percentile); it is written only when
+	// the ScoreWriter has the percentile column.
+	Percentile float64
+	// Alert tells whether the pair alerts (see ipinsights.AlertRule); it
+	// is written only when the ScoreWriter has the alert column.
+	Alert bool
 	// Extra are the input's further columns, passed through.
 	Extra [][]byte
 }
@@ -30,6 +37,11 @@ type ScoredRow struct {
 type ScoreWriterOptions struct {
 	// EntitySeen adds the entity_seen column.
 	EntitySeen bool
+	// Percentile adds the percentile column, written as the shortest
+	// decimal that reads back as the same float32.
+	Percentile bool
+	// Alert adds the alert column (true or false).
+	Alert bool
 	// Extra names the extra columns; every row has as many. An empty name
 	// is written colN, N being the column's position in the input (col3
 	// for the first extra column).
@@ -71,6 +83,12 @@ func (sw *ScoreWriter) writeHeader() {
 	if sw.opts.EntitySeen {
 		b = append(b, ",entity_seen"...)
 	}
+	if sw.opts.Percentile {
+		b = append(b, ",percentile"...)
+	}
+	if sw.opts.Alert {
+		b = append(b, ",alert"...)
+	}
 	for i, name := range sw.opts.Extra {
 		b = append(b, ',')
 		if name == "" {
@@ -107,6 +125,14 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 		b = append(b, ',')
 		b = strconv.AppendBool(b, row.EntitySeen)
 	}
+	if sw.opts.Percentile {
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, row.Percentile, 'g', -1, 32)
+	}
+	if sw.opts.Alert {
+		b = append(b, ',')
+		b = strconv.AppendBool(b, row.Alert)
+	}
 	for _, f := range row.Extra {
 		b = append(b, ',')
 		b = csvio.AppendField(b, f)
@@ -132,18 +158,18 @@ var errNoScoreHeader = errors.New("no header naming a dot_product column (want e
 
 // ScoreReader reads a scored CSV. It reads what ScoreWriter writes, and
 // more: the columns may come in any order, their names in any case;
-// dot_product is required, entity, ip and entity_seen are read when
-// present, and the other columns are the extra columns.
+// dot_product is required, entity, ip, entity_seen, percentile and alert
+// are read when present, and the other columns are the extra columns.
 type ScoreReader struct {
 	cr   *csv.Reader
 	name string
 	// Column indexes; -1 when absent.
-	dot, seen, entity, ip int
-	extra                 []int
-	extraNames            []string
-	row                   ScoredRow
-	line                  int
-	err                   error
+	dot, seen, entity, ip, pct, alert int
+	extra                             []int
+	extraNames                        []string
+	row                               ScoredRow
+	line                              int
+	err                               error
 }
 
 // NewScoreReader reads the header of a scored CSV from r; name is the
@@ -160,7 +186,7 @@ func NewScoreReader(r io.Reader, name string) (*ScoreReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	sr := &ScoreReader{cr: cr, name: name, dot: -1, seen: -1, entity: -1, ip: -1}
+	sr := &ScoreReader{cr: cr, name: name, dot: -1, seen: -1, entity: -1, ip: -1, pct: -1, alert: -1}
 	head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	for i, h := range head {
 		h = strings.ToLower(strings.TrimSpace(h))
@@ -174,6 +200,10 @@ func NewScoreReader(r io.Reader, name string) (*ScoreReader, error) {
 			col = &sr.entity
 		case "ip":
 			col = &sr.ip
+		case "percentile":
+			col = &sr.pct
+		case "alert":
+			col = &sr.alert
 		}
 		if col != nil && *col < 0 {
 			*col = i
@@ -205,6 +235,12 @@ func (sr *ScoreReader) HasRows() bool { return sr.entity >= 0 }
 
 // HasEntitySeen reports whether the file has the entity_seen column.
 func (sr *ScoreReader) HasEntitySeen() bool { return sr.seen >= 0 }
+
+// HasPercentile reports whether the file has the percentile column.
+func (sr *ScoreReader) HasPercentile() bool { return sr.pct >= 0 }
+
+// HasAlert reports whether the file has the alert column.
+func (sr *ScoreReader) HasAlert() bool { return sr.alert >= 0 }
 
 // Extra returns the names of the extra columns, as in the header.
 func (sr *ScoreReader) Extra() []string { return sr.extraNames }
@@ -246,14 +282,31 @@ func (sr *ScoreReader) parse(rec []string) error {
 	if row.DotProduct, err = strconv.ParseFloat(v, 64); err != nil {
 		return fmt.Errorf("%s:%d: dot_product %q is not a number", sr.name, sr.line, v)
 	}
-	if sr.seen >= 0 {
-		v, err := field(sr.seen, "entity_seen")
+	for _, b := range []struct {
+		col  int
+		name string
+		dst  *bool
+	}{{sr.seen, "entity_seen", &row.EntitySeen}, {sr.alert, "alert", &row.Alert}} {
+		if b.col < 0 {
+			continue
+		}
+		v, err := field(b.col, b.name)
 		if err != nil {
 			return err
 		}
 		v = strings.TrimSpace(v)
-		if row.EntitySeen, err = strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("%s:%d: entity_seen %q is not true or false", sr.name, sr.line, v)
+		if *b.dst, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("%s:%d: %s %q is not true or false", sr.name, sr.line, b.name, v)
+		}
+	}
+	if sr.pct >= 0 {
+		v, err := field(sr.pct, "percentile")
+		if err != nil {
+			return err
+		}
+		v = strings.TrimSpace(v)
+		if row.Percentile, err = strconv.ParseFloat(v, 64); err != nil {
+			return fmt.Errorf("%s:%d: percentile %q is not a number", sr.name, sr.line, v)
 		}
 	}
 	if sr.entity >= 0 {

@@ -67,6 +67,57 @@ func TestScoreCSVRoundTrip(t *testing.T) {
 	}
 }
 
+// The percentile and alert columns follow entity_seen, before the extra
+// columns, and read back; a reader of a file without them reports so.
+func TestScoreCSVPercentileAndAlert(t *testing.T) {
+	rows := []ScoredRow{
+		{Entity: []byte("alice"), Addr: netip.MustParseAddr("10.0.0.1"), DotProduct: 2.5, EntitySeen: true, Percentile: float64(float32(0.375)), Alert: false, Extra: [][]byte{[]byte("x")}},
+		{Entity: []byte("bob"), Addr: netip.MustParseAddr("203.0.113.9"), DotProduct: -6, EntitySeen: true, Percentile: float64(float32(1.5e-7)), Alert: true, Extra: [][]byte{[]byte("y")}},
+	}
+	for _, c := range []struct {
+		pct, alert bool
+		head, line string
+	}{
+		{true, true, "entity,ip,dot_product,entity_seen,percentile,alert,kind", "bob,203.0.113.9,-6,true,1.5e-07,true,y"},
+		{false, true, "entity,ip,dot_product,entity_seen,alert,kind", "bob,203.0.113.9,-6,true,true,y"},
+		{true, false, "entity,ip,dot_product,entity_seen,percentile,kind", "bob,203.0.113.9,-6,true,1.5e-07,y"},
+	} {
+		var b bytes.Buffer
+		sw := NewScoreWriter(&b, ScoreWriterOptions{EntitySeen: true, Percentile: c.pct, Alert: c.alert, Extra: []string{"kind"}, BitSize: 32})
+		for _, r := range rows {
+			require.NoError(t, sw.Write(r))
+		}
+		require.NoError(t, sw.Flush())
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		assert.Equal(t, c.head, lines[0])
+		assert.Equal(t, c.line, lines[2])
+
+		sr, err := NewScoreReader(&b, "scores.csv")
+		require.NoError(t, err)
+		assert.Equal(t, c.pct, sr.HasPercentile())
+		assert.Equal(t, c.alert, sr.HasAlert())
+		assert.Equal(t, []string{"kind"}, sr.Extra())
+		for i := 0; sr.Next(); i++ {
+			got := sr.Row()
+			assert.Equal(t, c.alert && rows[i].Alert, got.Alert, "row %d", i)
+			if c.pct { // the same float32
+				assert.Equal(t, float32(rows[i].Percentile), float32(got.Percentile), "row %d", i)
+			}
+			assert.Equal(t, string(rows[i].Extra[0]), string(got.Extra[0]))
+		}
+		require.NoError(t, sr.Err())
+	}
+	for in, want := range map[string]string{
+		"dot_product,alert\n1,maybe\n":    `scores.csv:2: alert "maybe" is not true or false`,
+		"dot_product,percentile\n1,low\n": `scores.csv:2: percentile "low" is not a number`,
+	} {
+		sr, err := NewScoreReader(strings.NewReader(in), "scores.csv")
+		require.NoError(t, err)
+		assert.False(t, sr.Next())
+		assert.EqualError(t, sr.Err(), want)
+	}
+}
+
 // float32 scores are written in the shortest digits of the float32, as
 // score always wrote them; float64 scores in those of the float64.
 func TestScoreWriterDigits(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/netip"
 
@@ -15,10 +16,12 @@ func init() {
 	register(&command{
 		name:    "score",
 		summary: "score entity,ip CSV rows with a model",
-		usage:   "--model FILE [--input FILE|-] [--header] [--lenient] [--output FILE|-]",
+		usage:   "--model FILE [--input FILE|-] [--header] [--lenient] [--output FILE|-] [--alert-fpr RATE [--alert-basis B] [--alerts-only]]",
 		example: `ipinsights score --model model.bin --input logins.csv --output scores.csv
 # output: entity,ip,dot_product,entity_seen[,extra input columns]; higher dot_product = more normal
-# every input row has as many columns as the first row (or the --header row)`,
+# every input row has as many columns as the first row (or the --header row)
+ipinsights score --model model.bin --input logins.csv --alert-fpr 0.01 --alerts-only
+# only the rows that alert at a 1% false-positive rate on the model's calibration pairs`,
 		run: runScore,
 	})
 }
@@ -35,6 +38,9 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	out := fs.String("output", "-", "where to write the scored CSV (- for stdout)")
 	header := fs.Bool("header", false, "the input's first row is a header; its extra column names are kept")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
+	alertFPR := fs.Float64("alert-fpr", 0, "add an alert column (true/false) that flags this share of normal pairs, between 0 and 1\n(0.01 = 1% of the model's calibration pairs; needs a calibrated model)")
+	basisName := fs.String("alert-basis", ipinsights.AlertDefault.String(), "with --alert-fpr: dot_product (one global threshold, the better on the tutorial's data)\nor percentile (each entity with enough calibration pairs held to the rate on its own)")
+	alertsOnly := fs.Bool("alerts-only", false, "with --alert-fpr: write only the rows that alert")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,12 +50,31 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if *modelPath == "" {
 		return usagef("--model is required")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	basis, err := ipinsights.ParseAlertBasis(*basisName)
+	switch {
+	case set["alert-fpr"] && !(*alertFPR > 0 && *alertFPR < 1):
+		return usagef("--alert-fpr %v: want a rate between 0 and 1, exclusive (0.01 flags 1%% of normal pairs)", *alertFPR)
+	case !set["alert-fpr"] && (*alertsOnly || set["alert-basis"]):
+		return usagef("--alerts-only and --alert-basis go with --alert-fpr")
+	case err != nil:
+		return usagef("--alert-basis %q: want dot_product or percentile", *basisName)
+	}
 	if err := checkFiles([]file{{"--model", *modelPath}, {"--input", *in}}, file{"--output", *out}); err != nil {
 		return err
 	}
 	m, err := ipinsights.LoadFile(*modelPath)
 	if err != nil {
 		return err
+	}
+	s := scorer{m: m, alertsOnly: *alertsOnly}
+	if set["alert-fpr"] {
+		rule, err := m.AlertRule(*alertFPR, basis)
+		if err != nil {
+			return notCalibrated(err, *modelPath, "")
+		}
+		s.rule = &rule
 	}
 	// Every row has as many columns as the header or the first row, so
 	// that the output's header fits every output row.
@@ -63,7 +88,6 @@ func runScore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer w.Abort() // a failure leaves a previous output as it was
-	s := scorer{m: m}
 	for r.Next() {
 		if s.sw == nil {
 			s.start(w, r.Header(), len(r.Fields()))
@@ -99,6 +123,9 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if sk := r.Skipped(); sk.Total() > 0 {
 		fmt.Fprintln(e.stderr, sk.String())
 	}
+	if s.rule != nil {
+		writeAlertSummary(e.stderr, s.alerts, s.rows, *s.rule)
+	}
 	return nil
 }
 
@@ -107,6 +134,11 @@ func runScore(ctx context.Context, e *env, args []string) error {
 type scorer struct {
 	m  *ipinsights.Model
 	sw *sagemaker.ScoreWriter
+	// rule, when set, adds the alert column; alertsOnly writes only the
+	// rows that alert. rows and alerts count the rows scored and alerting.
+	rule         *ipinsights.AlertRule
+	alertsOnly   bool
+	rows, alerts int
 	// columns is the number of columns of every row (csvio.Options.SameFields).
 	columns int
 	tuples  []embedding.Tuple
@@ -128,7 +160,7 @@ func (s *scorer) start(w *output, header []string, columns int) {
 	if len(header) == columns && columns >= 2 {
 		copy(names, header[2:])
 	}
-	s.sw = sagemaker.NewScoreWriter(w.Writer, sagemaker.ScoreWriterOptions{EntitySeen: true, Extra: names, BitSize: 32})
+	s.sw = sagemaker.NewScoreWriter(w.Writer, sagemaker.ScoreWriterOptions{EntitySeen: true, Alert: s.rule != nil, Extra: names, BitSize: 32})
 }
 
 func (s *scorer) add(r *csvio.Reader) {
@@ -154,6 +186,15 @@ func (s *scorer) flush() error {
 	for i, res := range s.results {
 		ends := s.ends[i*per : (i+1)*per]
 		row := sagemaker.ScoredRow{Entity: s.arena[start:ends[0]], Addr: s.addrs[i], DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+		s.rows++
+		if s.rule != nil {
+			if row.Alert = s.rule.Alert(s.tuples[i].Entity, res.DotProduct); row.Alert {
+				s.alerts++
+			} else if s.alertsOnly {
+				start = ends[per-1]
+				continue
+			}
+		}
 		s.extra = s.extra[:0]
 		for k := 1; k < per; k++ {
 			s.extra = append(s.extra, s.arena[ends[k-1]:ends[k]])

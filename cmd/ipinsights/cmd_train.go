@@ -16,10 +16,12 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "train a model on entity,ip CSV rows",
-		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history]",
+		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history] [--no-calibration]",
 		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
     --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
-    --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01`,
+    --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01
+# the model is calibrated on valid.csv (without --validation: on the training pairs, in sample;
+# ipinsights calibrate recalibrates it on held-out traffic)`,
 		run: runTrain,
 	})
 }
@@ -28,7 +30,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	c := commands["train"]
 	fs := newFlagSet(c, e)
 	trainPath := fs.String("train", "", "training data: entity,ip rows, no header (.gz ok; - for stdin)")
-	validPath := fs.String("validation", "", "optional validation data, same format: reports validation:discriminator_auc per epoch")
+	validPath := fs.String("validation", "", "optional validation data, same format: reports validation:discriminator_auc per epoch, and calibrates the model")
 	modelPath := fs.String("model", "", "where to write the trained model")
 	hpFile := fs.String("hyperparameters", "", "a SageMaker hyperparameters.json file (string values)")
 	var hps multiFlag
@@ -38,6 +40,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	noHistory := fs.Bool("no-network-history", false, "do not store each entity's usual networks (where it logs in from, which explanations use) in the model file")
+	noCalib := fs.Bool("no-calibration", false, "do not calibrate: by default the model keeps the score distribution of the --validation pairs\n"+
+		"(without --validation: of up to 4,000,000 training pairs, in sample, against which new traffic alerts more often than the rates asked)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -97,6 +101,28 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
+	var calibNotes []string
+	var calibErr error
+	if !*noCalib {
+		source, normal := "from the validation data", valid
+		if valid == nil {
+			source, normal = "from the training data", data
+		}
+		cal, err := m.Calibrate(ctx, normal, nil)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil: // keep the trained model
+			calibErr = err
+		default:
+			m = m.WithCalibration(cal)
+			calibNotes = append(calibNotes, describeCalibration(cal, source))
+			if valid == nil {
+				calibNotes = append(calibNotes, "note: calibrated in sample (no --validation): new traffic scores lower than the training pairs, so it alerts "+
+					"more often than the rates asked (several times on the tutorial's data); ipinsights calibrate recalibrates the model on held-out traffic")
+			}
+		}
+	}
 	if err := m.SaveFile(*modelPath); err != nil {
 		return err
 	}
@@ -104,6 +130,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "wrote %s: %s, %s, trained in %s\n", *modelPath,
 			plural.Count(m.SeenEntities(), "distinct entity", "distinct entities"), plural.Count(cfg.NumEntityVectors, "entity vector", "entity vectors"),
 			time.Since(start).Round(time.Millisecond))
+		for _, n := range calibNotes {
+			fmt.Fprintln(e.stderr, n)
+		}
+	}
+	if calibErr != nil { // even with --quiet
+		fmt.Fprintf(e.stderr, "note: the model is not calibrated: %v\n", calibErr)
 	}
 	if n := m.SeenEntities(); cfg.NumEntityVectors < 2*n {
 		fmt.Fprintf(e.stderr, "note: %s %s %s; AWS recommends num_entity_vectors of at least twice the number of entities (%d) to limit hash collisions\n",

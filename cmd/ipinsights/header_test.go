@@ -10,7 +10,7 @@ import (
 )
 
 // One header rule for every command that reads rows to score or labeled
-// rows (score, eval, parity; the sagemaker subcommands in
+// rows (score, eval, threshold, parity; the sagemaker subcommands in
 // cmd_sagemaker_test.go): a header is never guessed. Without --header a
 // first line that is not a row is an error that names the flag; with it,
 // the line is skipped, and a first line that is a row is an error that
@@ -29,6 +29,7 @@ func TestHeaderIsDeclaredNeverGuessed(t *testing.T) {
 	for _, args := range [][]string{
 		{"score", "--model", model, "--input", withHeader, "--output", filepath.Join(t.TempDir(), "s.csv")},
 		{"eval", "--model", model, "--labeled", withHeader},
+		{"threshold", "--model", model, "--labeled", withHeader, "--recall", "0.5"},
 		{"parity", "--ours", scored, "--sagemaker", scored, "--labeled", withHeader},
 	} {
 		code, _, stderr := runCLI(t, "", args...)
