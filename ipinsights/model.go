@@ -24,7 +24,7 @@ type Model struct {
 	layers []layer   // NumIPEncoderLayers layers, dim x dim each
 	seen   seenSet
 	hist   *networkHistory // nil without one (see WithNetworkHistory)
-	calib  *Calibration // nil when not calibrated
+	calib  *Calibration    // nil when not calibrated
 
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
