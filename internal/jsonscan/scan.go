@@ -336,10 +336,13 @@ func (s *Scanner) str() ([]byte, bool) {
 				return nil, false
 			default:
 				s.i = i
-				if d[i+1] == 'u' {
+				switch e := d[i+1]; {
+				case e == 'u':
 					s.syntax(`bad \u escape in string`)
-				} else {
-					s.syntax(`bad escape \` + describe(d[i+1]) + " in string")
+				case e >= 0x20 && e < 0x7f:
+					s.syntax(`bad escape \` + string(rune(e)) + " in string")
+				default:
+					s.syntax(fmt.Sprintf(`bad escape in string: \ then byte 0x%02x`, e))
 				}
 				return nil, false
 			}
