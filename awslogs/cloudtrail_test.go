@@ -243,17 +243,17 @@ func TestCloudTrailBadFiles(t *testing.T) {
 		record     int
 		tuples     int
 	}{
-		{"truncated", string(good[:len(good)/2]), false, "found end of input", 0, 0},
-		{"truncated gzip", string(good[:len(good)*2/3]), true, "found end of input", 0, 0},
+		{"truncated", string(good[:len(good)/2]), false, "unexpected EOF", 0, 0},
+		{"truncated gzip", string(good[:len(good)*2/3]), true, "unexpected EOF", 0, 0},
 		{"missing comma", `{"Records":[` + rec(1) + rec(2) + `]}`, false, "want ',' or ']' after a record, found '{'", 2, 1},
 		{"bad token", `{"Records":[` + rec(1) + `, nope]}`, false, "want null, found 'o'", 2, 1},
-		{"unclosed array", `{"Records":[` + rec(1), false, "want ',' or ']' after a record, found end of input", 2, 1},
+		{"unclosed array", `{"Records":[` + rec(1), false, "unexpected EOF", 2, 1},
 		{"trailing garbage", `{"Records":[` + rec(1) + `]} x`, false, "want the end of the input after the records, found 'x'", 2, 1},
 		{"Records not an array", `{"Records": {}}`, false, `"Records" is not an array`, 0, 0},
 		{"empty file", "", false, "empty input", 0, 0},
 		{"not JSON", "eventName,sourceIPAddress\n", false, "not JSON: want a value, found 'e'", 0, 0},
 		{"a digest file", `{"awsAccountId":"123456789012","digestStartTime":"2024-03-01T10:00:00Z","logFiles":[]}`, false, ErrNotCloudTrail.Error(), 0, 0},
-		{"a line cut short", rec(1) + "\n" + rec(2)[:40], false, "found end of input", 2, 1},
+		{"a line cut short", rec(1) + "\n" + rec(2)[:40], false, "unexpected EOF", 2, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

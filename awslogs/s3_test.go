@@ -42,7 +42,7 @@ func TestS3Inputs(t *testing.T) {
 	assert.Len(t, rep.Ignored, 2, "the digest and the text file")
 	require.Len(t, rep.Errors, 1)
 	assert.Contains(t, rep.Errors[0].Error(), "s3://trail/"+base+"123456789012_CloudTrail_us-east-1_20240301T1010Z_c.json.gz: record ")
-	assert.Contains(t, rep.Errors[0].Error(), "found end of input")
+	assert.Contains(t, rep.Errors[0].Error(), "unexpected EOF")
 	rows := col.rows()
 	require.Greater(t, len(rows), 13)
 	assert.Equal(t, "AIDAJ45Q7YFFAREXAMPLE,192.0.2.10", rows[0])

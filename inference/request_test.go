@@ -87,7 +87,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"json instances not array", JSON, `{"instances":{"features":["a","1.1.1.1"]}}`, -1, 1, BadShape, "instances: want an array of instances, got object"},
 		{"json duplicate instances", JSON, `{"instances":[],"instances":[]}`, -1, 1, BadShape, `duplicate key "instances"`},
 		{"json trailing data", JSON, `{"instances":[]} {}`, -1, 1, BadJSON, "want the end of the body after the JSON object, found '{'"},
-		{"json truncated", JSON, "{\"instances\":[\n{\"features\":[\"a\",\"1.1.1.1\"]},\n{\"features\":[\"b\",", 1, 3, BadJSON, "application/json: instances[1] (line 3): malformed JSON: want a value, found end of input"},
+		{"json truncated", JSON, "{\"instances\":[\n{\"features\":[\"a\",\"1.1.1.1\"]},\n{\"features\":[\"b\",", 1, 3, BadJSON, "application/json: instances[1] (line 3): malformed JSON: unexpected EOF: want a value"},
 		{"json trailing comma", JSON, `{"instances":[{"features":["a","1.1.1.1"]},]}`, 1, 1, BadJSON, "instances[1] (line 1): malformed JSON: want a value, found ']'"},
 		{"json missing comma", JSON, `{"instances":[{"features":["a","1.1.1.1"]} {"features":["a","1.1.1.1"]}]}`, 1, 1, BadJSON, "want ',' or ']', found '{'"},
 		{"json three values", JSON, `{"instances":[{"features":["a","1.1.1.1"]},{"features":["a","1.1.1.1","x"]}]}`, 1, 1, FieldCount, "application/json: instances[1] (line 1): wrong number of fields: features: got 3 values, want 2 (entity, ip)"},
@@ -111,7 +111,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"jsonl bad line", JSONLines, "{\"features\":[\"a\",\"1.1.1.1\"]}\n\n{\"features\":[\"a\"]}\n", 1, 3, FieldCount, "application/jsonlines: line 3: wrong number of fields: features: got 1 values, want 2 (entity, ip)"},
 		{"jsonl two on a line", JSONLines, `{"features":["a","1.1.1.1"]} {"features":["a","1.1.1.1"]}`, 0, 1, BadJSON, "want the end of the line after the instance, found '{'"},
 		{"jsonl envelope", JSONLines, `{"instances":[{"features":["a","1.1.1.1"]}]}`, 0, 1, BadShape, `an instance needs "features"`},
-		{"jsonl broken", JSONLines, `{"features":["a","1.1.1.1"]`, 0, 1, BadJSON, "want ',' or '}', found end of input"},
+		{"jsonl broken", JSONLines, `{"features":["a","1.1.1.1"]`, 0, 1, BadJSON, "unexpected EOF: want ',' or '}'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeRequest(tc.f, []byte(tc.body))

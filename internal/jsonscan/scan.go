@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -15,13 +16,24 @@ const MaxDepth = 10000
 // of what it was reading, when Reset was told that more input may follow.
 var ErrNeedMore = errors.New("jsonscan: need more input")
 
-// SyntaxError is an error in JSON text.
+// SyntaxError is an error in JSON text. One found at the end of the input
+// (input cut short) wraps io.ErrUnexpectedEOF.
 type SyntaxError struct {
 	Offset int    // the offset in the scanned data at which the error was found
-	Msg    string // what is wrong, as "want ',' or ']', found 'x'"
+	Msg    string // what is wrong, as "want ',' or ']', found 'x'" or "unexpected EOF: want a value"
+	eof    bool
 }
 
 func (e *SyntaxError) Error() string { return e.Msg }
+
+// Unwrap returns io.ErrUnexpectedEOF for an error at the end of the
+// input, and otherwise nil.
+func (e *SyntaxError) Unwrap() error {
+	if e.eof {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
 
 // Scanner reads JSON values from a byte slice; see the package
 // documentation. The zero Scanner has no data; Reset gives it some. A
@@ -75,11 +87,12 @@ func (s *Scanner) syntax(msg string) {
 	s.fail(&SyntaxError{Offset: s.i, Msg: msg})
 }
 
-// atEnd records that the data ran out in the middle of what s was reading:
-// ErrNeedMore, or a syntax error saying msg when the data is final.
-func (s *Scanner) atEnd(msg string) {
+// atEnd records that the data ran out in the middle of what s was reading,
+// which wanted want next: ErrNeedMore, or when the data is final a syntax
+// error "unexpected EOF: want <want>".
+func (s *Scanner) atEnd(want string) {
 	if s.final {
-		s.syntax(msg)
+		s.fail(&SyntaxError{Offset: s.i, Msg: "unexpected EOF: want " + want, eof: true})
 	} else {
 		s.fail(ErrNeedMore)
 	}
@@ -118,12 +131,12 @@ func (s *Scanner) Consume(c byte) bool {
 
 // Unexpected records that the next input (after white space) is not what
 // the caller wants: a syntax error "want <want>, found <the next byte>",
-// or, at the end of the data, ErrNeedMore when more may follow and "want
-// <want>, found end of input" when not.
+// or, at the end of the data, ErrNeedMore when more may follow and
+// "unexpected EOF: want <want>" when not.
 func (s *Scanner) Unexpected(want string) {
 	s.ws()
 	if s.i >= len(s.data) {
-		s.atEnd("want " + want + ", found end of input")
+		s.atEnd(want)
 		return
 	}
 	s.syntax("want " + want + ", found " + describe(s.data[s.i]))
@@ -244,9 +257,10 @@ func (s *Scanner) More() bool {
 	}
 	first := s.first
 	s.first = false
-	closer, want := byte(']'), "',' or ']'"
-	if s.InObject() {
-		closer, want = '}', "',' or '}'"
+	object := s.InObject()
+	closer := byte(']')
+	if object {
+		closer = '}'
 	}
 	s.ws()
 	if s.i < len(s.data) {
@@ -256,13 +270,22 @@ func (s *Scanner) More() bool {
 			s.depth--
 			return false
 		case first:
-			return true
+			return true // what reads the element says what is wrong with it
 		case c == ',':
 			s.i++
 			return true
 		}
 	}
-	s.Unexpected(want)
+	switch {
+	case first && object:
+		s.Unexpected("a string key or '}'")
+	case first:
+		s.Unexpected("a value or ']'")
+	case object:
+		s.Unexpected("',' or '}'")
+	default:
+		s.Unexpected("',' or ']'")
+	}
 	return false
 }
 
@@ -305,6 +328,9 @@ var strStop = func() (t [256]bool) {
 	return t
 }()
 
+// unterminated is what a string cut by the end of the input wants.
+const unterminated = `the '"' that ends the string`
+
 // str reads the string whose quote is at s.i.
 func (s *Scanner) str() ([]byte, bool) {
 	d := s.data
@@ -317,7 +343,7 @@ func (s *Scanner) str() ([]byte, bool) {
 		}
 		if i >= len(d) {
 			s.i = i
-			s.atEnd("unterminated string")
+			s.atEnd(unterminated)
 			return nil, false
 		}
 		switch c := d[i]; {
@@ -332,7 +358,7 @@ func (s *Scanner) str() ([]byte, bool) {
 				i += n
 			case n == 0:
 				s.i = i
-				s.atEnd("unterminated string")
+				s.atEnd(unterminated)
 				return nil, false
 			default:
 				s.i = i
@@ -357,7 +383,7 @@ func (s *Scanner) str() ([]byte, bool) {
 					// A rune cut by the end of the data: the string is
 					// unterminated either way.
 					s.i = len(d)
-					s.atEnd("unterminated string")
+					s.atEnd(unterminated)
 					return nil, false
 				}
 				if s.RequireUTF8 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestErrors(t *testing.T) {
 		in, msg string
 		off     int
 	}{
-		{``, "want a value, found end of input", 0},
+		{``, "unexpected EOF: want a value", 0},
 		{`  x`, "want a value, found 'x'", 2},
 		{"\x00", "want a value, found byte 0x00", 0},
 		{`[1 2]`, "want ',' or ']', found '2'", 3},
@@ -93,19 +94,22 @@ func TestErrors(t *testing.T) {
 		{`{"a":1,}`, "want a string key, found '}'", 7},
 		{`{"a" 1}`, "want ':' after an object key, found '1'", 5},
 		{`[1,]`, "want a value, found ']'", 3},
-		{`[1`, "want ',' or ']', found end of input", 2},
-		{`"abc`, "unterminated string", 4},
-		{`"a\`, "unterminated string", 2},
-		{`"a\u12`, "unterminated string", 2},
+		{`[1`, "unexpected EOF: want ',' or ']'", 2},
+		{`[`, "unexpected EOF: want a value or ']'", 1},
+		{` { `, "unexpected EOF: want a string key or '}'", 3},
+		{`{"a":1`, "unexpected EOF: want ',' or '}'", 6},
+		{`"abc`, `unexpected EOF: want the '"' that ends the string`, 4},
+		{`"a\`, `unexpected EOF: want the '"' that ends the string`, 2},
+		{`"a\u12`, `unexpected EOF: want the '"' that ends the string`, 2},
 		{`"a\x"`, `bad escape \x in string`, 2},
 		{"\"a\\\x01\"", `bad escape in string: \ then byte 0x01`, 2},
 		{`"a\u12g4"`, `bad \u escape in string`, 2},
 		{"\"a\tb\"", "control character 0x09 in string", 2},
 		{`-x`, "want a digit, found 'x'", 1},
 		{`1.x`, "want a digit after the decimal point, found 'x'", 2},
-		{`1e+`, "want a digit in the exponent, found end of input", 3},
+		{`1e+`, "unexpected EOF: want a digit in the exponent", 3},
 		{`trux`, "want true, found 'x'", 3},
-		{`nul`, "want null, found end of input", 3},
+		{`nul`, "unexpected EOF: want null", 3},
 		{`1 2`, "want the end of the input, found '2'", 2},
 		{strings.Repeat("[", MaxDepth+1), fmt.Sprintf("nested deeper than %d levels", MaxDepth), MaxDepth},
 	} {
@@ -115,6 +119,7 @@ func TestErrors(t *testing.T) {
 			assert.Equal(t, c.msg, se.Msg, "%q", c.in)
 			assert.Equal(t, c.off, se.Offset, "%q", c.in)
 			assert.Equal(t, c.msg, se.Error(), "%q", c.in)
+			assert.Equal(t, strings.HasPrefix(c.msg, "unexpected EOF: "), errors.Is(err, io.ErrUnexpectedEOF), "%q wraps io.ErrUnexpectedEOF", c.in)
 		}
 	}
 }
@@ -144,7 +149,7 @@ func TestRequireUTF8(t *testing.T) {
 	}
 	assert.NoError(t, valid([]byte(`"caf\u00e9 café 😀"`), true))
 	// A rune cut by the end of the data leaves the string unterminated.
-	assert.ErrorContains(t, valid([]byte("\"\xc3"), true), "unterminated string")
+	assert.ErrorContains(t, valid([]byte("\"\xc3"), true), "unexpected EOF: want the '\"' that ends the string")
 }
 
 func TestStrViewsAndUnquotes(t *testing.T) {
