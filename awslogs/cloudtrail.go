@@ -74,14 +74,16 @@ type CloudTrailDecoder struct {
 	err       error
 
 	// rec is the current record: one of parsed while its strings are
-	// views of buf (valid until the next call of Next), or out once they
-	// have been copied out of buf, by Record or by fill before it moves
-	// the bytes of buf. A record is parsed into the element of parsed that
-	// rec is not (see scratch), and becomes current once it has been
-	// read in full.
-	rec    *recordStore
-	parsed [2]recordStore
-	out    recordStore
+	// views of buf, kept once fill has copied them into keptMem before
+	// moving the bytes of buf (both valid until the next call of Next),
+	// or out once Record has copied them into memory of their own. A
+	// record is parsed into the element of parsed that rec is not (see
+	// scratch), and becomes current once it has been read in full.
+	rec     *recordStore
+	parsed  [2]recordStore
+	kept    recordStore
+	keptMem arena // reused: what it holds is dead once another record is current
+	out     recordStore
 
 	bad  string // the first shape error of the record being parsed
 	lead byte   // the first byte of the record being parsed
@@ -101,11 +103,8 @@ type recordStore struct {
 	malformed error
 }
 
-// copyOf sets s to a deep copy of v whose strings share no memory with
-// v's. They share one allocation: a record's strings are kept or dropped
-// together.
-func (s *recordStore) copyOf(v *recordStore) {
-	var a arena
+// copyOf sets s to a deep copy of v whose strings are copies made by a.
+func (s *recordStore) copyOf(v *recordStore, a *arena) {
 	c := a.clone
 	r := &v.rec
 	s.malformed = v.malformed
@@ -137,7 +136,8 @@ func (s *recordStore) copyOf(v *recordStore) {
 	}
 }
 
-// arena copies strings into blocks of memory that it never writes again.
+// arena copies strings into blocks of memory, so that the strings of a
+// record take one allocation, or none when the arena is reused (see reset).
 type arena struct{ b []byte }
 
 // clone returns a copy of str in a's memory.
@@ -146,7 +146,7 @@ func (a *arena) clone(str string) string {
 		return ""
 	}
 	if cap(a.b)-len(a.b) < len(str) {
-		a.b = make([]byte, 0, max(1024, len(str)))
+		a.b = make([]byte, 0, max(1024, 2*cap(a.b), len(str)))
 	}
 	start := len(a.b)
 	a.b = append(a.b, str...)
@@ -220,14 +220,21 @@ func (d *CloudTrailDecoder) fill() bool {
 	}
 }
 
+// reset makes a write its next copies over its last block, which must
+// hold no string that is still in use.
+func (a *arena) reset() { a.b = a.b[:0] }
+
 // keep copies the current record out of buf, and drops the views of a
 // record being parsed (it is parsed again from the new data), before fill
 // moves the bytes of buf or reads over them: no view outlives the bytes it
-// shows.
+// shows. The copy goes to d.keptMem, reused: the record it held before is
+// not the current one, so its views have expired (Record made its own
+// copy).
 func (d *CloudTrailDecoder) keep() {
-	if d.rec != nil && d.rec != &d.out {
-		d.out.copyOf(d.rec)
-		d.rec = &d.out
+	if d.rec != nil && d.rec != &d.kept && d.rec != &d.out {
+		d.keptMem.reset()
+		d.kept.copyOf(d.rec, &d.keptMem)
+		d.rec = &d.kept
 	}
 	d.parsed = [2]recordStore{}
 }
@@ -680,7 +687,8 @@ func (d *CloudTrailDecoder) sessionContext(st *recordStore) {
 // strings in it may be kept.
 func (d *CloudTrailDecoder) Record() *Record {
 	if d.rec != nil && d.rec != &d.out {
-		d.out.copyOf(d.rec)
+		// A new arena: the strings of out may be kept.
+		d.out.copyOf(d.rec, &arena{})
 		d.rec = &d.out
 	}
 	return &d.out.rec

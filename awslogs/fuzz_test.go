@@ -132,7 +132,7 @@ func checkReadsInPieces(t *testing.T, data []byte, recs []Record, err error) {
 // clone returns a deep copy of r that shares no memory with it.
 func clone(r *Record) Record {
 	var c recordStore
-	c.copyOf(&recordStore{rec: *r})
+	c.copyOf(&recordStore{rec: *r}, &arena{})
 	return c.rec
 }
 

@@ -104,7 +104,7 @@ func TestRecordCopyKeepsEveryString(t *testing.T) {
 	require.Equal(t, "UserIdentity.SessionContext.SessionIssuer.ARN", src.rec.UserIdentity.SessionContext.SessionIssuer.ARN)
 
 	var dst recordStore
-	dst.copyOf(&src)
+	dst.copyOf(&src, &arena{})
 	for i := range buf {
 		buf[i] = '#' // as fill reads over the bytes
 	}

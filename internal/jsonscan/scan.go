@@ -75,7 +75,8 @@ func (s *Scanner) Err() error { return s.err }
 
 // fail records err at the current offset and stops s: the data is cut
 // there, so that every later call finds its end, and made final, so that
-// the end is not ErrNeedMore.
+// the end is not ErrNeedMore. The error makers below make nothing once s
+// has stopped.
 func (s *Scanner) fail(err error) {
 	if s.err == nil {
 		s.err = err
@@ -84,16 +85,20 @@ func (s *Scanner) fail(err error) {
 }
 
 func (s *Scanner) syntax(msg string) {
-	s.fail(&SyntaxError{Offset: s.i, Msg: msg})
+	if s.err == nil {
+		s.fail(&SyntaxError{Offset: s.i, Msg: msg})
+	}
 }
 
 // atEnd records that the data ran out in the middle of what s was reading,
 // which wanted want next: ErrNeedMore, or when the data is final a syntax
 // error "unexpected EOF: want <want>".
 func (s *Scanner) atEnd(want string) {
-	if s.final {
+	switch {
+	case s.err != nil:
+	case s.final:
 		s.fail(&SyntaxError{Offset: s.i, Msg: "unexpected EOF: want " + want, eof: true})
-	} else {
+	default:
 		s.fail(ErrNeedMore)
 	}
 }
@@ -134,6 +139,9 @@ func (s *Scanner) Consume(c byte) bool {
 // or, at the end of the data, ErrNeedMore when more may follow and
 // "unexpected EOF: want <want>" when not.
 func (s *Scanner) Unexpected(want string) {
+	if s.err != nil {
+		return
+	}
 	s.ws()
 	if s.i >= len(s.data) {
 		s.atEnd(want)

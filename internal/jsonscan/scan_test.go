@@ -284,6 +284,29 @@ func TestScanningDoesNotAllocate(t *testing.T) {
 	}
 	run()
 	assert.Zero(t, testing.AllocsPerRun(100, run))
+
+	// A streaming caller meets ErrNeedMore at every refill, and its code
+	// goes on calling the scanner until it sees the error: that must not
+	// cost an error value per call.
+	part := doc[:len(doc)/2]
+	stopped := func() {
+		s.Reset(part, false)
+		s.Skip()
+		s.Key()
+		s.Str()
+		s.Number()
+		s.Bool()
+		s.Null()
+		s.Open()
+		s.More()
+		s.Skip()
+		s.Unexpected("a value")
+		s.End("the end")
+		if s.Err() != ErrNeedMore {
+			t.Fatal(s.Err())
+		}
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, stopped))
 }
 
 // FuzzScanner checks the Scanner against encoding/json: it accepts exactly
