@@ -24,6 +24,7 @@ type SyntaxError struct {
 	eof    bool
 }
 
+// Error returns e.Msg.
 func (e *SyntaxError) Error() string { return e.Msg }
 
 // Unwrap returns io.ErrUnexpectedEOF for an error at the end of the
@@ -223,8 +224,9 @@ func (s *Scanner) Kind() Kind { return kinds[s.Peek()] }
 //		... // read or Skip the value
 //	}
 //
-// Another value is an error "want an object or array". So is a container
-// nested deeper than MaxDepth.
+// Another value is an error ("want an object or array, found ..."), and
+// so is a container nested deeper than MaxDepth ("nested deeper than 10000
+// levels").
 func (s *Scanner) Open() {
 	c := s.Peek()
 	if c != '{' && c != '[' {
