@@ -1,11 +1,13 @@
 package awslogs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"unsafe"
 
+	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
 	"github.com/ipinsights/ipinsights-go/internal/maybegzip"
 )
 
@@ -64,38 +66,48 @@ type CloudTrailDecoder struct {
 	end  int   // end of the data in buf
 	off  int64 // stream offset of buf[0]
 	eof  bool
+	s    jsonscan.Scanner // scans buf[pos:end] afresh at each step
 
 	state     int
 	container bool
 	n         int
 	err       error
 
-	// cur is the current record as parsed: its strings are views of buf
-	// (see viewString), valid until the next call of Next.
-	cur recordStore
-	// out is cur copied out of buf, made by Record on demand; copied says
-	// it is made for the current record.
-	out       recordStore
-	copied    bool
-	malformed error
-	lead      byte // the first byte of the current record
+	// rec is the current record: one of parsed while its strings are
+	// views of buf, kept once fill has copied them into keptMem before
+	// moving the bytes of buf (both valid until the next call of Next),
+	// or out once Record has copied them into memory of their own. A
+	// record is parsed into the element of parsed that rec is not (see
+	// scratch), and becomes current once it has been read in full.
+	rec     *recordStore
+	parsed  [2]recordStore
+	kept    recordStore
+	keptMem arena // reused: what it holds is dead once another record is current
+	out     recordStore
+
+	bad  string // the first shape error of the record being parsed
+	lead byte   // the first byte of the record being parsed
+	kbuf []byte // an object key with escapes, unescaped
+	ubuf []byte // a string with escapes, unescaped
 }
 
 // recordStore holds a Record and the elements its pointers point to, so
-// that decoding a record allocates none of them.
+// that decoding a record allocates none of them, and why the record is
+// malformed.
 type recordStore struct {
-	rec Record
-	id  UserIdentity
-	sc  SessionContext
-	is  SessionIssuer
-	obo OnBehalfOf
+	rec       Record
+	id        UserIdentity
+	sc        SessionContext
+	is        SessionIssuer
+	obo       OnBehalfOf
+	malformed error
 }
 
-// copyOf sets s to a deep copy of v whose strings share no memory with
-// v's.
-func (s *recordStore) copyOf(v *recordStore) {
-	c := strings.Clone
+// copyOf sets s to a deep copy of v whose strings are copies made by a.
+func (s *recordStore) copyOf(v *recordStore, a *arena) {
+	c := a.clone
 	r := &v.rec
+	s.malformed = v.malformed
 	s.rec = Record{
 		EventVersion: c(r.EventVersion), EventTime: c(r.EventTime), EventSource: c(r.EventSource),
 		EventName: c(r.EventName), EventType: c(r.EventType), EventID: c(r.EventID),
@@ -122,6 +134,23 @@ func (s *recordStore) copyOf(v *recordStore) {
 		s.obo = OnBehalfOf{UserID: c(o.UserID), IdentityStoreARN: c(o.IdentityStoreARN)}
 		s.id.OnBehalfOf = &s.obo
 	}
+}
+
+// arena copies strings into blocks of memory, so that the strings of a
+// record take one allocation, or none when the arena is reused (see reset).
+type arena struct{ b []byte }
+
+// clone returns a copy of str in a's memory.
+func (a *arena) clone(str string) string {
+	if str == "" {
+		return ""
+	}
+	if cap(a.b)-len(a.b) < len(str) {
+		a.b = make([]byte, 0, max(1024, 2*cap(a.b), len(str)))
+	}
+	start := len(a.b)
+	a.b = append(a.b, str...)
+	return unsafe.String(&a.b[start], len(str))
 }
 
 // The states of a CloudTrailDecoder.
@@ -158,6 +187,7 @@ func (d *CloudTrailDecoder) fill() bool {
 	if d.eof {
 		return false
 	}
+	d.keep()
 	if d.pos > 0 {
 		n := copy(d.buf, d.buf[d.pos:d.end])
 		d.off += int64(d.pos)
@@ -190,6 +220,33 @@ func (d *CloudTrailDecoder) fill() bool {
 	}
 }
 
+// reset makes a write its next copies over its last block, which must
+// hold no string that is still in use.
+func (a *arena) reset() { a.b = a.b[:0] }
+
+// keep copies the current record out of buf, and drops the views of a
+// record being parsed (it is parsed again from the new data), before fill
+// moves the bytes of buf or reads over them: no view outlives the bytes it
+// shows. The copy goes to d.keptMem, reused: the record it held before is
+// not the current one, so its views have expired (Record made its own
+// copy).
+func (d *CloudTrailDecoder) keep() {
+	if d.rec != nil && d.rec != &d.kept && d.rec != &d.out {
+		d.keptMem.reset()
+		d.kept.copyOf(d.rec, &d.keptMem)
+		d.rec = &d.kept
+	}
+	d.parsed = [2]recordStore{}
+}
+
+// scratch returns the element of d.parsed that is not the current record.
+func (d *CloudTrailDecoder) scratch() *recordStore {
+	if d.rec == &d.parsed[0] {
+		return &d.parsed[1]
+	}
+	return &d.parsed[0]
+}
+
 func (d *CloudTrailDecoder) fail(err error, record, at int) {
 	if d.src.err != nil {
 		err = d.src.err
@@ -203,7 +260,7 @@ func (d *CloudTrailDecoder) fail(err error, record, at int) {
 // does not have the shape of a CloudTrail event (a field of the wrong
 // type, a null) is returned with Malformed set.
 func (d *CloudTrailDecoder) Next() bool {
-	if d.state == ctStart {
+	if d.state == ctStart && d.r == nil {
 		r, err := maybegzip.NewReader(&d.src)
 		if err != nil {
 			d.fail(err, 0, 0)
@@ -212,26 +269,31 @@ func (d *CloudTrailDecoder) Next() bool {
 		d.r = r
 	}
 	for d.state != ctDone {
-		p := parser{data: d.buf[d.pos:d.end], final: d.eof}
-		got := d.step(&p)
+		d.s.Reset(d.buf[d.pos:d.end], d.eof)
+		got, err := d.step()
 		switch {
-		case p.err == errNeedMore:
+		case err == jsonscan.ErrNeedMore:
 			d.fill() // on a read error d.state is now ctDone
 			continue
-		case p.err != nil:
+		case err != nil:
 			record := d.n + 1
 			if d.state == ctStart {
 				record = 0
 			}
-			d.fail(p.err, record, p.i)
+			at := d.s.Pos()
+			if se := (*jsonscan.SyntaxError)(nil); errors.As(err, &se) {
+				at = se.Offset
+			}
+			d.fail(err, record, at)
 			return false
 		}
-		d.pos += p.i
+		d.pos += d.s.Pos()
 		if got {
+			d.rec = d.scratch()
 			d.n++
 			if d.n == 1 {
 				if why := d.notEvent(); why != "" {
-					d.fail(fmt.Errorf("%w: %s", ErrNotCloudTrail, why), 0, -p.i)
+					d.fail(fmt.Errorf("%w: %s", ErrNotCloudTrail, why), 0, -d.s.Pos())
 					return false
 				}
 			}
@@ -257,7 +319,7 @@ func (d *CloudTrailDecoder) notEvent() string {
 	}
 	switch d.lead {
 	case '{':
-		if d.cur.rec.looksLikeEvent() {
+		if d.rec.rec.looksLikeEvent() {
 			return ""
 		}
 		return where + " is an object without eventVersion, eventTime, eventName or eventID"
@@ -273,316 +335,381 @@ func (d *CloudTrailDecoder) notEvent() string {
 	return where + " is a number"
 }
 
-// step advances by one record or one piece of framing. It reports whether
-// it read a record; on p.err it made no progress worth keeping.
-func (d *CloudTrailDecoder) step(p *parser) bool {
+// errRecordsNotArray is the error of a log file whose Records is not an
+// array.
+var errRecordsNotArray = errors.New(`"Records" is not an array`)
+
+// The decoder reads a record in one pass over its buffer with a
+// jsonscan.Scanner (encoding/json's Decoder scans each record twice, once
+// to find its end and once to decode it, through reflection), keeps the
+// dozen fields it uses as views of the buffer, so that only what a tuple
+// keeps is copied, and has the scanner check the syntax of the rest as it
+// skips it. When the buffer ends inside a record, the record is parsed
+// again once fill has read more.
+
+// step advances by one record or one piece of framing, scanning d.s. It
+// reports whether it read a record (into d.scratch()); on an error it made
+// no progress worth keeping.
+func (d *CloudTrailDecoder) step() (bool, error) {
+	s := &d.s
+	data := d.buf[d.pos:d.end]
+	atEnd := func() bool { return s.Peek() == 0 && s.Pos() == len(data) }
 	switch d.state {
 	case ctStart:
-		if len(p.data) < 3 && !p.final {
-			p.eof()
-			return false
+		if len(data) < 3 && !d.eof {
+			return false, jsonscan.ErrNeedMore
 		}
-		if len(p.data) >= 3 && string(p.data[:3]) == "\xef\xbb\xbf" {
-			p.i = 3
+		if bytes.HasPrefix(data, bom) {
+			d.pos += len(bom)
+			data = d.buf[d.pos:d.end]
+			s.Reset(data, d.eof)
 		}
-		switch p.peek() {
-		case 0:
-			if p.err == errUnexpectedEOF {
-				p.err = errors.New("empty input")
-			}
-		case '[':
-			p.i++
+		switch s.Kind() {
+		case jsonscan.Array:
+			s.Consume('[')
 			d.state = ctFirst
-		case '{':
-			q := *p
-			q.i++
-			if key, esc := q.rawString(); q.err == nil && !esc && string(key) == "Records" && q.expect(':') {
-				if q.peek() != '[' {
-					if q.err == nil {
-						q.fail(`"Records" is not an array`)
+		case jsonscan.Object:
+			// A log file starts {"Records": [; anything else is read
+			// as JSON lines, from the '{'.
+			s.Consume('{')
+			if s.Peek() == '"' {
+				if key, verbatim := s.Key(); s.Err() == nil && verbatim && string(key) == "Records" {
+					switch {
+					case s.Consume('['):
+						d.state, d.container = ctFirst, true
+						return false, nil
+					case atEnd() && !d.eof:
+						return false, jsonscan.ErrNeedMore
 					}
-					*p = q
-					return false
+					return false, errRecordsNotArray
 				}
-				q.i++
-				*p = q
-				d.state, d.container = ctFirst, true
-				return false
-			} else if q.err == errNeedMore {
-				p.err = errNeedMore
-				return false
 			}
+			if s.Err() == jsonscan.ErrNeedMore || atEnd() && !d.eof {
+				return false, jsonscan.ErrNeedMore
+			}
+			s.Reset(data, d.eof)
 			d.state = ctLines
-		case 'n', 't', 'f', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			d.state = ctLines
+		case jsonscan.Invalid:
+			if atEnd() {
+				if d.eof {
+					return false, errors.New("empty input")
+				}
+				return false, jsonscan.ErrNeedMore
+			}
+			s.Unexpected("a value")
+			return false, fmt.Errorf("%w: not JSON: %w", ErrNotCloudTrail, s.Err())
 		default:
-			p.err = fmt.Errorf("%w: not JSON: invalid character %s looking for beginning of value", ErrNotCloudTrail, quoteChar(p.data[p.i]))
+			d.state = ctLines
 		}
-		return false
+		return false, nil
 	case ctFirst:
-		if p.peek() == ']' {
-			p.i++
+		if s.Consume(']') {
 			d.state = ctAfterArray
-			return false
+			return false, nil
 		}
-		if p.err != nil {
-			return false
+		d.record()
+		if s.Err() != nil {
+			return false, s.Err()
 		}
-		d.record(p)
-		if p.err == nil {
-			d.state = ctAfter
-		}
-		return p.err == nil
+		d.state = ctAfter
+		return true, nil
 	case ctAfter:
-		switch p.peek() {
-		case ',':
-			p.i++
-			d.record(p)
-			return p.err == nil
-		case ']':
-			p.i++
+		switch {
+		case s.Consume(','):
+			d.record()
+			return s.Err() == nil, s.Err()
+		case s.Consume(']'):
 			d.state = ctAfterArray
-		case 0:
 		default:
-			p.fail("invalid character %s after array element, expected comma", quoteChar(p.data[p.i]))
+			s.Unexpected("',' or ']' after a record")
 		}
-		return false
+		return false, s.Err()
 	case ctAfterArray:
 		if !d.container {
 			d.state = ctTrailer
-			return false
+			return false, nil
 		}
-		for p.err == nil {
-			switch p.peek() {
-			case '}':
-				p.i++
+		for s.Err() == nil {
+			switch {
+			case s.Consume('}'):
 				d.state = ctTrailer
-				return false
-			case ',':
-				p.i++
-				if _, _ = p.rawString(); p.err == nil && p.expect(':') {
-					p.skip()
-				}
-			case 0:
+				return false, nil
+			case s.Consume(','):
+				s.Key()
+				s.Skip()
 			default:
-				p.fail("invalid character %s after the Records array", quoteChar(p.data[p.i]))
+				s.Unexpected("',' or '}' after the Records array")
 			}
 		}
-		return false
+		return false, s.Err()
 	case ctTrailer:
-		p.ws()
-		switch {
-		case p.i < len(p.data):
-			p.fail("invalid character %s after the end of the data", quoteChar(p.data[p.i]))
-		case !p.final:
-			p.err = errNeedMore
-		default:
+		if s.End("the end of the input after the records") {
 			d.state = ctDone
 		}
-		return false
+		return false, s.Err()
 	case ctLines:
-		p.ws()
-		if p.i >= len(p.data) {
-			if p.final {
+		if atEnd() {
+			if d.eof {
 				d.state = ctDone
-			} else {
-				p.err = errNeedMore
+				return false, nil
 			}
-			return false
+			return false, jsonscan.ErrNeedMore
 		}
-		d.record(p)
-		return p.err == nil
+		d.record()
+		return s.Err() == nil, s.Err()
 	}
-	return false
+	return false, nil
 }
 
-// record parses one record into d.cur.
-func (d *CloudTrailDecoder) record(p *parser) {
-	d.cur = recordStore{}
-	d.copied = false
-	d.malformed = nil
-	d.lead = p.peek()
-	switch d.lead {
-	case '{':
-	case 0:
-		return
-	case 'n':
-		p.literal("null")
-		d.malformed = errors.New("null record")
+// record parses one record into d.scratch().
+func (d *CloudTrailDecoder) record() {
+	st := d.scratch()
+	*st = recordStore{}
+	d.bad = ""
+	s := &d.s
+	d.lead = s.Peek()
+	switch s.Kind() {
+	case jsonscan.Object:
+	case jsonscan.Null:
+		s.Null()
+		st.malformed = errors.New("null record")
 		return
 	default:
-		p.wrongType("the record", "an object")
-		d.malformed = errors.New(p.bad)
+		d.wrongType("the record", "an object")
+		st.malformed = errors.New(d.bad)
 		return
 	}
-	r := &d.cur.rec
-	p.object(func(key []byte) {
-		switch string(key) {
+	r := &st.rec
+	s.Open()
+	for s.More() {
+		switch string(d.key()) {
 		case "eventVersion":
-			p.strView(&r.EventVersion, "eventVersion")
+			d.strView(&r.EventVersion, "eventVersion")
 		case "eventTime":
-			p.strView(&r.EventTime, "eventTime")
+			d.strView(&r.EventTime, "eventTime")
 		case "eventSource":
-			p.strView(&r.EventSource, "eventSource")
+			d.strView(&r.EventSource, "eventSource")
 		case "eventName":
-			p.strView(&r.EventName, "eventName")
+			d.strView(&r.EventName, "eventName")
 		case "eventType":
-			p.strView(&r.EventType, "eventType")
+			d.strView(&r.EventType, "eventType")
 		case "eventID":
-			p.strView(&r.EventID, "eventID")
+			d.strView(&r.EventID, "eventID")
 		case "sourceIPAddress":
-			p.strView(&r.SourceIPAddress, "sourceIPAddress")
+			d.strView(&r.SourceIPAddress, "sourceIPAddress")
 		case "readOnly":
-			d.readOnly(p)
+			d.readOnly(&r.ReadOnly)
 		case "userIdentity":
-			d.identity(p)
+			d.identity(st)
 		default:
-			p.skip()
+			s.Skip()
 		}
-	})
-	if p.err == nil && p.bad != "" {
-		d.malformed = errors.New(p.bad)
+	}
+	if s.Err() == nil && d.bad != "" {
+		st.malformed = errors.New(d.bad)
 	}
 }
 
-func (d *CloudTrailDecoder) readOnly(p *parser) {
-	switch p.peek() {
-	case 't':
-		p.literal("true")
-		d.cur.rec.ReadOnly = OptionalBool{Set: true, Value: true}
-	case 'f':
-		p.literal("false")
-		d.cur.rec.ReadOnly = OptionalBool{Set: true}
-	case 'n':
-		p.literal("null")
-	case '"':
-		raw, esc := p.rawString()
-		if p.err == nil {
-			switch viewString(raw, esc) {
-			case "true":
-				d.cur.rec.ReadOnly = OptionalBool{Set: true, Value: true}
-			case "false":
-				d.cur.rec.ReadOnly = OptionalBool{Set: true}
-			default:
-				if p.bad == "" {
-					p.bad = "readOnly is not a boolean"
-				}
+// key reads an object key, unescaped into d.kbuf when it has escapes.
+func (d *CloudTrailDecoder) key() []byte {
+	k, verbatim := d.s.Key()
+	if !verbatim {
+		d.kbuf = jsonscan.AppendUnquote(d.kbuf[:0], k)
+		k = d.kbuf
+	}
+	return k
+}
+
+// strView reads a string value into *dst, as a view of buf when it needs
+// no unescaping; null leaves it empty, and another type is a shape error
+// named after the field.
+func (d *CloudTrailDecoder) strView(dst *string, field string) {
+	s := &d.s
+	switch s.Kind() {
+	case jsonscan.String:
+		raw, verbatim := s.Str()
+		switch {
+		case !verbatim:
+			d.ubuf = jsonscan.AppendUnquote(d.ubuf[:0], raw)
+			*dst = string(d.ubuf)
+		case len(raw) > 0:
+			*dst = unsafe.String(&raw[0], len(raw))
+		}
+	case jsonscan.Null:
+		s.Null()
+	default:
+		d.wrongType(field, "a string")
+	}
+}
+
+// wrongType records a shape error and skips the value.
+func (d *CloudTrailDecoder) wrongType(field, want string) {
+	if d.bad == "" {
+		d.bad = field + " is not " + want
+	}
+	d.s.Skip()
+}
+
+func (d *CloudTrailDecoder) readOnly(dst *OptionalBool) {
+	s := &d.s
+	switch s.Kind() {
+	case jsonscan.Bool:
+		*dst = OptionalBool{Set: true, Value: s.Bool()}
+	case jsonscan.Null:
+		s.Null()
+	case jsonscan.String:
+		v, verbatim := s.Str()
+		if !verbatim {
+			d.ubuf = jsonscan.AppendUnquote(d.ubuf[:0], v)
+			v = d.ubuf
+		}
+		switch string(v) {
+		case "true":
+			*dst = OptionalBool{Set: true, Value: true}
+		case "false":
+			*dst = OptionalBool{Set: true}
+		default:
+			if d.bad == "" {
+				d.bad = "readOnly is not a boolean"
 			}
 		}
 	default:
-		p.wrongType("readOnly", "a boolean")
+		d.wrongType("readOnly", "a boolean")
 	}
 }
 
 // isObject reports whether the next value is an object; null is skipped
 // and another type is a shape error.
-func isObject(p *parser, field string) bool {
-	switch p.peek() {
-	case '{':
+func (d *CloudTrailDecoder) isObject(field string) bool {
+	switch d.s.Kind() {
+	case jsonscan.Object:
 		return true
-	case 'n':
-		p.literal("null")
-	case 0:
+	case jsonscan.Null:
+		d.s.Null()
 	default:
-		p.wrongType(field, "an object")
+		d.wrongType(field, "an object")
 	}
 	return false
 }
 
-func (d *CloudTrailDecoder) identity(p *parser) {
-	if !isObject(p, "userIdentity") {
+func (d *CloudTrailDecoder) identity(st *recordStore) {
+	if !d.isObject("userIdentity") {
 		return
 	}
-	u := &d.cur.id
-	d.cur.rec.UserIdentity = u
-	p.object(func(key []byte) {
-		switch string(key) {
+	s := &d.s
+	u := &st.id
+	st.rec.UserIdentity = u
+	s.Open()
+	for s.More() {
+		switch string(d.key()) {
 		case "type":
-			p.strView(&u.Type, "userIdentity.type")
+			d.strView(&u.Type, "userIdentity.type")
 		case "principalId":
-			p.strView(&u.PrincipalID, "userIdentity.principalId")
+			d.strView(&u.PrincipalID, "userIdentity.principalId")
 		case "arn":
-			p.strView(&u.ARN, "userIdentity.arn")
+			d.strView(&u.ARN, "userIdentity.arn")
 		case "accountId":
-			p.strView(&u.AccountID, "userIdentity.accountId")
+			d.strView(&u.AccountID, "userIdentity.accountId")
 		case "accessKeyId":
-			p.strView(&u.AccessKeyID, "userIdentity.accessKeyId")
+			d.strView(&u.AccessKeyID, "userIdentity.accessKeyId")
 		case "userName":
-			p.strView(&u.UserName, "userIdentity.userName")
+			d.strView(&u.UserName, "userIdentity.userName")
 		case "invokedBy":
-			p.strView(&u.InvokedBy, "userIdentity.invokedBy")
+			d.strView(&u.InvokedBy, "userIdentity.invokedBy")
 		case "sessionContext":
-			d.sessionContext(p)
+			d.sessionContext(st)
 		case "onBehalfOf":
-			if isObject(p, "userIdentity.onBehalfOf") {
-				u.OnBehalfOf = &d.cur.obo
-				p.object(func(key []byte) {
-					switch string(key) {
-					case "userId":
-						p.strView(&u.OnBehalfOf.UserID, "onBehalfOf.userId")
-					case "identityStoreArn":
-						p.strView(&u.OnBehalfOf.IdentityStoreARN, "onBehalfOf.identityStoreArn")
-					default:
-						p.skip()
-					}
-				})
-			}
+			d.onBehalfOf(st)
 		default:
-			p.skip()
+			s.Skip()
 		}
-	})
+	}
 }
 
-func (d *CloudTrailDecoder) sessionContext(p *parser) {
-	if !isObject(p, "sessionContext") {
+func (d *CloudTrailDecoder) onBehalfOf(st *recordStore) {
+	if !d.isObject("userIdentity.onBehalfOf") {
 		return
 	}
-	sc := &d.cur.sc
-	d.cur.id.SessionContext = sc
-	p.object(func(key []byte) {
-		if string(key) != "sessionIssuer" || !isObject(p, "sessionIssuer") {
-			if string(key) != "sessionIssuer" {
-				p.skip()
-			}
-			return
+	s := &d.s
+	o := &st.obo
+	st.id.OnBehalfOf = o
+	s.Open()
+	for s.More() {
+		switch string(d.key()) {
+		case "userId":
+			d.strView(&o.UserID, "onBehalfOf.userId")
+		case "identityStoreArn":
+			d.strView(&o.IdentityStoreARN, "onBehalfOf.identityStoreArn")
+		default:
+			s.Skip()
 		}
-		is := &d.cur.is
-		sc.SessionIssuer = is
-		p.object(func(key []byte) {
-			switch string(key) {
+	}
+}
+
+func (d *CloudTrailDecoder) sessionContext(st *recordStore) {
+	if !d.isObject("sessionContext") {
+		return
+	}
+	s := &d.s
+	st.id.SessionContext = &st.sc
+	s.Open()
+	for s.More() {
+		if string(d.key()) != "sessionIssuer" {
+			s.Skip()
+			continue
+		}
+		if !d.isObject("sessionIssuer") {
+			continue
+		}
+		is := &st.is
+		st.sc.SessionIssuer = is
+		s.Open()
+		for s.More() {
+			switch string(d.key()) {
 			case "type":
-				p.strView(&is.Type, "sessionIssuer.type")
+				d.strView(&is.Type, "sessionIssuer.type")
 			case "principalId":
-				p.strView(&is.PrincipalID, "sessionIssuer.principalId")
+				d.strView(&is.PrincipalID, "sessionIssuer.principalId")
 			case "arn":
-				p.strView(&is.ARN, "sessionIssuer.arn")
+				d.strView(&is.ARN, "sessionIssuer.arn")
 			case "accountId":
-				p.strView(&is.AccountID, "sessionIssuer.accountId")
+				d.strView(&is.AccountID, "sessionIssuer.accountId")
 			case "userName":
-				p.strView(&is.UserName, "sessionIssuer.userName")
+				d.strView(&is.UserName, "sessionIssuer.userName")
 			default:
-				p.skip()
+				s.Skip()
 			}
-		})
-	})
+		}
+	}
 }
 
 // Record returns the current record; it is overwritten by Next, but the
 // strings in it may be kept.
 func (d *CloudTrailDecoder) Record() *Record {
-	if !d.copied {
-		d.out.copyOf(&d.cur)
-		d.copied = true
+	if d.rec != nil && d.rec != &d.out {
+		// A new arena: the strings of out may be kept.
+		d.out.copyOf(d.rec, &arena{})
+		d.rec = &d.out
 	}
 	return &d.out.rec
 }
 
 // view returns the current record without copying it: its strings are
-// valid only until the next call of Next (see viewString).
-func (d *CloudTrailDecoder) view() *Record { return &d.cur.rec }
+// valid only until the next call of Next.
+func (d *CloudTrailDecoder) view() *Record {
+	if d.rec == nil {
+		return &d.out.rec
+	}
+	return &d.rec.rec
+}
 
 // Malformed returns why the current record is malformed, or nil.
-func (d *CloudTrailDecoder) Malformed() error { return d.malformed }
+func (d *CloudTrailDecoder) Malformed() error {
+	if d.rec == nil {
+		return nil
+	}
+	return d.rec.malformed
+}
 
 // Index returns the 1-based index of the current record in the input.
 func (d *CloudTrailDecoder) Index() int { return d.n }

@@ -245,13 +245,13 @@ func TestCloudTrailBadFiles(t *testing.T) {
 	}{
 		{"truncated", string(good[:len(good)/2]), false, "unexpected EOF", 0, 0},
 		{"truncated gzip", string(good[:len(good)*2/3]), true, "unexpected EOF", 0, 0},
-		{"missing comma", `{"Records":[` + rec(1) + rec(2) + `]}`, false, "expected comma", 2, 1},
-		{"bad token", `{"Records":[` + rec(1) + `, nope]}`, false, "invalid character", 2, 1},
+		{"missing comma", `{"Records":[` + rec(1) + rec(2) + `]}`, false, "want ',' or ']' after a record, found '{'", 2, 1},
+		{"bad token", `{"Records":[` + rec(1) + `, nope]}`, false, "want null, found 'o'", 2, 1},
 		{"unclosed array", `{"Records":[` + rec(1), false, "unexpected EOF", 2, 1},
-		{"trailing garbage", `{"Records":[` + rec(1) + `]} x`, false, "invalid character", 2, 1},
+		{"trailing garbage", `{"Records":[` + rec(1) + `]} x`, false, "want the end of the input after the records, found 'x'", 2, 1},
 		{"Records not an array", `{"Records": {}}`, false, `"Records" is not an array`, 0, 0},
 		{"empty file", "", false, "empty input", 0, 0},
-		{"not JSON", "eventName,sourceIPAddress\n", false, "invalid character", 0, 0},
+		{"not JSON", "eventName,sourceIPAddress\n", false, "not JSON: want a value, found 'e'", 0, 0},
 		{"a digest file", `{"awsAccountId":"123456789012","digestStartTime":"2024-03-01T10:00:00Z","logFiles":[]}`, false, ErrNotCloudTrail.Error(), 0, 0},
 		{"a line cut short", rec(1) + "\n" + rec(2)[:40], false, "unexpected EOF", 2, 1},
 	}
@@ -293,7 +293,7 @@ func TestCloudTrailBadFiles(t *testing.T) {
 // with no records is not.
 func TestCloudTrailRejectsOtherInputs(t *testing.T) {
 	for _, c := range []struct{ name, text, want string }{
-		{"CSV", "alice,192.0.2.1\nbob,192.0.2.2\n", "not JSON: invalid character 'a'"},
+		{"CSV", "alice,192.0.2.1\nbob,192.0.2.2\n", "not JSON: want a value, found 'a'"},
 		{"CSV of numbers", "123456789012,192.0.2.1\n", "its first value is a number"},
 		{"CSV, quoted", `"alice",192.0.2.1` + "\n", "its first value is a string"},
 		{"another object", `{"foo": 1}`, "its first value is an object without eventVersion, eventTime, eventName or eventID"},

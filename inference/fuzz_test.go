@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -220,7 +221,7 @@ func FuzzRequestDecoder(f *testing.F) {
 			if format == JSONLines {
 				ref, refOK = refDecodeJSONLines(body)
 			}
-			deep := bytes.Count(body, []byte("["))+bytes.Count(body, []byte("{")) >= maxJSONDepth
+			deep := bytes.Count(body, []byte("["))+bytes.Count(body, []byte("{")) > jsonscan.MaxDepth
 			switch {
 			case err == nil && !refOK:
 				t.Fatalf("accepted what encoding/json rejects: %q", body)

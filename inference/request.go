@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -87,9 +88,8 @@ type RequestDecoder struct {
 	csv    *csvio.Reader // CSV: the file reader's line and field rules
 	csvSrc bytes.Reader
 
-	js         jsonScanner
+	js         jsonscan.Scanner
 	state      jsonState
-	first      bool   // JSON: the next member or instance is the first of its container
 	instances  bool   // JSON: the "instances" member was seen
 	ebuf, kbuf []byte // unescaped entity; keys and skipped strings
 	abuf       []byte // unescaped address
@@ -128,8 +128,9 @@ func (d *RequestDecoder) Reset(f Format, body []byte) {
 			d.csv.Reset(&d.csvSrc)
 		}
 	}
-	d.js.reset(body)
-	d.state, d.first, d.instances = jsStart, true, false
+	d.js.RequireUTF8 = true // JSON must be UTF-8, as RFC 8259 says
+	d.js.Reset(body, true)
+	d.state, d.instances = jsStart, false
 }
 
 // Next advances to the next record. It returns false at the end of the body
@@ -228,20 +229,16 @@ func (d *RequestDecoder) nextJSONLines() bool {
 		if !ok {
 			return false
 		}
-		s.reset(line)
-		s.ws()
-		if s.i == len(line) {
+		s.Reset(line, true)
+		if s.Peek() == 0 && s.Pos() == len(line) {
 			continue
 		}
 		err := d.instance()
 		if err == nil {
-			s.ws()
-			if s.i < len(line) {
-				err = s.syntax("want the end of the line after the instance, found %s", s.describe())
-			}
+			s.End("the end of the line after the instance")
 		}
-		if err != nil {
-			d.fail(d.n, d.line, err.reason, err.detail)
+		if err != nil || s.Err() != nil {
+			d.failJSON(d.n, err)
 			return false
 		}
 		return true
@@ -251,138 +248,165 @@ func (d *RequestDecoder) nextJSONLines() bool {
 func (d *RequestDecoder) nextJSON() bool {
 	s := &d.js
 	for {
-		var err *scanError
+		var err *recordError
 		rec := -1
 		switch d.state {
 		case jsStart:
-			s.ws()
-			switch c := s.peek(); {
-			case c == '{':
-				err = s.open()
-				d.state, d.first = jsMembers, true
-			case s.i == len(s.b):
-				err = s.syntax("empty body: want {\"instances\": [...]}")
+			switch {
+			case s.Kind() == jsonscan.Object:
+				s.Open()
+				d.state = jsMembers
+			case s.Peek() == 0 && s.Pos() == len(d.body):
+				err = &recordError{off: s.Pos(), reason: BadJSON, detail: `empty body: want {"instances": [...]}`}
 			default:
-				err = d.wrongType("want an object {\"instances\": [...]}, got %s")
+				err = d.wrongType(`want an object {"instances": [...]}, got %s`)
 			}
 		case jsMembers:
-			var more bool
-			more, err = s.next(d.first)
-			d.first = false
-			if err != nil || !more {
+			if !s.More() {
 				d.state = jsEnd
 				break
 			}
-			var key []byte
-			if key, err = s.key(&d.kbuf); err != nil {
+			key := d.key()
+			if s.Err() != nil {
 				break
 			}
 			if string(key) != "instances" {
-				err = s.skip(&d.kbuf)
+				s.Skip()
 				break
 			}
 			switch {
 			case d.instances:
-				err = d.shape("duplicate key \"instances\"")
-			case s.peek() != '[':
+				err = d.shape(`duplicate key "instances"`)
+			case s.Kind() != jsonscan.Array:
 				err = d.wrongType("instances: want an array of instances, got %s")
 			default:
 				d.instances = true
-				err = s.open()
-				d.state, d.first = jsInstances, true
+				s.Open()
+				d.state = jsInstances
 			}
 		case jsInstances:
 			rec = d.n
-			var more bool
-			more, err = s.next(d.first)
-			d.first = false
-			if err == nil && !more {
+			if !s.More() {
 				d.state = jsMembers
-				continue
+				break
 			}
-			if err == nil {
-				if err = d.instance(); err == nil {
-					return true
-				}
+			if err = d.instance(); err == nil && s.Err() == nil {
+				return true
 			}
 		case jsEnd:
 			if !d.instances {
-				err = d.shape("no \"instances\" key: want {\"instances\": [...]}")
+				err = d.shape(`no "instances" key: want {"instances": [...]}`)
 				break
 			}
-			s.ws()
-			if s.i < len(s.b) {
-				err = s.syntax("want the end of the body after the JSON object, found %s", s.describe())
-				break
+			if s.End("the end of the body after the JSON object") {
+				return false
 			}
-			return false
 		}
-		if err != nil {
-			d.fail(rec, 1+bytes.Count(d.body[:err.off], []byte("\n")), err.reason, err.detail)
+		if err != nil || s.Err() != nil {
+			d.failJSON(rec, err)
 			return false
 		}
 	}
+}
+
+// recordError is a fault of a JSON body that is well-formed JSON as far as
+// the scanner has read it, at an offset of the body (of the line for
+// JSONLines).
+type recordError struct {
+	off    int
+	reason Reason
+	detail string
+}
+
+// failJSON records the scanner's syntax error if it has one, or else err,
+// in record rec (or outside any, -1). A syntax error comes first: the
+// scanner stops at one, so a fault found after it (a missing value, say)
+// is its consequence.
+func (d *RequestDecoder) failJSON(rec int, err *recordError) {
+	var se *jsonscan.SyntaxError
+	if errors.As(d.js.Err(), &se) {
+		err = &recordError{off: se.Offset, reason: BadJSON, detail: se.Msg}
+	}
+	line := d.line
+	if d.format == JSON {
+		line = 1 + bytes.Count(d.body[:err.off], []byte("\n"))
+	}
+	d.fail(rec, line, err.reason, err.detail)
 }
 
 // shape returns a BadShape error at the scanner's position.
-func (d *RequestDecoder) shape(format string, a ...any) *scanError {
-	return &scanError{off: d.js.i, reason: BadShape, detail: fmt.Sprintf(format, a...)}
+func (d *RequestDecoder) shape(format string, a ...any) *recordError {
+	return &recordError{off: d.js.Pos(), reason: BadShape, detail: fmt.Sprintf(format, a...)}
 }
 
-// wrongType returns a BadShape error for a value of the wrong type at the
-// scanner's position, whose description is appended to the arguments; or a
-// syntax error when no value starts there.
-func (d *RequestDecoder) wrongType(format string, a ...any) *scanError {
+// wrongType skips the value at the scanner's position and returns a
+// BadShape error for it, whose kind is appended to the arguments. When no
+// value is there, the syntax error the scanner records comes first (see
+// failJSON).
+func (d *RequestDecoder) wrongType(format string, a ...any) *recordError {
 	s := &d.js
-	rest := s.b[s.i:]
-	if c := s.peek(); len(rest) == 0 || strings.IndexByte(`{["-0123456789tfn`, c) < 0 ||
-		(c == 't' && !bytes.HasPrefix(rest, []byte("true"))) ||
-		(c == 'f' && !bytes.HasPrefix(rest, []byte("false"))) ||
-		(c == 'n' && !bytes.HasPrefix(rest, []byte("null"))) {
-		return s.syntax("want a value, found %s", s.describe())
-	}
-	return d.shape(format, append(a, s.kind())...)
+	k := s.Kind()
+	err := d.shape(format, append(a, k)...)
+	s.Skip()
+	return err
 }
 
-// members reads the members of the object at the scanner's position
-// (wrongType describes any other value), calling member for each key with
-// the scanner at its value; member must consume the value.
-func (d *RequestDecoder) members(wrongType string, member func(key []byte) *scanError) *scanError {
-	d.js.ws()
-	if d.js.peek() != '{' {
-		return d.wrongType(wrongType)
+// key reads an object key, unescaped into d.kbuf when it has escapes.
+func (d *RequestDecoder) key() []byte {
+	k, verbatim := d.js.Key()
+	if !verbatim {
+		d.kbuf = jsonscan.AppendUnquote(d.kbuf[:0], k)
+		k = d.kbuf
 	}
-	return d.js.container(&d.kbuf, member)
+	return k
+}
+
+// str reads a string value, unescaped into *buf when it has escapes.
+func (d *RequestDecoder) str(buf *[]byte) []byte {
+	v, verbatim := d.js.Str()
+	if !verbatim {
+		*buf = jsonscan.AppendUnquote((*buf)[:0], v)
+		v = *buf
+	}
+	return v
 }
 
 // instance reads one instance object of either form at the scanner's
 // position into d.entity and d.addr.
-func (d *RequestDecoder) instance() *scanError {
+func (d *RequestDecoder) instance() *recordError {
+	s := &d.js
+	if s.Kind() != jsonscan.Object {
+		return d.wrongType(`want an instance {"features": [entity, ip]} or {"data": {"features": {"values": [entity, ip]}}}, got %s`)
+	}
 	form := ""
-	err := d.members(`want an instance {"features": [entity, ip]} or {"data": {"features": {"values": [entity, ip]}}}, got %s`, func(key []byte) *scanError {
-		switch string(key) {
+	s.Open()
+	for s.More() {
+		var err *recordError
+		switch string(d.key()) {
 		case "features":
-			if err := d.claim(&form, "features"); err != nil {
-				return err
+			if err = d.claim(&form, "features"); err == nil {
+				err = d.values("features")
 			}
-			return d.values("features")
 		case "data":
-			if err := d.claim(&form, "data"); err != nil {
-				return err
+			if err = d.claim(&form, "data"); err == nil {
+				err = d.data()
 			}
-			return d.data()
+		default:
+			s.Skip()
 		}
-		return d.js.skip(&d.kbuf)
-	})
-	if err == nil && form == "" {
+		if err != nil {
+			return err
+		}
+	}
+	if s.Err() == nil && form == "" {
 		return d.shape(`an instance needs "features": [entity, ip] or "data": {"features": {"values": [entity, ip]}}`)
 	}
-	return err
+	return nil
 }
 
 // claim records that an instance has the form named k, which must be its
 // only one.
-func (d *RequestDecoder) claim(form *string, k string) *scanError {
+func (d *RequestDecoder) claim(form *string, k string) *recordError {
 	switch *form {
 	case "":
 		*form = k
@@ -394,106 +418,122 @@ func (d *RequestDecoder) claim(form *string, k string) *scanError {
 }
 
 // data reads the value of an instance's "data" member.
-func (d *RequestDecoder) data() *scanError {
+func (d *RequestDecoder) data() *recordError {
+	s := &d.js
+	if s.Kind() != jsonscan.Object {
+		return d.wrongType(`data: want {"features": {"values": [entity, ip]}}, got %s`)
+	}
 	found := false
-	err := d.members(`data: want {"features": {"values": [entity, ip]}}, got %s`, func(key []byte) *scanError {
-		if string(key) != "features" {
-			return d.js.skip(&d.kbuf)
+	s.Open()
+	for s.More() {
+		if string(d.key()) != "features" {
+			s.Skip()
+			continue
 		}
 		if found {
 			return d.shape(`data: duplicate key "features"`)
 		}
 		found = true
-		return d.dataFeatures()
-	})
-	if err == nil && !found {
+		if err := d.dataFeatures(); err != nil {
+			return err
+		}
+	}
+	if s.Err() == nil && !found {
 		return d.shape(`data: no "features" key: want {"features": {"values": [entity, ip]}}`)
 	}
-	return err
+	return nil
 }
 
 // dataFeatures reads the value of "data"."features".
-func (d *RequestDecoder) dataFeatures() *scanError {
+func (d *RequestDecoder) dataFeatures() *recordError {
+	s := &d.js
+	if s.Kind() != jsonscan.Object {
+		return d.wrongType(`data.features: want {"values": [entity, ip]}, got %s`)
+	}
 	found := false
-	err := d.members(`data.features: want {"values": [entity, ip]}, got %s`, func(key []byte) *scanError {
-		switch string(key) {
+	s.Open()
+	for s.More() {
+		switch string(d.key()) {
 		case "values":
 			if found {
 				return d.shape(`data.features: duplicate key "values"`)
 			}
 			found = true
-			return d.values("data.features.values")
+			if err := d.values("data.features.values"); err != nil {
+				return err
+			}
 		case "keys":
 			return d.shape(`data.features: sparse "keys" are not supported: give "values": [entity, ip]`)
+		default:
+			s.Skip()
 		}
-		return d.js.skip(&d.kbuf)
-	})
-	if err == nil && !found {
+	}
+	if s.Err() == nil && !found {
 		return d.shape(`data.features: no "values" key: want {"values": [entity, ip]}`)
 	}
-	return err
+	return nil
 }
 
 // values reads an [entity, ip] array; path names it in errors.
-func (d *RequestDecoder) values(path string) *scanError {
+func (d *RequestDecoder) values(path string) *recordError {
 	s := &d.js
-	if s.peek() != '[' {
+	if s.Kind() != jsonscan.Array {
 		return d.wrongType("%s: want an array [entity, ip], got %s", path)
 	}
 	n := 0
-	err := s.container(&d.kbuf, func([]byte) *scanError {
+	s.Open()
+	for s.More() {
 		n++
+		var err *recordError
 		switch n {
 		case 1:
-			return d.entityValue(path)
+			err = d.entityValue(path)
 		case 2:
-			return d.addrValue(path)
+			err = d.addrValue(path)
+		default:
+			s.Skip()
 		}
-		return s.skip(&d.kbuf)
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
-	if n != 2 {
-		return &scanError{off: s.i, reason: FieldCount, detail: fmt.Sprintf("%s: got %d values, want 2 (entity, ip)", path, n)}
+	if s.Err() == nil && n != 2 {
+		return &recordError{off: s.Pos(), reason: FieldCount, detail: fmt.Sprintf("%s: got %d values, want 2 (entity, ip)", path, n)}
 	}
 	return nil
 }
 
-func (d *RequestDecoder) entityValue(path string) *scanError {
+func (d *RequestDecoder) entityValue(path string) *recordError {
 	s := &d.js
-	var err *scanError
-	start := s.i
-	switch c := s.peek(); {
-	case c == '"':
-		d.entity, err = s.str(&d.ebuf)
-	case c == '-' || (c >= '0' && c <= '9'):
-		d.entity, err = s.number()
+	k := s.Kind()
+	start := s.Pos()
+	switch k {
+	case jsonscan.String:
+		d.entity = d.str(&d.ebuf)
+	case jsonscan.Number:
+		d.entity = s.Number()
 	default:
 		return d.wrongType("%s[0]: want the entity as a string, got %s", path)
 	}
-	if err != nil {
-		return err
-	}
-	if len(d.entity) == 0 {
-		return &scanError{off: start, reason: EmptyEntity, detail: path + "[0]"}
+	if s.Err() == nil && len(d.entity) == 0 {
+		return &recordError{off: start, reason: EmptyEntity, detail: path + "[0]"}
 	}
 	return nil
 }
 
-func (d *RequestDecoder) addrValue(path string) *scanError {
+func (d *RequestDecoder) addrValue(path string) *recordError {
 	s := &d.js
-	if s.peek() != '"' {
+	if s.Kind() != jsonscan.String {
 		return d.wrongType("%s[1]: want the IP address as a string, got %s", path)
 	}
-	start := s.i
-	b, err := s.str(&d.abuf)
-	if err != nil {
-		return err
+	start := s.Pos()
+	b := d.str(&d.abuf)
+	if s.Err() != nil {
+		return nil
 	}
 	a, perr := csvio.ParseAddr(b)
 	if perr != nil {
-		return &scanError{off: start, reason: BadAddress, detail: fmt.Sprintf("%s[1]: %q", path, b)}
+		return &recordError{off: start, reason: BadAddress, detail: fmt.Sprintf("%s[1]: %q", path, b)}
 	}
 	d.addr = a
 	return nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,6 +54,7 @@ func TestDecodeRequestTolerantForms(t *testing.T) {
 		{"json other members ignored", JSON, `{"configuration":{"k":[1,{"x":null}]},"instances":[{"id":7,"features":["a","1.1.1.1"],"label":true},{"data":{"id":"z","features":{"shape":[2],"values":["b","2.2.2.2"]}}}],"more":"after"}`, []ipinsights.Pair{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
 		{"json escaped keys", JSON, `{"inst\u0061nces":[{"f\u0065atures":["a","1.1.1.1"]}]}`, []ipinsights.Pair{rec("a", "1.1.1.1")}},
 		{"json no instances", JSON, ` {"instances" : [ ] } `, nil},
+		{"json nested as deep as encoding/json allows", JSON, `{"x":` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `,"instances":[]}`, nil},
 		{"json zone dropped", JSON, `{"instances":[{"features":["a","fe80::1%eth0"]}]}`, []ipinsights.Pair{rec("a", "fe80::1")}},
 		{"jsonlines blank lines CRLF", JSONLines, "\r\n{\"features\":[\"a\",\"1.1.1.1\"]}\r\n   \n{\"features\":[\"b\",\"2.2.2.2\"]}  \n", []ipinsights.Pair{rec("a", "1.1.1.1"), rec("b", "2.2.2.2")}},
 	} {
@@ -85,7 +87,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"json instances not array", JSON, `{"instances":{"features":["a","1.1.1.1"]}}`, -1, 1, BadShape, "instances: want an array of instances, got object"},
 		{"json duplicate instances", JSON, `{"instances":[],"instances":[]}`, -1, 1, BadShape, `duplicate key "instances"`},
 		{"json trailing data", JSON, `{"instances":[]} {}`, -1, 1, BadJSON, "want the end of the body after the JSON object, found '{'"},
-		{"json truncated", JSON, "{\"instances\":[\n{\"features\":[\"a\",\"1.1.1.1\"]},\n{\"features\":[\"b\",", 1, 3, BadJSON, "application/json: instances[1] (line 3): malformed JSON: want a value, found end of input"},
+		{"json truncated", JSON, "{\"instances\":[\n{\"features\":[\"a\",\"1.1.1.1\"]},\n{\"features\":[\"b\",", 1, 3, BadJSON, "application/json: instances[1] (line 3): malformed JSON: unexpected EOF: want a value"},
 		{"json trailing comma", JSON, `{"instances":[{"features":["a","1.1.1.1"]},]}`, 1, 1, BadJSON, "instances[1] (line 1): malformed JSON: want a value, found ']'"},
 		{"json missing comma", JSON, `{"instances":[{"features":["a","1.1.1.1"]} {"features":["a","1.1.1.1"]}]}`, 1, 1, BadJSON, "want ',' or ']', found '{'"},
 		{"json three values", JSON, `{"instances":[{"features":["a","1.1.1.1"]},{"features":["a","1.1.1.1","x"]}]}`, 1, 1, FieldCount, "application/json: instances[1] (line 1): wrong number of fields: features: got 3 values, want 2 (entity, ip)"},
@@ -105,11 +107,11 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"json invalid utf8", JSON, "{\"instances\":[{\"features\":[\"a\xffb\",\"1.1.1.1\"]}]}", 0, 1, BadJSON, "invalid UTF-8 in string"},
 		{"json bad escape", JSON, `{"instances":[{"features":["a\x","1.1.1.1"]}]}`, 0, 1, BadJSON, `bad escape \x in string`},
 		{"json bad number", JSON, `{"instances":[{"features":[01,"1.1.1.1"]}]}`, 0, 1, BadJSON, "want ',' or ']', found '1'"},
-		{"json deep nesting", JSON, `{"x":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `,"instances":[]}`, -1, 1, BadJSON, "nested deeper than 512 levels"},
+		{"json deep nesting", JSON, `{"x":` + strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth) + `,"instances":[]}`, -1, 1, BadJSON, "nested deeper than 10000 levels"},
 		{"jsonl bad line", JSONLines, "{\"features\":[\"a\",\"1.1.1.1\"]}\n\n{\"features\":[\"a\"]}\n", 1, 3, FieldCount, "application/jsonlines: line 3: wrong number of fields: features: got 1 values, want 2 (entity, ip)"},
 		{"jsonl two on a line", JSONLines, `{"features":["a","1.1.1.1"]} {"features":["a","1.1.1.1"]}`, 0, 1, BadJSON, "want the end of the line after the instance, found '{'"},
 		{"jsonl envelope", JSONLines, `{"instances":[{"features":["a","1.1.1.1"]}]}`, 0, 1, BadShape, `an instance needs "features"`},
-		{"jsonl broken", JSONLines, `{"features":["a","1.1.1.1"]`, 0, 1, BadJSON, "want ',' or '}', found end of input"},
+		{"jsonl broken", JSONLines, `{"features":["a","1.1.1.1"]`, 0, 1, BadJSON, "unexpected EOF: want ',' or '}'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeRequest(tc.f, []byte(tc.body))
