@@ -7,8 +7,8 @@ import (
 	"github.com/ipinsights/ipinsights-go/csvio"
 )
 
-// CSVWriter writes tuples as CSV rows that `ipinsights train` and
-// `ipinsights score` read: "principal,ip" for CloudTrail tuples, and
+// CSVWriter writes tuples as CSV rows in the training and scoring format
+// that csvio reads: "principal,ip" for CloudTrail tuples, and
 // "principal,ip,finding_id,finding_type,severity" for GuardDuty tuples.
 // Fields that hold a comma, a quote, a line break or surrounding spaces
 // are quoted (RFC 4180). Call Flush when done.
