@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -378,6 +379,69 @@ func (s *Space) Hyperparameters(tuned map[string]string) map[string]string {
 	hp := maps.Clone(s.Static)
 	maps.Copy(hp, tuned)
 	return hp
+}
+
+// Start returns the tuned hyperparameters of a trial given as a map such
+// as a hyperparameters.json file holds: the values of the tuned
+// hyperparameters, which must lie in their ranges; for a tuned one that hp
+// lacks, its DefaultConfig value, which must lie in its range too. Other
+// keys of hp must agree with the static configuration. It also returns
+// the values in the order of Ranges.
+func (s *Space) Start(hp map[string]string) (map[string]string, []float64, error) {
+	base, err := ipinsights.ParseHyperparameters(s.Static)
+	if err != nil {
+		return nil, nil, err
+	}
+	fixed, defaults := base.Hyperparameters(), ipinsights.DefaultConfig().Hyperparameters()
+	tuned := map[string]bool{}
+	for _, r := range s.Ranges {
+		tuned[r.Name] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(hp)) {
+		if tuned[k] {
+			continue
+		}
+		if want, ok := fixed[k]; !ok || !sameValue(hp[k], want) {
+			return nil, nil, fmt.Errorf("tune: start: %s=%s, but %s is not tuned and is %s", k, hp[k], k, orUnknown(want, ok))
+		}
+	}
+	out := map[string]string{}
+	v := make([]float64, len(s.Ranges))
+	for i, r := range s.Ranges {
+		str, given := hp[r.Name]
+		if !given {
+			str = defaults[r.Name]
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(str), 64)
+		if err != nil || x < r.Min || x > r.Max || r.Integer() && x != math.Trunc(x) {
+			if !given {
+				return nil, nil, fmt.Errorf("tune: start: no value for %s, and its default %s is outside the range %s", r.Name, str, r)
+			}
+			return nil, nil, fmt.Errorf("tune: start: %s=%s is outside the range %s", r.Name, str, r)
+		}
+		v[i] = x
+		out[r.Name] = formatValue(x, r.Integer())
+	}
+	if _, err := s.config(out); err != nil {
+		return nil, nil, fmt.Errorf("tune: start: %w", err)
+	}
+	return out, v, nil
+}
+
+func sameValue(a, b string) bool {
+	if strings.TrimSpace(a) == b {
+		return true
+	}
+	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	return err1 == nil && err2 == nil && x == y
+}
+
+func orUnknown(v string, ok bool) string {
+	if !ok {
+		return "not a hyperparameter of the model"
+	}
+	return "fixed at " + v
 }
 
 // Names returns the names of the tuned hyperparameters, in order.

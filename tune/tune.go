@@ -124,6 +124,11 @@ type Options struct {
 	// random before it fits its model; zero means MaxJobs/4, at least 3
 	// and at most 10.
 	RandomTrials int
+	// Start, when not nil, holds the hyperparameters of the first trial:
+	// a known configuration (the one in use, say) that the search then
+	// tries to improve on, as Ray Tune's points_to_evaluate or Optuna's
+	// enqueued trials (AMT has no such option). See Space.Start.
+	Start map[string]string
 	// MaxTrialRuntime, when positive, stops a trial that trains longer,
 	// as a training job's stopping condition MaxRuntimeInSeconds. It makes
 	// the search depend on the machine's speed.
@@ -234,6 +239,11 @@ func Run(ctx context.Context, data Data, opts Options) (*Result, error) {
 		return nil, err
 	}
 	s := &search{opts: opts, data: data, space: space, res: &Result{Space: space, Objective: opts.Objective, Best: -1}}
+	if opts.Start != nil {
+		if s.start, s.startV, err = space.Start(opts.Start); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Strategy == Hyperband {
 		cfg, _ := space.config(nil)
 		s.hb = newHyperband(max(opts.MinEpochs, 1), cfg.Epochs)
@@ -289,20 +299,29 @@ type search struct {
 	space *Space
 	hb    *hyperband
 	res   *Result
+	// start and startV are the tuned hyperparameters of the first trial
+	// (Options.Start), as strings and values; nil without a start.
+	start  map[string]string
+	startV []float64
 	x     [][]float64 // per finished trial: its point in the unit cube
 	tried map[string]bool
 }
 
-// point returns the point in the unit cube of trial i and its
-// configuration.
-func (s *search) point(i int) ([]float64, ipinsights.Config, error) {
+// point returns the point in the unit cube of trial i, its tuned
+// hyperparameters and its configuration.
+func (s *search) point(i int) ([]float64, map[string]string, ipinsights.Config, error) {
 	if s.tried == nil {
 		s.tried = map[string]bool{}
 	}
+	if i == 0 && s.start != nil {
+		cfg, err := s.space.config(s.start)
+		return s.space.encode(s.startV), s.start, cfg, err
+	}
 	if s.opts.Strategy == Bayesian && i >= s.randomTrials() {
 		if u := s.bayes(i); u != nil {
-			if cfg, err := s.space.config(s.space.values(s.space.decode(u))); err == nil {
-				return u, cfg, nil
+			hp := s.space.values(s.space.decode(u))
+			if cfg, err := s.space.config(hp); err == nil {
+				return u, hp, cfg, nil
 			}
 		}
 	}
@@ -316,12 +335,13 @@ func (s *search) point(i int) ([]float64, ipinsights.Config, error) {
 			u[j] = r.Float64()
 		}
 		u = s.space.encode(s.space.decode(u))
+		hp := s.space.values(s.space.decode(u))
 		var cfg ipinsights.Config
-		if cfg, err = s.space.config(s.space.values(s.space.decode(u))); err == nil {
-			return u, cfg, nil
+		if cfg, err = s.space.config(hp); err == nil {
+			return u, hp, cfg, nil
 		}
 	}
-	return nil, ipinsights.Config{}, fmt.Errorf("tune: no valid hyperparameters in 1000 draws: %w", err)
+	return nil, nil, ipinsights.Config{}, fmt.Errorf("tune: no valid hyperparameters in 1000 draws: %w", err)
 }
 
 func (s *search) randomTrials() int {
@@ -341,6 +361,7 @@ func (s *search) bayes(i int) []float64 {
 	// (DiscriminatorAUC): lower than it would have reached, as it should.
 	for k, t := range s.res.Trials {
 		if v := t.Objective; !math.IsNaN(v) {
+			v = aucScale(v)
 			worst = min(worst, v)
 			x, y = append(x, s.x[k]), append(y, v)
 		}
@@ -348,10 +369,11 @@ func (s *search) bayes(i int) []float64 {
 	if len(y) < 2 {
 		return nil
 	}
-	// Trials with no value (failed, or stopped under AttackAUC) count as
-	// the worst seen: their region is no place to look.
+	// Failed trials count as the worst seen: their region is no place to
+	// look. Trials stopped early under AttackAUC have no value (they were
+	// judged by another metric) and are left out.
 	for k, t := range s.res.Trials {
-		if math.IsNaN(t.Objective) {
+		if t.Status == Failed {
 			x, y = append(x, s.x[k]), append(y, worst)
 		}
 	}
@@ -362,16 +384,23 @@ func (s *search) bayes(i int) []float64 {
 	return g.suggest(rng.New(s.opts.Seed, rng.Stream(streamBayes, uint64(i))), s.space, x, y, s.tried)
 }
 
+// aucScale maps an AUC to -log(1 - AUC), the scale the Bayesian strategy
+// models: it spreads the good values (0.98 and 0.99 are 3.9 and 4.6) and
+// draws in the useless ones (0.5 is 0.69), which would otherwise dominate
+// the objective's variance and flatten the differences that matter.
+func aucScale(v float64) float64 {
+	return -math.Log(max(1-v, 1e-9))
+}
+
 // trial runs trial i. It returns an error only when ctx is done.
 func (s *search) trial(ctx context.Context, i int) error {
 	began := time.Now()
-	u, cfg, err := s.point(i)
+	u, hp, cfg, err := s.point(i)
 	if err != nil {
 		return err
 	}
-	v := s.space.decode(u)
-	s.tried[key(v)] = true
-	t := Trial{Number: i + 1, Hyperparameters: s.space.values(v), Objective: math.NaN(), Bracket: -1}
+	s.tried[key(s.space.decode(u))] = true
+	t := Trial{Number: i + 1, Hyperparameters: hp, Objective: math.NaN(), Bracket: -1}
 	if s.hb != nil {
 		t.Bracket = s.hb.bracket(i)
 	}

@@ -3,6 +3,7 @@ package tune_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"net/netip"
 	"strings"
@@ -266,4 +267,32 @@ func TestCancelAndRuntimeLimit(t *testing.T) {
 	}
 	assert.Nil(t, res.BestTrial())
 	assert.Nil(t, res.BestHyperparameters())
+}
+
+func TestStartPoint(t *testing.T) {
+	d := data(t)
+	opts := quick(2, tune.Bayesian)
+	opts.Start = map[string]string{"epochs": "2", "vector_dim": "12", "learning_rate": "0.0123456", "mini_batch_size": "500",
+		"random_negative_sampling_rate": "4", "num_entity_vectors": "10000"} // fixed, and equal: fine
+	res, err := tune.Run(context.Background(), d, opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"epochs": "2", "vector_dim": "12", "learning_rate": "0.0123456", "mini_batch_size": "500",
+		"num_ip_encoder_layers": "1", "random_negative_sampling_rate": "4", "shuffled_negative_sampling_rate": "1", "weight_decay": "1e-05"},
+		res.Trials[0].Hyperparameters, "the start as given, and DefaultConfig's values for the tuned ones it lacks")
+	assert.NotEqual(t, res.Trials[0].Hyperparameters, res.Trials[1].Hyperparameters)
+
+	good := maps.Clone(opts.Start)
+	for msg, edit := range map[string]map[string]string{
+		"tune: start: epochs=9 is outside the range epochs=1:4:linear":                                     {"epochs": "9"},
+		"tune: start: num_entity_vectors=20000, but num_entity_vectors is not tuned and is fixed at 10000": {"num_entity_vectors": "20000"},
+		"tune: start: bogus=1, but bogus is not tuned and is not a hyperparameter of the model":            {"bogus": "1"},
+	} {
+		opts.Start = maps.Clone(good)
+		maps.Copy(opts.Start, edit)
+		_, err := tune.Run(context.Background(), d, opts)
+		assert.EqualError(t, err, msg)
+	}
+	opts.Start = map[string]string{}
+	_, err = tune.Run(context.Background(), d, opts)
+	assert.EqualError(t, err, "tune: start: no value for vector_dim, and its default 128 is outside the range vector_dim=8:16:log")
 }
