@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/tune"
 )
 
@@ -38,9 +39,10 @@ addresses (synthetic negatives), not from attacks. With labeled data,
 instead; a model tuned on the rows it is then judged on looks better than it is.
 
 Trials run one after another on every CPU; the same --seed gives the same trials.
-Early stopping (AMT's median rule, default on except with hyperband) stops a trial
-whose validation AUC after an epoch is below the median of the earlier trials'
-running averages at that epoch. Writes DIR/hyperparameters.json (for train
+Early stopping (AMT's median rule, default on with the discriminator objective,
+except with hyperband) stops a trial whose validation AUC after an epoch is below
+the median of the earlier trials' running averages at that epoch. --start FILE.json
+makes the first trial a configuration you know (the search then tries to beat it). Writes DIR/hyperparameters.json (for train
 --hyperparameters and sagemaker train), DIR/model.bin and DIR/trials.csv.`,
 		example: `ipinsights gen logins --users 2000 --seed 1 --out data
 ipinsights tune --train data/train.csv --validation data/validation.csv --max-jobs 20 --out tuned \
@@ -65,7 +67,8 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	objective := fs.String("objective", "discriminator_auc", "discriminator_auc (validation:discriminator_auc, AMT's) or attack_auc (needs --labeled)")
 	labeledPath := fs.String("labeled", "", "labeled rows entity,ip,label[,kind] (label 1 = attack) for --objective attack_auc")
 	header := fs.Bool("header", false, "the --labeled file's first row is a header")
-	early := fs.String("early-stopping", "", "auto or off: AMT's median stopping rule (default auto, off with hyperband or without --validation)")
+	early := fs.String("early-stopping", "", "auto or off: AMT's median stopping rule on the per-epoch validation AUC (default auto, but off with hyperband, with attack_auc and without --validation)")
+	startFile := fs.String("start", "", "a hyperparameters.json to train as the first trial (say, what you run today), so the search starts from it; tuned hyperparameters it lacks take their defaults")
 	minEpochs := fs.Int("min-epochs", 1, "hyperband: the first rung, in epochs (AMT's MinResource)")
 	maxRuntime := fs.Duration("max-runtime", 0, "stop a trial that trains longer (a training job's stopping condition); 0: no limit. Makes the search depend on the machine's speed")
 	out := fs.String("out", "", "directory for hyperparameters.json, model.bin and trials.csv (created if missing)")
@@ -111,7 +114,9 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	}
 	switch *early {
 	case "":
-		opts.EarlyStopping = opts.Strategy != tune.Hyperband && *validPath != ""
+		// The median rule judges the per-epoch validation AUC, which is
+		// the attack_auc objective's only by proxy.
+		opts.EarlyStopping = opts.Strategy != tune.Hyperband && *validPath != "" && opts.Objective == tune.DiscriminatorAUC
 	case "auto":
 		switch {
 		case opts.Strategy == tune.Hyperband:
@@ -141,8 +146,16 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%s", strings.TrimPrefix(err.Error(), "tune: "))
 	}
+	if *startFile != "" {
+		if opts.Start, err = ipinsights.ReadHyperparametersFile(*startFile); err != nil {
+			return err
+		}
+		if _, _, err := space.Start(opts.Start); err != nil {
+			return usagef("--start %s: %s", *startFile, strings.TrimPrefix(err.Error(), "tune: start: "))
+		}
+	}
 	hpOut, modelOut, trialsOut := filepath.Join(*out, "hyperparameters.json"), filepath.Join(*out, "model.bin"), filepath.Join(*out, "trials.csv")
-	ins := []file{{"--train", *trainPath}, {"--validation", *validPath}, {"--labeled", *labeledPath}, {"--hyperparameters", *hpFile}}
+	ins := []file{{"--train", *trainPath}, {"--validation", *validPath}, {"--labeled", *labeledPath}, {"--hyperparameters", *hpFile}, {"--start", *startFile}}
 	if err := checkOutputDir(file{"--out", *out}); err != nil {
 		return err
 	}

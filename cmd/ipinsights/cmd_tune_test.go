@@ -133,3 +133,21 @@ func TestTuneBadInput(t *testing.T) {
 	assert.Contains(t, stderr, "--validation is required: the objective validation:discriminator_auc is measured on it")
 	assert.NoDirExists(t, out, "nothing was written")
 }
+
+func TestTuneStart(t *testing.T) {
+	dir := fixture(t)
+	work := t.TempDir()
+	start := filepath.Join(work, "start.json")
+	require.NoError(t, os.WriteFile(start, []byte(`{"vector_dim": "16", "epochs": "2", "learning_rate": "0.02", "mini_batch_size": "300"}`), 0o644))
+	args := append([]string{"tune", "--train", filepath.Join(dir, "train.csv"), "--validation", filepath.Join(dir, "validation.csv"),
+		"--max-jobs", "2", "--out", filepath.Join(work, "out"), "--start", start}, tuneFlags...)
+	code, _, stderr := runCLI(t, "", args...)
+	require.Equal(t, exitOK, code, stderr)
+	rows := readCSV(t, filepath.Join(work, "out", "trials.csv"))
+	assert.Equal(t, []string{"16", "2", "0.02", "300", "1", "1", "1e-05"}, rows[1][6:], "the start; the defaults of R, S and weight_decay")
+
+	require.NoError(t, os.WriteFile(start, []byte(`{"vector_dim": "64"}`), 0o644))
+	code, _, stderr = runCLI(t, "", args...)
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "ipinsights tune: --start "+start+": vector_dim=64 is outside the range vector_dim=8:16:log (run \"ipinsights tune --help\")\n", stderr)
+}
