@@ -303,8 +303,8 @@ type search struct {
 	// (Options.Start), as strings and values; nil without a start.
 	start  map[string]string
 	startV []float64
-	x     [][]float64 // per finished trial: its point in the unit cube
-	tried map[string]bool
+	x      [][]float64 // per finished trial: its point in the unit cube
+	tried  map[string]bool
 }
 
 // point returns the point in the unit cube of trial i, its tuned
