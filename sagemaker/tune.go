@@ -352,8 +352,8 @@ func (c *Client) waitTuning(ctx context.Context, api TuningAPI, name string) (*s
 		}
 		last = d
 		msg := countsMessage(d)
-		if msg != lastMsg {
-			lastMsg = msg
+		if now := string(d.HyperParameterTuningJobStatus) + msg; now != lastMsg {
+			lastMsg = now
 			c.report(Event{Kind: EventStatus, Resource: name, Status: string(d.HyperParameterTuningJobStatus), Message: msg})
 		}
 		return jobState{status: string(d.HyperParameterTuningJobStatus), reason: aws.ToString(d.FailureReason)}, nil
