@@ -60,14 +60,18 @@ func quick(jobs int, strategy tune.Strategy) tune.Options {
 
 func TestSameSeedSameTrials(t *testing.T) {
 	d := data(t)
-	opts := quick(8, tune.Bayesian)
+	jobs := 8
+	if testing.Short() {
+		jobs = 5 // two Bayesian steps still
+	}
+	opts := quick(jobs, tune.Bayesian)
 	opts.RandomTrials = 3
 	opts.EarlyStopping = true
 	a, err := tune.Run(context.Background(), d, opts)
 	require.NoError(t, err)
 	b, err := tune.Run(context.Background(), d, opts)
 	require.NoError(t, err)
-	require.Len(t, a.Trials, 8)
+	require.Len(t, a.Trials, jobs)
 	for i := range a.Trials {
 		x, y := a.Trials[i], b.Trials[i]
 		x.Duration, y.Duration = 0, 0
