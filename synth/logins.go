@@ -301,10 +301,14 @@ func WriteCSV(w io.Writer, logins []Login) error {
 // WriteTestCSV writes the attack test as entity,ip,label,kind rows (no
 // header): label 1 for attacks, 0 for normal events; kind is home, work,
 // travel or attack.
-func (l *Logins) WriteTestCSV(w io.Writer) error {
+func (l *Logins) WriteTestCSV(w io.Writer) error { return WriteLabeledCSV(w, l.Test) }
+
+// WriteLabeledCSV writes logins as entity,ip,label,kind rows (no header),
+// as WriteTestCSV writes the attack test.
+func WriteLabeledCSV(w io.Writer, logins []Login) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var b []byte
-	for _, x := range l.Test {
+	for _, x := range logins {
 		b = x.AppendEntity(b[:0])
 		b = append(b, ',')
 		b = x.Addr().AppendTo(b)

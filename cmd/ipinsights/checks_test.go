@@ -125,7 +125,7 @@ func TestOutputCheckedBeforeWork(t *testing.T) {
 	}
 	ents, err := os.ReadDir(out)
 	require.NoError(t, err)
-	assert.Len(t, ents, 3, "train.csv, validation.csv, test_labeled.csv")
+	assert.Len(t, ents, 4, "train.csv, validation.csv, test_labeled.csv, validation_labeled.csv")
 }
 
 func TestParityFlagChecks(t *testing.T) {

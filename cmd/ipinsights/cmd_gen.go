@@ -45,7 +45,7 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	users := fs.Int("users", 10000, "users to simulate, at most 100,000 (the tutorial uses 10,000)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same files")
 	asns := fs.Int("asns", 800000, "ranges in the synthetic ASN table, at most 10,000,000")
-	out := fs.String("out", "", "directory to write train.csv, validation.csv and test_labeled.csv to (created if needed)")
+	out := fs.String("out", "", "directory to write train.csv, validation.csv, test_labeled.csv and validation_labeled.csv to (created if needed)")
 	if len(args) == 0 || args[0] != "logins" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			fs.Usage()
@@ -86,6 +86,7 @@ func runGen(ctx context.Context, e *env, args []string) error {
 		{"train.csv", func(o *output) error { return l.WriteTrainCSV(o) }},
 		{"validation.csv", func(o *output) error { return synth.WriteCSV(o, l.Validation) }},
 		{"test_labeled.csv", func(o *output) error { return l.WriteTestCSV(o) }},
+		{"validation_labeled.csv", func(o *output) error { return synth.WriteLabeledCSV(o, l.ValidationLabeled()) }},
 	} {
 		o, err := createOutput(e, filepath.Join(*out, f.name))
 		if err != nil {
@@ -103,6 +104,7 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "  %s  %s rows (first %d days, shuffled)\n", filepath.Join(*out, "train.csv"), commas(len(l.Train)), l.Config.TrainDays)
 	fmt.Fprintf(e.stdout, "  %s  %s rows (day %d)\n", filepath.Join(*out, "validation.csv"), commas(len(l.Validation)), l.Config.TrainDays+1)
 	fmt.Fprintf(e.stdout, "  %s  %s rows: entity,ip,label,kind (label 1 = attack)\n", filepath.Join(*out, "test_labeled.csv"), commas(len(l.Test)))
+	fmt.Fprintf(e.stdout, "  %s  %s rows: the validation day's and as many other attacks, for tuning (tune --objective attack_auc)\n", filepath.Join(*out, "validation_labeled.csv"), commas(2*len(l.Validation)))
 	fmt.Fprintf(e.stdout, "travel share of normal test rows %.4f: best possible attack-test AUC about %.4f\n", l.TravelShare(), l.Ceiling())
 	return nil
 }

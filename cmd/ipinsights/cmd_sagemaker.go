@@ -25,12 +25,13 @@ func init() {
 	register(&command{
 		name:    "sagemaker",
 		summary: "run the same job on Amazon SageMaker: train, transform (batch scoring), parity",
-		usage: `train|transform|score|parity [flags]
+		usage: `train|transform|score|parity|tune [flags]
 
   train      train on SageMaker with the same data and hyperparameters as a local run
   transform  score rows on SageMaker by batch transform (no endpoint is created)
   score      score rows on an endpoint you already run (creates nothing)
   parity     train and score on SageMaker and locally, then compare the scores
+  tune       search hyperparameters with a SageMaker hyperparameter tuning job
 
 Every subcommand prints what it will create and asks for confirmation
 unless --yes is given. Run "ipinsights sagemaker SUBCOMMAND --help" for its flags.`,
@@ -79,7 +80,7 @@ var smSubcommands = map[string]smSubcommand{
 
 func runSageMaker(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: train, transform, score or parity")
+		return usagef("want a subcommand: train, transform, score, parity or tune")
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -89,7 +90,7 @@ func runSageMaker(ctx context.Context, e *env, args []string) error {
 	}
 	sub, ok := smSubcommands[args[0]]
 	if !ok {
-		return usagef("unknown subcommand %q: want train, transform, score or parity", args[0])
+		return usagef("unknown subcommand %q: want train, transform, score, parity or tune", args[0])
 	}
 	return sub.run(ctx, e, sub.cmd, args[1:])
 }

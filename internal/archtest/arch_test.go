@@ -81,7 +81,7 @@ func TestImportRules(t *testing.T) {
 	pkgs := load(t)
 	// forbidden[p] lists what p (and everything it depends on) must never
 	// import, as ARCHITECTURE.md draws it.
-	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler", "asn"}
+	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler", "asn", "tune", "export"}
 	// notDeps[p] lists what p must never depend on, directly or not.
 	notDeps := map[string][]string{
 		"embedding":    upper,
@@ -89,7 +89,7 @@ func TestImportRules(t *testing.T) {
 		"internal/f32": append([]string{"embedding", "rng"}, upper...),
 		"csvio":        append([]string{"embedding", "rng"}, upper...),
 		"sampler":      {"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "csvio", "asn"},
-		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth", "asn"},
+		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth", "asn", "tune", "export"},
 		"inference":    {"server", "sagemaker", "awslogs", "synth"},
 		"server":       {"sagemaker", "awslogs", "synth"},
 		"awslogs":      {"server", "sagemaker", "synth", "inference"},
@@ -98,6 +98,8 @@ func TestImportRules(t *testing.T) {
 		// asn reads address databases; it needs nothing of ours but
 		// internal helpers, and nothing below the CLI needs it.
 		"asn": {"embedding", "rng", "csvio", "sampler", "ipinsights", "inference", "server", "sagemaker", "awslogs", "synth"},
+		"tune":         {"inference", "server", "sagemaker", "awslogs", "synth", "export"},
+		"export":       {"inference", "server", "sagemaker", "awslogs", "synth", "tune"},
 	}
 	// notImports[p] lists what p must not import itself: scoring and the
 	// wire formats need the encoded pair (embedding), not the sampler.

@@ -61,6 +61,7 @@ type Server struct {
 	training   map[string]*trainingJob
 	models     map[string]*model
 	transforms map[string]*transformJob
+	tuning     map[string]*tuningJob // see tuningJobs
 	calls      []string
 }
 
@@ -235,6 +236,11 @@ func (s *Server) handlers() map[string]handler {
 		"CreateTransformJob":   decodeInto(s.createTransformJob),
 		"DescribeTransformJob": decodeInto(s.describeTransformJob),
 		"StopTransformJob":     decodeInto(s.stopTransformJob),
+
+		"CreateHyperParameterTuningJob":              decodeInto(s.createTuningJob),
+		"DescribeHyperParameterTuningJob":            decodeInto(s.describeTuningJob),
+		"StopHyperParameterTuningJob":                decodeInto(s.stopTuningJob),
+		"ListTrainingJobsForHyperParameterTuningJob": decodeInto(s.listTuningTrainingJobs),
 	}
 }
 
