@@ -127,10 +127,6 @@ func (s *Server) readBody(st *reqState, r *http.Request) (sum []byte, err error)
 			// check that the client is still there, which must not time
 			// out meanwhile).
 			b.rc.SetReadDeadline(time.Time{})
-		} else {
-			// net/http reads what is left of a body after the handler, to
-			// keep the connection: not of a body that failed.
-			b.rc.SetReadDeadline(time.Now())
 		}
 	}()
 	if s.opts.SigV4 != nil {
@@ -144,8 +140,12 @@ func (s *Server) readBody(st *reqState, r *http.Request) (sum []byte, err error)
 	// The MaxBytesReader gets net/http's own ResponseWriter, which it tells
 	// to close the connection rather than drain an oversized body.
 	st.inv.body, err = b.read(st.inv.body, http.MaxBytesReader(st.w, r.Body, limit), r.ContentLength, limit)
-	if err != nil || b.hash == nil {
+	if err != nil {
 		return nil, err
+	}
+	st.body = false // read to its end
+	if b.hash == nil {
+		return nil, nil
 	}
 	return b.hash.Sum(st.sum[:0]), nil
 }

@@ -407,6 +407,7 @@ type reqState struct {
 
 	rc   http.ResponseController // of w
 	held int64                   // bytes of MaxBufferedBytes the request holds
+	body bool                    // whether the request has a body that was not read to its end
 	slot bool                    // whether the request holds an invocation slot
 	hash hash.Hash               // SHA-256 of signed requests' bodies, kept with the state
 	sum  [sha256.Size]byte
@@ -448,10 +449,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.states.Get().(*reqState)
 	st.w, st.status, st.written, st.rows, st.bytesIn = w, 0, 0, 0, 0
 	st.errCode, st.errMsg, st.limit, st.endpoint, st.keyID = "", "", "", endpoint, ""
+	st.body = r.ContentLength != 0
 	s.metrics.inFlight.Add(1)
 	defer func() {
 		s.metrics.inFlight.Add(-1)
 		s.releaseAll(st)
+		if st.body {
+			// After the handler net/http reads what is left of a body, to
+			// use the connection again, until the request's deadline: not
+			// from a client refused before its body was read, which may
+			// never send it. The connection is closed instead.
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
@@ -552,8 +561,8 @@ func (s *Server) fail(st *reqState, status int, code, msg string) {
 	h["Content-Type"] = jsonContentType
 	h["X-Amzn-Errortype"] = []string{code}
 	h.Del("Content-Length")
-	if status == http.StatusRequestTimeout {
-		h["Connection"] = connectionClose
+	if st.body {
+		h["Connection"] = connectionClose // see ServeHTTP
 	}
 	body, _ := json.Marshal(struct {
 		Code    string `json:"code"`
