@@ -300,3 +300,48 @@ func TestSlowReaderHoldsNoSlot(t *testing.T) {
 	assert.False(t, isNetTimeout(err), "the server did not close the connection")
 	assert.Less(t, got, int64(full), "the connection was closed before the whole response was sent")
 }
+
+// /metrics exposes the bounds: slots, busy slots, queued invocations,
+// bytes held and their limit, connections.
+func TestMetricsOfTheBounds(t *testing.T) {
+	m, _, recs := models(t)
+	s, err := New(m, Options{MaxConcurrent: 1, QueueTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	addr := serveLoopback(t, s)
+	release := holdSlot(t, s)
+	queued := make(chan int, 1)
+	go func() {
+		status, _, _ := post(t, "http://"+addr+"/invocations", "text/csv", "", csvBody(t, recs))
+		queued <- status
+	}()
+	require.Eventually(t, func() bool { return s.metrics.queued.Load() == 1 }, 10*time.Second, time.Millisecond)
+	stall(t, addr, 100000, "user-001,10.0.0")
+	require.Eventually(t, func() bool { return s.metrics.inFlight.Load() == 2 }, 10*time.Second, time.Millisecond)
+	status, _, body := do(t, mustRequest(t, http.MethodGet, "http://"+addr+"/metrics"))
+	require.Equal(t, 200, status)
+	held := int64(firstBodyStep + len(csvBody(t, recs)) + 1) // the stalled body's first step; the queued one's whole body
+	for series, want := range map[string]string{
+		"ipinsights_invocation_slots":         "1",
+		"ipinsights_invocation_slots_busy":    "1",
+		"ipinsights_invocations_queued":       "1",
+		"ipinsights_buffered_bytes":           fmt.Sprint(held),
+		"ipinsights_buffered_bytes_limit":     fmt.Sprint(s.Options().MaxBufferedBytes),
+		"ipinsights_connections_open":         "3",
+		"ipinsights_connections_limit":        "1024",
+		"ipinsights_connections_refused_total": "0",
+		"ipinsights_in_flight_requests":       "3",
+	} {
+		v, ok := metricValue(string(body), series)
+		assert.True(t, ok, "no %s in\n%s", series, body)
+		assert.Equal(t, want, v, series)
+	}
+	release()
+	assert.Equal(t, 200, <-queued)
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	return req
+}
