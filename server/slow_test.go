@@ -321,15 +321,15 @@ func TestMetricsOfTheBounds(t *testing.T) {
 	require.Equal(t, 200, status)
 	held := int64(firstBodyStep + len(csvBody(t, recs)) + 1) // the stalled body's first step; the queued one's whole body
 	for series, want := range map[string]string{
-		"ipinsights_invocation_slots":         "1",
-		"ipinsights_invocation_slots_busy":    "1",
-		"ipinsights_invocations_queued":       "1",
-		"ipinsights_buffered_bytes":           fmt.Sprint(held),
-		"ipinsights_buffered_bytes_limit":     fmt.Sprint(s.Options().MaxBufferedBytes),
-		"ipinsights_connections_open":         "3",
-		"ipinsights_connections_limit":        "1024",
+		"ipinsights_invocation_slots":          "1",
+		"ipinsights_invocation_slots_busy":     "1",
+		"ipinsights_invocations_queued":        "1",
+		"ipinsights_buffered_bytes":            fmt.Sprint(held),
+		"ipinsights_buffered_bytes_limit":      fmt.Sprint(s.Options().MaxBufferedBytes),
+		"ipinsights_connections_open":          "3",
+		"ipinsights_connections_limit":         "1024",
 		"ipinsights_connections_refused_total": "0",
-		"ipinsights_in_flight_requests":       "3",
+		"ipinsights_in_flight_requests":        "3",
 	} {
 		v, ok := metricValue(string(body), series)
 		assert.True(t, ok, "no %s in\n%s", series, body)
