@@ -186,3 +186,11 @@ func TestSigV4RefusesStrangersBeforeTheirBody(t *testing.T) {
 }
 
 func ioNopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+// signInto signs req, whose body is body, with sdkKey now.
+func signInto(t testing.TB, req *http.Request, body []byte) {
+	t.Helper()
+	h := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: sdkKey.AccessKeyID, SecretAccessKey: sdkKey.SecretAccessKey}
+	require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(h[:]), "sagemaker", "us-east-1", time.Now()))
+}

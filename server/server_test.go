@@ -532,6 +532,24 @@ func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len
 func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
 func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
 
+// inMemoryRequest is inMemory, returning the request that the function
+// serves, whose headers the caller may change.
+func inMemoryRequest(s *Server, contentType string, body []byte) (func() int, *http.Request) {
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/invocations", nil)
+	req.Header.Set("Content-Type", contentType)
+	rd := bytes.NewReader(body)
+	req.Body = io.NopCloser(rd)
+	req.ContentLength = int64(len(body))
+	w := &discardWriter{h: http.Header{}}
+	return func() int {
+		rd.Reset(body)
+		clear(w.h)
+		w.status, w.n = 0, 0
+		s.ServeHTTP(w, req)
+		return w.status
+	}, req
+}
+
 // inMemory returns a function that serves one request of body through s
 // without a network, reusing the request.
 func inMemory(s *Server, contentType, accept string, body []byte) (func() int, *discardWriter) {
