@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/inference"
 
+	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/test/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -96,12 +97,16 @@ func benchSigned(b *testing.B, rows int) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cputime.Process()
 			for range b.N {
 				if code := serve(); code != 200 {
 					b.Fatal(code)
 				}
 			}
 			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if cpu > 0 {
+				b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+			}
 		})
 	}
 }

@@ -187,7 +187,10 @@ func (v *Verifier) Verify(r *http.Request, payloadSHA256 []byte, now time.Time) 
 		case "content-length": // the signer takes it from ContentLength
 			cp.ContentLength = r.ContentLength
 		default:
-			ck := textproto.CanonicalMIMEHeaderKey(name)
+			ck, ok := canonical[name]
+			if !ok {
+				ck = textproto.CanonicalMIMEHeaderKey(name)
+			}
 			if vs, ok := r.Header[ck]; ok {
 				cp.Header[ck] = slices.Clone(vs) // the signer rewrites X-Amz-Date in place
 			}
@@ -201,6 +204,20 @@ func (v *Verifier) Verify(r *http.Request, payloadSHA256 []byte, now time.Time) 
 		return c.keyID, &Error{Code: InvalidSignature, Message: msgMismatch, AccessKeyID: c.keyID}
 	}
 	return c.keyID, nil
+}
+
+// canonical holds the canonical forms of the headers that SageMaker
+// Runtime clients sign, which textproto.CanonicalMIMEHeaderKey would
+// allocate for every request.
+var canonical = map[string]string{}
+
+func init() {
+	for _, h := range []string{"Accept", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "Content-Type", "X-Amz-Date",
+		"X-Amz-Content-Sha256", "X-Amzn-Sagemaker-Custom-Attributes", "X-Amzn-Sagemaker-Target-Model",
+		"X-Amzn-Sagemaker-Target-Variant", "X-Amzn-Sagemaker-Inference-Id", "X-Amzn-Sagemaker-Enable-Explanations",
+		"X-Amzn-Sagemaker-Inference-Component", "X-Amzn-Sagemaker-Session-Id"} {
+		canonical[strings.ToLower(h)] = h
+	}
 }
 
 // unverifiable are the headers that the SDK's signer leaves out of every
@@ -257,9 +274,13 @@ func (v *Verifier) check(r *http.Request, now time.Time) (claim, error) {
 			return incomplete("Authorization header requires '%s' parameter.", name)
 		}
 	}
-	scope := strings.Split(credential, "/")
-	if len(scope) != 5 || scope[0] == "" {
-		return incomplete("Authorization header: Credential %s: want ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request", quote(credential))
+	var scope [5]string
+	rest := credential
+	for i := range scope {
+		var ok bool
+		if scope[i], rest, ok = strings.Cut(rest, "/"); ok != (i < 4) || scope[i] == "" && i == 0 {
+			return incomplete("Authorization header: Credential %s: want ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request", quote(credential))
+		}
 	}
 	c.keyID = scope[0]
 	if len(c.signature) != 2*sha256.Size || !isLowerHex(c.signature) {
@@ -297,14 +318,15 @@ func (v *Verifier) check(r *http.Request, now time.Time) (claim, error) {
 	if latest := now.Add(skew); c.date.After(latest) {
 		return invalid("Signature not yet current: %s is still later than %s (%s + %s.)", dates[0], latest.UTC().Format(amzDate), now.UTC().Format(amzDate), skewText(skew))
 	}
-	headers := strings.Split(c.signedHeaders, ";")
-	if !slices.Contains(headers, "host") {
-		return invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.")
-	}
-	for _, h := range headers {
+	host := false
+	for h := range strings.SplitSeq(c.signedHeaders, ";") {
+		host = host || h == "host"
 		if slices.Contains(unverifiable, h) {
 			return invalid("SignedHeaders has %s, which this server can not verify: AWS's SDKs do not sign it", quote(h))
 		}
+	}
+	if !host {
+		return invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	return c, nil
 }
