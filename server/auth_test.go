@@ -81,10 +81,12 @@ func TestSigV4SDKClient(t *testing.T) {
 	// The other key too.
 	_, err := invoke(sdkClientWith(ts.URL, "AKIDBATCH", "batch-secret"), "text/csv", "", csvBody(t, recs))
 	require.NoError(t, err)
-	mu.Lock()
-	assert.Contains(t, logs.String(), `"access_key_id":"AKIDEXAMPLE"`)
-	assert.Contains(t, logs.String(), `"access_key_id":"AKIDBATCH"`)
-	mu.Unlock()
+	// A request's line is logged once its response is sent.
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), `"access_key_id":"AKIDEXAMPLE"`) && strings.Contains(logs.String(), `"access_key_id":"AKIDBATCH"`)
+	}, 10*time.Second, time.Millisecond)
 }
 
 // Every other caller gets 403 with the error type AWS sends, which the

@@ -450,10 +450,11 @@ func TestServeAuthAndTLS(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
 
+	// A request's line is logged once its response is sent.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"access_key_id":"AKIDLOCAL"`) }, 10*time.Second, time.Millisecond)
 	l := logs.String()
 	assert.Contains(t, l, `"scheme":"https","auth":"sigv4"`)
 	assert.Contains(t, l, `"region":"eu-west-1","service":"sagemaker"`)
-	assert.Contains(t, l, `"access_key_id":"AKIDLOCAL"`)
 	assert.NotContains(t, l, "wJalrXUtnFEMI", "the log never shows a secret")
 	assert.NotContains(t, l, "without authentication")
 }
@@ -465,8 +466,15 @@ func TestServeWarnsWithoutAuthOffLoopback(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.bin")
 	saveModel(t, a, path)
 	_, logs := startServe(t, "--model", path, "--addr", "0.0.0.0:0")
-	assert.Contains(t, logs.String(), `"level":"WARN","msg":"serving without authentication on an address other hosts can reach`)
-	_, logs = startServe(t, "--model", path)
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), `"level":"WARN","msg":"serving without authentication on an address other hosts can reach`)
+	}, 10*time.Second, time.Millisecond)
+	addr, logs := startServe(t, "--model", path)
+	// The warning would come before the serve loop, so before any request's line.
+	resp, err := http.Post("http://"+addr+"/invocations", "application/xml", strings.NewReader("<x/>"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"status":415`) }, 10*time.Second, time.Millisecond)
 	assert.NotContains(t, logs.String(), "without authentication")
 }
 
