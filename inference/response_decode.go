@@ -313,7 +313,9 @@ func (w *wirePrediction) prediction() (Prediction, string) {
 }
 
 // floats converts a decoded vector; null components (our encoding of
-// non-finite numbers) read as NaN.
+// non-finite numbers) read as NaN. A component too small for a float32
+// reads as 0; one too large is an error, as in encoding/json (it would
+// read as an infinity, which no response writes as a number).
 func floats(name string, raw []json.RawMessage) ([]float32, string) {
 	if raw == nil {
 		return nil, ""
@@ -327,6 +329,9 @@ func floats(name string, raw []json.RawMessage) ([]float32, string) {
 		x, err := strconv.ParseFloat(string(m), 32)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, fmt.Sprintf("%s[%d]: want a number, got %.40s", name, i, m)
+		}
+		if math.IsInf(x, 0) {
+			return nil, fmt.Sprintf("%s[%d]: %.40s is out of a float32's range", name, i, m)
 		}
 		out[i] = float32(x)
 	}

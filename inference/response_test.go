@@ -243,6 +243,8 @@ func TestDecodeResponseErrors(t *testing.T) {
 		{"malformed", JSONLines, "{\"dot_product\":1}\n{\"dot_product\":\n", -1, "application/jsonlines: line 2: malformed JSON"},
 		{"truncated json", JSON, `{"predictions":[{"dot_product":1}`, -1, "malformed JSON: unexpected end of input"},
 		{"bad embedding", JSON, `{"predictions":[{"dot_product":1,"entity_embedding":[1,"x"]}]}`, 0, `entity_embedding[1]: want a number, got "x"`},
+		// Found by FuzzResponseReader: it read as +Inf, which writes as null and reads back as NaN.
+		{"embedding beyond float32", JSONLines, `{"dot_product":0,"ip_embedding":[1e70]}`, 0, `ip_embedding[0]: 1e70 is out of a float32's range`},
 		{"csv not a number", CSV, "1.5\nabc\n", 1, `text/csv: line 2: prediction 1: dot_product: not a number: "abc"`},
 		{"csv bad seen", CSV, "1.5,maybe\n", 0, `entity_seen: want true or false, got "maybe"`},
 	} {

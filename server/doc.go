@@ -20,17 +20,32 @@
 // past it), 413 ResponseTooLarge when the response would pass its limit
 // (the response is never built past it; the message says how many records
 // fit), 415 for an unsupported Content-Type or a Content-Encoding, 406 for
-// an unsupported Accept, 405 for a wrong method, 503 while no model is
-// loaded or when every invocation slot stayed taken for the queue timeout.
+// an unsupported Accept, 405 for a wrong method, 408 RequestTimeout for a
+// body that arrives too slowly, 403 for a request that is not signed as
+// Options.SigV4 requires, 503 while no model is loaded or when every
+// invocation slot, or the room for bodies, stayed taken for the queue
+// timeout.
 //
-// Memory is bounded by default: a request body by Options.MaxPayloadBytes
-// (SageMaker's 6 MB), a response by Options.MaxResponseBytes (4 times the
-// payload limit, which a verbose response of a hundred times its request
-// passes), and the invocations handled at once by Options.MaxConcurrent
-// (twice GOMAXPROCS, at least 4). The records of one invocation are scored
-// over at most Options.ScoreWorkers goroutines: by default GOMAXPROCS
-// shared among the MaxConcurrent invocations, so that invocations scoring
-// at once do not queue for the same cores.
+// Memory is bounded by default, whatever clients do. A request body is
+// bounded by Options.MaxPayloadBytes (SageMaker's 6 MB) and a response by
+// Options.MaxResponseBytes (4 times the payload limit, which a verbose
+// response of a hundred times its request passes). Bodies are read before
+// an invocation takes one of its Options.MaxConcurrent scoring slots
+// (twice GOMAXPROCS, at least 4), and responses are sent after it gave the
+// slot back, so that slow clients hold no slot: the bytes they hold are
+// bounded by Options.MaxBufferedBytes, a body taking its room as it
+// arrives. Clients must send and take data in time
+// (Options.TransferTimeout, MinTransferRate), and Listener bounds the
+// open connections (Options.MaxConnections), answering the next 503. The
+// records of one invocation are scored over at most Options.ScoreWorkers
+// goroutines: by default GOMAXPROCS shared among the MaxConcurrent
+// invocations, so that invocations scoring at once do not queue for the
+// same cores.
+//
+// With Options.SigV4, every request but GET /ping must be signed with AWS
+// Signature Version 4 by one of its access keys, as SageMaker Runtime
+// requests are, and others are refused with 403 and the error type AWS
+// sends. KeyPair serves HTTPS with a certificate that can be reloaded.
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -114,4 +115,21 @@ func metricValue(body, series string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// lockedWriter is a writer safe for a serving server and a reading test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// slogTo returns a JSON logger to w, written under mu.
+func slogTo(mu *sync.Mutex, w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(lockedWriter{mu, w}, nil))
 }

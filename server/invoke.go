@@ -38,7 +38,10 @@ const (
 const predChunk = 256
 
 // invoke scores a request: POST /invocations and
-// POST /endpoints/{name}/invocations.
+// POST /endpoints/{name}/invocations. The body is read, and its signature
+// checked, before the invocation takes a slot, so that slow clients and
+// strangers hold none; the response is sent after it gave the slot back,
+// when MaxBufferedBytes has room for it.
 func (s *Server) invoke(st *reqState, r *http.Request) {
 	if r.Method != http.MethodPost {
 		s.methodNotAllowed(st, r, "POST")
@@ -62,17 +65,45 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", err.Error())
 		return
 	}
-	m := s.model.Load()
-	if m == nil {
+	if s.model.Load() == nil {
 		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "no model loaded yet")
 		return
 	}
-	limit := s.opts.MaxPayloadBytes
-	if r.ContentLength > limit {
+	if r.ContentLength > s.opts.MaxPayloadBytes {
 		s.tooLarge(st, r.ContentLength)
 		return
 	}
-	if err := s.acquire(r.Context()); err != nil {
+
+	inv := &st.inv
+	defer inv.trim()
+	sum, err := s.readBody(st, r)
+	st.bytesIn = len(inv.body)
+	switch {
+	case err == nil:
+	case isTooLarge(err):
+		s.tooLarge(st, -1)
+		return
+	case err == errTooSlow:
+		s.tooSlow(st)
+		return
+	case err == errBusy:
+		s.buffersFull(st)
+		return
+	case r.Context().Err() != nil:
+		s.fail(st, http.StatusBadRequest, "ValidationError", "request cancelled while its body was read")
+		return
+	default:
+		s.fail(st, http.StatusBadRequest, "ValidationError", "reading the request body: "+err.Error())
+		return
+	}
+	if sum != nil && !s.verify(st, r, sum) {
+		return
+	}
+	if len(bytes.TrimSpace(inv.body)) == 0 {
+		s.fail(st, http.StatusBadRequest, "ValidationError", "empty request body: want "+format.MediaType()+" records (entity, ip)")
+		return
+	}
+	if err := s.acquire(r.Context(), st); err != nil {
 		if err == errBusy {
 			s.busy(st)
 		} else {
@@ -80,24 +111,9 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		}
 		return
 	}
-	defer s.release()
-
-	inv := &st.inv
-	defer inv.trim()
-	// The MaxBytesReader gets net/http's own ResponseWriter, which it tells
-	// to close the connection rather than drain an oversized body.
-	inv.body, err = readBody(inv.body, http.MaxBytesReader(st.w, r.Body, limit), r.ContentLength, limit)
-	st.bytesIn = len(inv.body)
-	if err != nil {
-		if isTooLarge(err) {
-			s.tooLarge(st, -1)
-		} else {
-			s.fail(st, http.StatusBadRequest, "ValidationError", "reading the request body: "+err.Error())
-		}
-		return
-	}
-	if len(bytes.TrimSpace(inv.body)) == 0 {
-		s.fail(st, http.StatusBadRequest, "ValidationError", "empty request body: want "+format.MediaType()+" records (entity, ip)")
+	m := s.model.Load() // the model of when the invocation starts scoring
+	if m == nil {
+		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "no model loaded")
 		return
 	}
 	if err := inv.decode(format); err != nil {
@@ -109,12 +125,39 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.responseTooLarge(st, rf, fit, rows, m.VectorDim())
 		return
 	}
+	// Send the response without the slot when there is room to keep it;
+	// otherwise keep the slot, which bounds the responses held, while
+	// sending it.
+	if s.tryReserve(st, int64(len(inv.out))) {
+		s.release(st)
+	}
 	h := st.Header()
 	h["Content-Type"] = contentTypes[rf.Format]
 	h["Content-Length"] = []string{strconv.Itoa(len(inv.out))}
 	st.rows = rows
+	s.writeDeadline(st, len(inv.out))
 	st.WriteHeader(http.StatusOK)
 	st.Write(inv.out)
+}
+
+// tooSlow refuses an invocation whose body did not arrive in time.
+func (s *Server) tooSlow(st *reqState) {
+	st.limit = "TransferTimeout"
+	msg := fmt.Sprintf("request body not received in time: it must start within %s", s.opts.TransferTimeout)
+	if rate := s.opts.MinTransferRate; rate > 0 {
+		msg += fmt.Sprintf(" and keep arriving at %d bytes per second or faster", rate)
+	}
+	s.fail(st, http.StatusRequestTimeout, "RequestTimeout", msg)
+}
+
+// buffersFull refuses an invocation whose body found no room in
+// MaxBufferedBytes in time.
+func (s *Server) buffersFull(st *reqState) {
+	st.Header()["Retry-After"] = retryAfter
+	st.limit = "MaxBufferedBytes"
+	s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf(
+		"server busy: the request and response bodies under way hold all %d bytes of their bound for %s; retry later",
+		s.opts.MaxBufferedBytes, max(s.opts.QueueTimeout, 0)))
 }
 
 // busy refuses an invocation that found no free slot in time.

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipinsights/ipinsights-go/sigv4"
 )
 
 // metrics are the server's counters, exposed on /metrics in the Prometheus
@@ -12,20 +14,34 @@ import (
 // histogram do not justify github.com/prometheus/client_golang and its
 // dependencies (protobuf among them); the format is small and stable.
 type metrics struct {
-	requests    [numRoutes][600]atomic.Uint64 // by route and status code
-	errors      [len(errorCodes)]atomic.Uint64
-	rows        atomic.Uint64
-	latency     [len(latencyBuckets) + 1]atomic.Uint64 // per bucket, not cumulative; the last is +Inf
-	latencySum  atomic.Uint64                          // nanoseconds
-	inFlight    atomic.Int64
-	reloads     [2]atomic.Uint64 // ok, failed
-	modelLoaded atomic.Int64     // Unix seconds
+	requests     [numRoutes][600]atomic.Uint64 // by route and status code
+	errors       [len(errorCodes)]atomic.Uint64
+	rows         atomic.Uint64
+	latency      [len(latencyBuckets) + 1]atomic.Uint64 // per bucket, not cumulative; the last is +Inf
+	latencySum   atomic.Uint64                          // nanoseconds
+	inFlight     atomic.Int64
+	reloads      [2]atomic.Uint64 // ok, failed
+	modelLoaded  atomic.Int64     // Unix seconds
+	queued       atomic.Int64     // invocations waiting for a slot
+	buffered     atomic.Int64     // bytes of MaxBufferedBytes held
+	connsOpen    atomic.Int64     // through Listener
+	connsRefused atomic.Uint64
+}
+
+// gauges are the bounds' states that the Server knows and the metrics do
+// not: its slots, and its limits (negative: no bound).
+type gauges struct {
+	slots, slotsBusy int
+	bufferedLimit    int64
+	connectionsLimit int
 }
 
 // errorCodes are the error types of fail, in the order of metrics.errors.
 var errorCodes = [...]string{
 	"ValidationError", "UnsupportedMediaType", "NotAcceptable", "PayloadTooLarge",
 	"ResponseTooLarge", "MethodNotAllowed", "NotFound", "ServiceUnavailable", "InternalFailure",
+	"RequestTimeout", sigv4.MissingAuthenticationToken, sigv4.IncompleteSignature,
+	sigv4.UnrecognizedClient, sigv4.InvalidSignature,
 }
 
 // latencyBuckets are the upper bounds, in seconds, of the invocation
@@ -56,8 +72,8 @@ func (m *metrics) observe(rt route, status int, errCode string, d time.Duration,
 	m.latencySum.Add(uint64(d.Nanoseconds()))
 }
 
-// write writes the exposition.
-func (m *metrics) write(w io.Writer) error {
+// write writes the exposition, with the Server's gauges g.
+func (m *metrics) write(w io.Writer, g gauges) error {
 	b := make([]byte, 0, 4096)
 	header := func(name, typ, help string) {
 		b = append(b, "# HELP "...)
@@ -109,10 +125,23 @@ func (m *metrics) write(w io.Writer) error {
 	b = append(b, '\n')
 	sample(hist+"_count", "", cum)
 
-	header("ipinsights_in_flight_requests", "gauge", "Requests being served.")
-	b = append(b, "ipinsights_in_flight_requests "...)
-	b = strconv.AppendInt(b, m.inFlight.Load(), 10)
-	b = append(b, '\n')
+	gauge := func(name, help string, v int64) {
+		header(name, "gauge", help)
+		b = append(b, name...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, v, 10)
+		b = append(b, '\n')
+	}
+	gauge("ipinsights_in_flight_requests", "Requests being served.", m.inFlight.Load())
+	gauge("ipinsights_invocation_slots", "Invocations that may score at once (MaxConcurrent); -1: no bound.", int64(g.slots))
+	gauge("ipinsights_invocation_slots_busy", "Invocation slots taken: invocations scoring, or sending a response that found no room in the buffer bound.", int64(g.slotsBusy))
+	gauge("ipinsights_invocations_queued", "Invocations waiting for a slot.", m.queued.Load())
+	gauge("ipinsights_buffered_bytes", "Bytes of request bodies and responses held by invocations under way.", m.buffered.Load())
+	gauge("ipinsights_buffered_bytes_limit", "Bound on ipinsights_buffered_bytes (MaxBufferedBytes); -1: no bound.", g.bufferedLimit)
+	gauge("ipinsights_connections_open", "Connections open (through the server's Listener).", m.connsOpen.Load())
+	gauge("ipinsights_connections_limit", "Bound on open connections (MaxConnections); -1: no bound.", int64(g.connectionsLimit))
+	header("ipinsights_connections_refused_total", "counter", "Connections refused with 503 because MaxConnections were open.")
+	sample("ipinsights_connections_refused_total", "", m.connsRefused.Load())
 	header("ipinsights_model_reloads_total", "counter", "Model reloads (SIGHUP) by result.")
 	sample("ipinsights_model_reloads_total", `{result="ok"}`, m.reloads[0].Load())
 	sample("ipinsights_model_reloads_total", `{result="error"}`, m.reloads[1].Load())

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"hash"
 	"log/slog"
 	"math"
 	"net/http"
@@ -16,9 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/inference"
+	"golang.org/x/sync/semaphore"
 
+	"github.com/ipinsights/ipinsights-go/inference"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/sigv4"
 )
 
 // MiB is the unit of SageMaker's MaxPayloadInMB.
@@ -69,6 +73,36 @@ func DefaultScoreWorkers(maxConcurrent int) int {
 	return max(1, runtime.GOMAXPROCS(0)/maxConcurrent)
 }
 
+// DefaultMaxConnections is the bound on open connections when
+// Options.MaxConnections is zero.
+const DefaultMaxConnections = 1024
+
+// DefaultTransferTimeout is Options.TransferTimeout when it is zero: the
+// time a client has to send its headers, and to start sending a body or
+// taking a response.
+const DefaultTransferTimeout = 10 * time.Second
+
+// DefaultMinTransferRate is Options.MinTransferRate when it is zero, in
+// bytes per second: 64 KiB/s, half a megabit, at which a 6 MB body takes
+// about 100 s.
+const DefaultMinTransferRate = 64 << 10
+
+// DefaultMaxBufferedBytes returns Options.MaxBufferedBytes when it is
+// zero, for the given payload and response limits: room for two of the
+// largest requests with their responses, 2 × (maxPayload + maxResponse),
+// which is 60 MiB with the defaults.
+func DefaultMaxBufferedBytes(maxPayload, maxResponse int64) int64 {
+	return satAdd(satAdd(maxPayload, maxResponse), satAdd(maxPayload, maxResponse))
+}
+
+// satAdd adds two non-negative int64s, saturating at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 // Batch strategies of SageMaker batch transform (SAGEMAKER_BATCH_STRATEGY).
 const (
 	MultiRecord  = "MULTI_RECORD"
@@ -87,16 +121,58 @@ type Options struct {
 	// limit. Zero means DefaultResponseFactor × MaxPayloadBytes.
 	// (SageMaker's real-time endpoints refuse responses over 6 MB.)
 	MaxResponseBytes int64
-	// MaxConcurrent bounds the invocations handled at once (SageMaker's
-	// MaxConcurrentTransforms), from reading the request to writing the
-	// response; more wait up to QueueTimeout for a turn, then get 503.
-	// Zero means DefaultMaxConcurrent(); negative means no bound.
+	// MaxConcurrent bounds the invocations scored at once (SageMaker's
+	// MaxConcurrentTransforms): an invocation takes one of these slots once
+	// its whole body has arrived, to decode, score and build its response,
+	// and gives it back before the response is sent (unless the buffers are
+	// full, see MaxBufferedBytes), so that slow clients do not hold slots.
+	// More wait up to QueueTimeout for a turn, then get 503. Zero means
+	// DefaultMaxConcurrent(); negative means no bound.
 	MaxConcurrent int
-	// QueueTimeout is how long an invocation waits for a turn when
-	// MaxConcurrent are under way, before it is refused with 503
-	// ServiceUnavailable and a Retry-After header (the AWS SDKs retry it).
-	// Zero means DefaultQueueTimeout; negative means no wait.
+	// QueueTimeout is how long an invocation waits for a slot when
+	// MaxConcurrent are taken, or for room in MaxBufferedBytes, before it
+	// is refused with 503 ServiceUnavailable and a Retry-After header (the
+	// AWS SDKs retry it). Zero means DefaultQueueTimeout; negative means no
+	// wait.
 	QueueTimeout time.Duration
+	// MaxBufferedBytes bounds the bytes of request bodies and responses
+	// that invocations hold at once: a body takes room as it arrives (in
+	// steps that at most double it, starting at 16 KiB, so a client that
+	// declares a large body and sends little holds little), and keeps it
+	// until its response is sent; a response takes its size once built,
+	// and when that room is not free it is sent while the invocation keeps
+	// its slot. A body that finds no room waits up to QueueTimeout, then
+	// gets 503. Zero means DefaultMaxBufferedBytes(MaxPayloadBytes,
+	// MaxResponseBytes); negative means no bound. It must leave room for a
+	// body of MaxPayloadBytes.
+	MaxBufferedBytes int64
+	// MaxConnections bounds the connections open at once through
+	// Listener: one more is answered 503 ServiceUnavailable with
+	// Retry-After and closed, without reaching the handler. Zero means
+	// DefaultMaxConnections; negative means no bound.
+	MaxConnections int
+	// TransferTimeout and MinTransferRate (bytes per second) bound how
+	// slowly a client may send or take data: its headers must arrive within
+	// TransferTimeout (HTTPServer's ReadHeaderTimeout); an invocation's
+	// body of n bytes so far must keep arriving by TransferTimeout +
+	// n/MinTransferRate after the headers, or the request is refused with
+	// 408 RequestTimeout and its connection closed; and a response of n
+	// bytes must be taken within TransferTimeout + n/MinTransferRate, or
+	// the connection is closed. Zero means DefaultTransferTimeout and
+	// DefaultMinTransferRate; a negative MinTransferRate means no rate: a
+	// whole body, or response, within TransferTimeout.
+	TransferTimeout time.Duration
+	MinTransferRate int64
+	// SigV4, when not nil, requires every request but GET /ping to be
+	// signed with AWS Signature Version 4 by one of its keys, as the
+	// SageMaker Runtime API requires; others are refused with 403 and the
+	// error type AWS sends (MissingAuthenticationTokenException,
+	// UnrecognizedClientException, InvalidSignatureException,
+	// IncompleteSignatureException). A signature is checked before the
+	// body is read as far as the headers allow, and in full once it has
+	// arrived, before the invocation takes a slot. Nil serves without
+	// authentication.
+	SigV4 *sigv4.Verifier
 	// ScoreWorkers bounds the goroutines that score the records of one
 	// invocation (ipinsights.Model.ScoreTuplesWorkers); 1 scores them in
 	// the handler's goroutine. Zero means
@@ -112,8 +188,10 @@ type Options struct {
 	// Logger receives a structured line per request, and reloads. Nil
 	// discards them. The line of an invocation refused by a limit has a
 	// "limit" attribute that names the option:
-	// "MaxPayloadBytes", "MaxResponseBytes" or "MaxConcurrent" (a busy
-	// server, with QueueTimeout).
+	// "MaxPayloadBytes", "MaxResponseBytes", "MaxConcurrent" (a busy
+	// server, with QueueTimeout), "MaxBufferedBytes" or "TransferTimeout"
+	// (with MinTransferRate); a refused connection's line says
+	// "MaxConnections". A signed request's line has its "access_key_id".
 	Logger *slog.Logger
 }
 
@@ -139,11 +217,27 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BatchStrategy == "" {
 		o.BatchStrategy = MultiRecord
 	}
+	if o.MaxBufferedBytes == 0 && o.MaxPayloadBytes > 0 && o.MaxResponseBytes >= 0 {
+		o.MaxBufferedBytes = DefaultMaxBufferedBytes(o.MaxPayloadBytes, o.MaxResponseBytes)
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = DefaultTransferTimeout
+	}
+	if o.MinTransferRate == 0 {
+		o.MinTransferRate = DefaultMinTransferRate
+	}
 	switch {
 	case o.MaxPayloadBytes < 0:
 		return o, fmt.Errorf("server: negative MaxPayloadBytes %d", o.MaxPayloadBytes)
 	case o.MaxResponseBytes < 0:
 		return o, fmt.Errorf("server: negative MaxResponseBytes %d", o.MaxResponseBytes)
+	case o.MaxBufferedBytes > 0 && o.MaxBufferedBytes <= o.MaxPayloadBytes:
+		return o, fmt.Errorf("server: MaxBufferedBytes %d leaves no room for a body of MaxPayloadBytes %d: want more than it", o.MaxBufferedBytes, o.MaxPayloadBytes)
+	case o.TransferTimeout < 0:
+		return o, fmt.Errorf("server: negative TransferTimeout %s", o.TransferTimeout)
 	case o.ScoreWorkers < 0:
 		return o, fmt.Errorf("server: negative ScoreWorkers %d", o.ScoreWorkers)
 	case o.BatchStrategy != MultiRecord && o.BatchStrategy != SingleRecord:
@@ -163,8 +257,10 @@ type Server struct {
 	transforms int     // the MaxConcurrentTransforms of /execution-parameters
 	model      atomic.Pointer[ipinsights.Model]
 	metrics    metrics
-	sem        chan struct{} // invocation slots; nil when MaxConcurrent is negative
-	states     sync.Pool     // *reqState
+	sem        chan struct{}       // invocation slots; nil when MaxConcurrent is negative
+	buffers    *semaphore.Weighted // bytes of MaxBufferedBytes; nil when it is negative
+	states     sync.Pool           // *reqState
+	refusals   refusals            // of connections beyond MaxConnections
 }
 
 // New returns a Server of m with opts. m may be nil: /ping and
@@ -185,6 +281,10 @@ func New(m *ipinsights.Model, opts Options) (*Server, error) {
 	if opts.MaxConcurrent > 0 {
 		s.sem = make(chan struct{}, opts.MaxConcurrent)
 	}
+	if opts.MaxBufferedBytes > 0 {
+		s.buffers = semaphore.NewWeighted(opts.MaxBufferedBytes)
+	}
+	s.refusals.answer = refusal(opts.MaxConnections)
 	s.states.New = func() any { return new(reqState) }
 	if m != nil {
 		s.SetModel(m)
@@ -193,9 +293,9 @@ func New(m *ipinsights.Model, opts Options) (*Server, error) {
 }
 
 // Options returns the options s serves with, every zero field replaced
-// by its default: MaxConcurrent is negative when invocations are not
-// bounded, QueueTimeout negative when they do not wait, and Logger
-// discards when none was given.
+// by its default: MaxConcurrent, MaxBufferedBytes and MaxConnections are
+// negative when not bounded, QueueTimeout negative when invocations do
+// not wait, and Logger discards when none was given.
 func (s *Server) Options() Options { return s.opts }
 
 // Model returns the model that new requests are scored with, or nil.
@@ -226,19 +326,33 @@ func (s *Server) Reload(path string) error {
 	return nil
 }
 
-// HTTPServer returns an http.Server of s at addr, with timeouts that let
-// a slow client neither hold a connection for ever nor miss SageMaker's
-// 60-second invocation limit, and with net/http's own errors logged
-// through Options.Logger.
+// MaxHeaderBytes bounds the request line and headers of a request
+// (http.Server.MaxHeaderBytes in HTTPServer): 64 KiB, far more than a
+// signed SageMaker request needs (about 1 KiB).
+const MaxHeaderBytes = 64 << 10
+
+// HTTPServer returns an http.Server of s at addr, with net/http's own
+// errors logged through Options.Logger and with the timeouts that go with
+// the handler's: headers must arrive within Options.TransferTimeout and
+// be at most MaxHeaderBytes; a request's body, and its response, get 60
+// seconds (SageMaker's invocation limit) unless the handler gives them
+// their own deadline, as invocations have (Options.TransferTimeout and
+// MinTransferRate); an idle connection is closed after 120 seconds.
+// Serve it on a Listener of s, which bounds the open connections.
+//
+// It serves HTTP/1.1 only: the bounds on slow clients are per
+// connection, which holds one request at a time.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.TransferTimeout,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 	}
 }
 
@@ -289,6 +403,14 @@ type reqState struct {
 	errMsg   string
 	limit    string // the Options field that refused the request
 	endpoint string
+	keyID    string // the access key that signed the request
+
+	rc   http.ResponseController // of w
+	held int64                   // bytes of MaxBufferedBytes the request holds
+	body bool                    // whether the request has a body that was not read to its end
+	slot bool                    // whether the request holds an invocation slot
+	hash hash.Hash               // SHA-256 of signed requests' bodies, kept with the state
+	sum  [sha256.Size]byte
 
 	inv invocation
 }
@@ -326,10 +448,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, endpoint := routeOf(r.URL.Path)
 	st := s.states.Get().(*reqState)
 	st.w, st.status, st.written, st.rows, st.bytesIn = w, 0, 0, 0, 0
-	st.errCode, st.errMsg, st.limit, st.endpoint = "", "", "", endpoint
+	st.errCode, st.errMsg, st.limit, st.endpoint, st.keyID = "", "", "", endpoint, ""
+	st.body = r.ContentLength != 0
 	s.metrics.inFlight.Add(1)
 	defer func() {
 		s.metrics.inFlight.Add(-1)
+		s.releaseAll(st)
+		if st.body {
+			// After the handler net/http reads what is left of a body, to
+			// use the connection again, until the request's deadline: not
+			// from a client refused before its body was read, which may
+			// never send it. The connection is closed instead.
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
@@ -342,9 +473,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // st is not reused after a panic
 		}
 		s.finish(r, st, rt, start)
-		st.w = nil
+		st.w, st.rc = nil, http.ResponseController{}
 		s.states.Put(st)
 	}()
+	if rt != routePing && s.opts.SigV4 != nil && !s.authenticate(st, r, rt) {
+		return
+	}
 	switch rt {
 	case routePing:
 		s.ping(st, r)
@@ -397,6 +531,9 @@ func (s *Server) finish(r *http.Request, st *reqState, rt route, start time.Time
 			attrs = append(attrs, slog.String("endpoint", st.endpoint))
 		}
 	}
+	if st.keyID != "" {
+		attrs = append(attrs, slog.String("access_key_id", st.keyID))
+	}
 	if st.errMsg != "" {
 		attrs = append(attrs, slog.String("error", st.errMsg))
 	}
@@ -409,6 +546,7 @@ func (s *Server) finish(r *http.Request, st *reqState, rt route, start time.Time
 // Values of response headers, shared so that setting them allocates
 // nothing (net/http only reads them).
 var (
+	connectionClose    = []string{"close"}
 	jsonContentType    = []string{"application/json"}
 	metricsContentType = []string{"text/plain; version=0.0.4; charset=utf-8"}
 	contentTypes       = [...][]string{inference.CSV: {"text/csv"}, inference.JSON: {"application/json"}, inference.JSONLines: {"application/jsonlines"}}
@@ -423,6 +561,9 @@ func (s *Server) fail(st *reqState, status int, code, msg string) {
 	h["Content-Type"] = jsonContentType
 	h["X-Amzn-Errortype"] = []string{code}
 	h.Del("Content-Length")
+	if st.body {
+		h["Connection"] = connectionClose // see ServeHTTP
+	}
 	body, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -471,61 +612,44 @@ func (s *Server) serveMetrics(st *reqState, r *http.Request) {
 		return
 	}
 	st.Header()["Content-Type"] = metricsContentType
-	s.metrics.write(st)
+	s.metrics.write(st, s.gauges())
 }
 
-// readBody reads r into dst, growing it at most to limit+1 bytes (r is an
-// http.MaxBytesReader of limit, which fails past it), so that a request
-// never makes the server hold more than its limit. The declared length
-// (hint) sizes the buffer only up to firstAlloc: beyond that the buffer
-// grows as bytes arrive, so that a client that declares a large body and
-// sends nothing does not pin the memory.
-func readBody(dst []byte, r io.Reader, hint, limit int64) ([]byte, error) {
-	const firstAlloc = 256 << 10
-	dst = dst[:0]
-	if hint > 0 && int64(cap(dst)) <= hint {
-		dst = make([]byte, 0, min(hint, limit, firstAlloc)+1)
+// gauges returns the state of the bounds, for /metrics.
+func (s *Server) gauges() gauges {
+	g := gauges{
+		slots: cap(s.sem), slotsBusy: len(s.sem),
+		bufferedLimit: s.opts.MaxBufferedBytes, connectionsLimit: s.opts.MaxConnections,
 	}
-	for {
-		if len(dst) == cap(dst) {
-			n := min(max(2*int64(cap(dst)), 4096), limit+1)
-			if n <= int64(len(dst)) {
-				n = int64(len(dst)) + 1 // unreachable with a MaxBytesReader of limit
-			}
-			grown := make([]byte, len(dst), n)
-			copy(grown, dst)
-			dst = grown
-		}
-		n, err := r.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if err == io.EOF {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
+	if s.sem == nil {
+		g.slots = -1
 	}
+	return g
 }
 
-// acquire waits up to QueueTimeout for an invocation slot. It returns
-// errBusy when none came free in time and the context's error when the
-// client gave up first.
-func (s *Server) acquire(ctx context.Context) error {
+// acquire waits up to QueueTimeout for an invocation slot for st. It
+// returns errBusy when none came free in time and the context's error
+// when the client gave up first.
+func (s *Server) acquire(ctx context.Context, st *reqState) error {
 	if s.sem == nil {
 		return nil
 	}
 	select {
 	case s.sem <- struct{}{}:
+		st.slot = true
 		return nil
 	default:
 	}
 	if s.opts.QueueTimeout < 0 {
 		return errBusy
 	}
+	s.metrics.queued.Add(1)
+	defer s.metrics.queued.Add(-1)
 	t := time.NewTimer(s.opts.QueueTimeout)
 	defer t.Stop()
 	select {
 	case s.sem <- struct{}{}:
+		st.slot = true
 		return nil
 	case <-t.C:
 		return errBusy
@@ -536,9 +660,56 @@ func (s *Server) acquire(ctx context.Context) error {
 
 var errBusy = errors.New("every invocation slot is taken")
 
-func (s *Server) release() {
-	if s.sem != nil {
+// release gives back st's invocation slot, if it holds one.
+func (s *Server) release(st *reqState) {
+	if st.slot {
+		st.slot = false
 		<-s.sem
+	}
+}
+
+// reserve takes n more bytes of MaxBufferedBytes for st, waiting up to
+// QueueTimeout for them. It returns errBusy when they did not come free
+// in time and the context's error when the client gave up first.
+func (s *Server) reserve(ctx context.Context, st *reqState, n int64) error {
+	if s.buffers != nil && !s.buffers.TryAcquire(n) {
+		if s.opts.QueueTimeout < 0 {
+			return errBusy
+		}
+		ctx, cancel := context.WithTimeout(ctx, s.opts.QueueTimeout)
+		defer cancel()
+		if err := s.buffers.Acquire(ctx, n); err != nil {
+			if ctx.Err() == context.DeadlineExceeded {
+				return errBusy
+			}
+			return err
+		}
+	}
+	st.held += n
+	s.metrics.buffered.Add(n)
+	return nil
+}
+
+// tryReserve takes n more bytes of MaxBufferedBytes for st if they are
+// free, and reports whether it did.
+func (s *Server) tryReserve(st *reqState, n int64) bool {
+	if s.buffers != nil && !s.buffers.TryAcquire(n) {
+		return false
+	}
+	st.held += n
+	s.metrics.buffered.Add(n)
+	return true
+}
+
+// releaseAll gives back everything st holds: its slot and its bytes.
+func (s *Server) releaseAll(st *reqState) {
+	s.release(st)
+	if st.held > 0 {
+		if s.buffers != nil {
+			s.buffers.Release(st.held)
+		}
+		s.metrics.buffered.Add(-st.held)
+		st.held = 0
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -187,14 +188,16 @@ func TestReadBodyNeverHoldsMoreThanTheLimit(t *testing.T) {
 	const limit = 100000
 	for _, hint := range []int64{-1, 0, 10, limit} {
 		rec := httptest.NewRecorder()
-		buf, err := readBody(nil, http.MaxBytesReader(rec, io.NopCloser(infinite{}), limit), hint, limit)
+		var b bodyReader
+		buf, err := b.read(nil, http.MaxBytesReader(rec, io.NopCloser(infinite{}), limit), hint, limit)
 		assert.True(t, isTooLarge(err), "hint %d: %v", hint, err)
 		assert.LessOrEqual(t, cap(buf), limit+1, "hint %d", hint)
 	}
 	// A body at the limit fits, whatever the hint says.
 	body := bytes.Repeat([]byte("x"), limit)
 	for _, hint := range []int64{-1, 10, limit, 10 * limit} {
-		buf, err := readBody(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(bytes.NewReader(body)), limit), hint, limit)
+		var b bodyReader
+		buf, err := b.read(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(bytes.NewReader(body)), limit), hint, limit)
 		require.NoError(t, err)
 		assert.Equal(t, body, buf)
 		assert.LessOrEqual(t, cap(buf), limit+1)
@@ -204,7 +207,7 @@ func TestReadBodyNeverHoldsMoreThanTheLimit(t *testing.T) {
 func TestConcurrencyLimit(t *testing.T) {
 	m, _, recs := models(t)
 	s, ts := newServer(t, m, Options{MaxConcurrent: 1})
-	pw, first := holdSlot(t, s, ts)
+	release := holdSlot(t, s)
 	second := make(chan int)
 	go func() {
 		status, _, _ := post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs))
@@ -215,38 +218,69 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Fatalf("second request answered %d while the only slot was taken", s)
 	case <-time.After(100 * time.Millisecond):
 	}
-	_, err := pw.Write([]byte("10.0.0.1\n"))
-	require.NoError(t, err)
-	require.NoError(t, pw.Close())
-	assert.Equal(t, 200, <-first)
+	release()
 	assert.Equal(t, 200, <-second)
 }
 
-// holdSlot starts an invocation on ts (serving s) whose body trickles in,
-// and returns once it holds an invocation slot. The request ends, with its
-// status on the channel, when the test writes "10.0.0.1\n" and closes the
-// pipe.
-func holdSlot(t *testing.T, s *Server, ts *httptest.Server) (*io.PipeWriter, <-chan int) {
+// holdSlot takes one of s's invocation slots, as an invocation that is
+// scoring does, and returns the function that gives it back.
+func holdSlot(t *testing.T, s *Server) func() {
+	t.Helper()
+	st := new(reqState)
+	require.NoError(t, s.acquire(context.Background(), st))
+	var once sync.Once
+	release := func() { once.Do(func() { s.release(st) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// trickle starts an invocation on ts whose body trickles in: it sends the
+// headers and "user-001,", and the rest when the test writes it to the
+// pipe and closes it; the status comes on the channel.
+func trickle(t *testing.T, ts *httptest.Server) (*io.PipeWriter, <-chan int) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	t.Cleanup(func() { pw.Close() })
-	first := make(chan int, 1)
+	done := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/invocations", pr)
 		req.Header.Set("Content-Type", "text/csv")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			first <- -1
+			done <- -1
 			return
 		}
 		resp.Body.Close()
-		first <- resp.StatusCode
+		done <- resp.StatusCode
 	}()
 	_, err := pw.Write([]byte("user-001,"))
 	require.NoError(t, err)
-	// Wait until the invocation holds its slot.
-	require.Eventually(t, func() bool { return len(s.sem) == 1 }, 10*time.Second, time.Millisecond)
-	return pw, first
+	return pw, done
+}
+
+// The starvation: requests whose bodies trickle in, more of them
+// than there are slots, hold none: a normal request is answered at once.
+func TestSlowBodiesHoldNoSlot(t *testing.T) {
+	m, _, recs := models(t)
+	s, ts := newServer(t, m, Options{MaxConcurrent: 2, QueueTimeout: -1})
+	var pipes []*io.PipeWriter
+	var dones []<-chan int
+	for range 8 {
+		pw, done := trickle(t, ts)
+		pipes, dones = append(pipes, pw), append(dones, done)
+	}
+	require.Eventually(t, func() bool { return s.metrics.inFlight.Load() == 8 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, len(s.sem), "a body being read holds no slot")
+	assert.Equal(t, int64(8*firstBodyStep), s.metrics.buffered.Load(), "each holds its first step of room")
+	status, _, body := post(t, ts.URL+"/invocations", "text/csv", "", csvBody(t, recs))
+	assert.Equal(t, 200, status, "%s", body)
+	for i, pw := range pipes {
+		_, err := pw.Write([]byte("10.0.0.1\n"))
+		require.NoError(t, err)
+		require.NoError(t, pw.Close())
+		assert.Equal(t, 200, <-dones[i])
+	}
+	assert.Equal(t, int64(0), s.metrics.buffered.Load(), "all room given back")
 }
 
 func TestMetrics(t *testing.T) {
@@ -493,6 +527,29 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len(b), nil }
 
+// SetReadDeadline and SetWriteDeadline do what net/http's ResponseWriter
+// does, as far as allocations go: nothing.
+func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
+
+// inMemoryRequest is inMemory, returning the request that the function
+// serves, whose headers the caller may change.
+func inMemoryRequest(s *Server, contentType string, body []byte) (func() int, *http.Request) {
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/invocations", nil)
+	req.Header.Set("Content-Type", contentType)
+	rd := bytes.NewReader(body)
+	req.Body = io.NopCloser(rd)
+	req.ContentLength = int64(len(body))
+	w := &discardWriter{h: http.Header{}}
+	return func() int {
+		rd.Reset(body)
+		clear(w.h)
+		w.status, w.n = 0, 0
+		s.ServeHTTP(w, req)
+		return w.status
+	}, req
+}
+
 // inMemory returns a function that serves one request of body through s
 // without a network, reusing the request.
 func inMemory(s *Server, contentType, accept string, body []byte) (func() int, *discardWriter) {
@@ -570,15 +627,16 @@ func TestRequestHeaders(t *testing.T) {
 	}
 }
 
-// A declared length sizes the buffer only up to a first allocation: a
-// client that announces 6 MB and sends a few bytes does not pin 6 MB.
+// A declared length sizes the buffer only up to a first step: a client
+// that announces 6 MB and sends a few bytes does not pin 6 MB.
 func TestReadBodyDoesNotTrustTheDeclaredLength(t *testing.T) {
 	const limit = 6 << 20
-	buf, err := readBody(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), limit, limit)
+	var b bodyReader
+	buf, err := b.read(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), limit, limit)
 	require.NoError(t, err)
 	assert.Equal(t, "a,10.0.0.1\n", string(buf))
-	assert.LessOrEqual(t, cap(buf), 256<<10+1)
-	small, err := readBody(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), 11, limit)
+	assert.Equal(t, firstBodyStep, cap(buf))
+	small, err := b.read(nil, http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader("a,10.0.0.1\n")), limit), 11, limit)
 	require.NoError(t, err)
 	assert.Equal(t, 12, cap(small), "a small declared length is one exact allocation")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,9 +22,12 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/inference"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipinsights/ipinsights-go/internal/test/testcert"
 	"github.com/ipinsights/ipinsights-go/internal/test/testmodel"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -145,6 +150,15 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--model", path, "--log-level", "loud"}, exitUsage, `--log-level "loud"`},
 		{[]string{"serve", "--model", path, "--log-format", "xml"}, exitUsage, `--log-format "xml"`},
 		{[]string{"serve", "--model", path, "--shutdown-timeout", "0s"}, exitUsage, "--shutdown-timeout"},
+		{[]string{"serve", "--model", path, "--max-buffered-mb", "0"}, exitUsage, "--max-buffered-mb 0: want"},
+		{[]string{"serve", "--model", path, "--max-buffered-mb", "6"}, exitUsage, "--max-buffered-mb 6: want more than the largest request body (6 MB)"},
+		{[]string{"serve", "--model", path, "--max-connections", "0"}, exitUsage, "--max-connections 0: want 1 or more, or -1"},
+		{[]string{"serve", "--model", path, "--transfer-timeout", "0s"}, exitUsage, "--transfer-timeout 0s"},
+		{[]string{"serve", "--model", path, "--min-transfer-rate", "0"}, exitUsage, "--min-transfer-rate 0"},
+		{[]string{"serve", "--model", path, "--auth", "basic"}, exitUsage, `--auth "basic": want none or sigv4`},
+		{[]string{"serve", "--model", path, "--auth", "sigv4"}, exitUsage, "--auth sigv4 needs --credentials FILE"},
+		{[]string{"serve", "--model", path, "--credentials", "keys.txt"}, exitUsage, "--credentials is for --auth sigv4"},
+		{[]string{"serve", "--model", path, "--tls-cert", "a.crt"}, exitUsage, "--tls-cert and --tls-key go together"},
 		{[]string{"serve", "--model", filepath.Join(t.TempDir(), "missing.bin")}, exitData, "missing.bin"},
 		{[]string{"serve", "--model", path, "--addr", "256.0.0.1:http"}, exitData, "256.0.0.1"},
 	} {
@@ -159,6 +173,36 @@ func TestServeFlagErrors(t *testing.T) {
 	code, _, stderr := runCLI(t, "", "serve", "--model", bad)
 	assert.Equal(t, exitData, code)
 	assert.Contains(t, stderr, bad)
+
+	// Bad credentials files and TLS pairs: a one-line error, exit 1.
+	dir := t.TempDir()
+	creds := func(name, text string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+		require.NoError(t, os.Chmod(p, mode))
+		return p
+	}
+	ca := testcert.Write(t, dir, "a", 1)
+	cb := testcert.Write(t, dir, "b", 2)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--auth", "sigv4", "--credentials", creds("world.txt", "AKID1 secret1\n", 0o644)}, "group or others may read or write it (mode 0644)"},
+		{[]string{"--auth", "sigv4", "--credentials", creds("group.txt", "AKID1 secret1\n", 0o640)}, "(mode 0640)"},
+		{[]string{"--auth", "sigv4", "--credentials", creds("malformed.txt", "AKID1 secret1\nAKID2\n", 0o600)}, "malformed.txt: sigv4: line 2: 1 fields: want ACCESS_KEY_ID SECRET_ACCESS_KEY"},
+		{[]string{"--auth", "sigv4", "--credentials", creds("empty.txt", "# no keys yet\n", 0o600)}, "sigv4: no access keys"},
+		{[]string{"--auth", "sigv4", "--credentials", filepath.Join(dir, "missing.txt")}, "missing.txt"},
+		{[]string{"--auth", "sigv4", "--credentials", creds("ok.txt", "AKID1 secret1\n", 0o600), "--region", ""}, `--region: sigv4: region ""`},
+		{[]string{"--tls-cert", ca.CertFile, "--tls-key", cb.KeyFile}, "tls: private key does not match public key"},
+		{[]string{"--tls-cert", ca.KeyFile, "--tls-key", ca.KeyFile}, "server: TLS certificate"},
+	} {
+		code, _, stderr := runCLI(t, "", append([]string{"serve", "--model", path, "--addr", "127.0.0.1:0"}, tc.args...)...)
+		assert.Equal(t, exitData, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.msg, tc.args)
+		assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
+		assert.NotContains(t, stderr, "secret1", "never a secret")
+	}
 
 	t.Setenv("SAGEMAKER_MAX_PAYLOAD_IN_MB", "lots")
 	code, _, stderr = runCLI(t, "", "serve", "--model", path)
@@ -337,4 +381,160 @@ func TestServeSignals(t *testing.T) {
 	assert.NoError(t, err, "exit status; logs:\n%s", logs.String())
 	assert.Equal(t, 0, cmd.ProcessState.ExitCode())
 	assert.Contains(t, logs.String(), `"msg":"stopped"`)
+}
+
+// startServe runs "ipinsights serve" in-process with args (and --addr
+// 127.0.0.1:0 --log-format json unless args set them) until the test
+// ends, and returns its address and logs.
+func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	if !slices.Contains(args, "--addr") {
+		args = append(args, "--addr", "127.0.0.1:0")
+	}
+	args = append([]string{"serve", "--log-format", "json"}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := new(lockedBuffer)
+	done := make(chan int, 1)
+	go func() {
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr}
+		done <- runMain(ctx, e, args)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			assert.Equal(t, exitOK, code, stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	return listenAddr(t, stderr.String), stderr
+}
+
+// --auth sigv4 with --tls-cert: the SDK's client with a key of the file
+// scores over HTTPS; an unsigned request gets 403; /ping stays open.
+func TestServeAuthAndTLS(t *testing.T) {
+	a, _ := trainedModels(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.bin")
+	saveModel(t, a, path)
+	keys := filepath.Join(dir, "keys.txt")
+	require.NoError(t, os.WriteFile(keys, []byte("# local endpoint\nAKIDLOCAL wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"), 0o600))
+	pair := testcert.Write(t, dir, "server", 1)
+	addr, logs := startServe(t, "--model", path, "--auth", "sigv4", "--credentials", keys, "--region", "eu-west-1",
+		"--tls-cert", pair.CertFile, "--tls-key", pair.KeyFile)
+	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.Pool()}}}
+	client := sagemakerruntime.New(sagemakerruntime.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String("https://" + addr), HTTPClient: httpClient, RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}, nil
+		}),
+	})
+	body, err := inference.AppendRequest(nil, inference.CSV, serveRecords)
+	require.NoError(t, err)
+	out, err := client.InvokeEndpoint(context.Background(), &sagemakerruntime.InvokeEndpointInput{
+		EndpointName: aws.String("local"), ContentType: aws.String("text/csv"), Body: body})
+	require.NoError(t, err)
+	preds, err := inference.DecodeResponse(inference.JSON, out.Body)
+	require.NoError(t, err)
+	require.Len(t, preds, len(serveRecords))
+	assert.Equal(t, scoresFor(a)[0], preds[0].DotProduct)
+
+	resp, err := httpClient.Post("https://"+addr+"/invocations", "text/csv", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, "MissingAuthenticationTokenException", resp.Header.Get("X-Amzn-ErrorType"))
+	resp, err = httpClient.Get("https://" + addr + "/ping")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+
+	// A request's line is logged once its response is sent.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"access_key_id":"AKIDLOCAL"`) }, 10*time.Second, time.Millisecond)
+	l := logs.String()
+	assert.Contains(t, l, `"scheme":"https","auth":"sigv4"`)
+	assert.Contains(t, l, `"region":"eu-west-1","service":"sagemaker"`)
+	assert.NotContains(t, l, "wJalrXUtnFEMI", "the log never shows a secret")
+	assert.NotContains(t, l, "without authentication")
+}
+
+// Binding an address that other hosts can reach without --auth logs a
+// warning; a loopback address does not.
+func TestServeWarnsWithoutAuthOffLoopback(t *testing.T) {
+	a, _ := trainedModels(t)
+	path := filepath.Join(t.TempDir(), "m.bin")
+	saveModel(t, a, path)
+	_, logs := startServe(t, "--model", path, "--addr", "0.0.0.0:0")
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), `"level":"WARN","msg":"serving without authentication on an address other hosts can reach`)
+	}, 10*time.Second, time.Millisecond)
+	addr, logs := startServe(t, "--model", path)
+	// The warning would come before the serve loop, so before any request's line.
+	resp, err := http.Post("http://"+addr+"/invocations", "application/xml", strings.NewReader("<x/>"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"status":415`) }, 10*time.Second, time.Millisecond)
+	assert.NotContains(t, logs.String(), "without authentication")
+}
+
+// TestServeSIGHUPReloadsTLS runs "ipinsights serve --tls-cert --tls-key"
+// as a real process: SIGHUP reloads the pair with the model, for new
+// connections; a pair that does not load keeps the one in use.
+func TestServeSIGHUPReloadsTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a child process")
+	}
+	a, _ := trainedModels(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.bin")
+	saveModel(t, a, path)
+	first := testcert.Write(t, dir, "server", 1)
+	cmd, logs := startServeProcess(t, "serve", "--model", path, "--addr", "127.0.0.1:0", "--log-format", "json",
+		"--tls-cert", first.CertFile, "--tls-key", first.KeyFile)
+	addr := listenAddr(t, logs.String)
+	serial := func(p testcert.Pair) int64 {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.Pool()})
+		require.NoError(t, err)
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	assert.Equal(t, int64(1), serial(first))
+
+	second := testcert.Write(t, dir, "server", 2)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"TLS certificate reloaded"`) }, 20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, int64(2), serial(second))
+
+	other := testcert.Write(t, t.TempDir(), "other", 3)
+	require.NoError(t, os.Rename(other.KeyFile, second.KeyFile))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "TLS certificate reload failed") }, 20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, int64(2), serial(second))
+	assert.Contains(t, logs.String(), "private key does not match public key")
+}
+
+// startServeProcess runs the command line args in a child process (the
+// test binary, through TestServeProcess), killed when the test ends, and
+// returns it with its standard error.
+func startServeProcess(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestServeProcess$")
+	list, err := json.Marshal(args)
+	require.NoError(t, err)
+	cmd.Env = append(os.Environ(), "IPINSIGHTS_SERVE_ARGS="+string(list))
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	logs := new(lockedBuffer)
+	copied := make(chan struct{})
+	go func() { io.Copy(logs, stderr); close(copied) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-copied
+		cmd.Wait()
+	})
+	return cmd, logs
 }
