@@ -470,6 +470,10 @@ func (hr *histReader) uvarint(what string) uint64 {
 		}
 		v |= uint64(b&0x7f) << shift
 		if b < 0x80 {
+			if b == 0 && shift > 0 {
+				// 0x80 0x00 reads as 0 too: one value, one encoding.
+				hr.corrupt("%s: varint not in its shortest form", what)
+			}
 			return v
 		}
 	}
