@@ -1,0 +1,130 @@
+package alert
+
+import (
+	"net/netip"
+
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+)
+
+// AS is an autonomous system: its number and organisation.
+type AS struct {
+	// Number is the AS number; 0 when unknown.
+	Number uint32
+	// Org is the organisation's name, possibly empty.
+	Org string
+}
+
+// Known reports whether the AS is known (its Number is not 0).
+func (a AS) Known() bool { return a.Number != 0 }
+
+// Record is one scored pair and what is known about it. Fields says which
+// of the optional fields a format writes; the others are not read.
+type Record struct {
+	// Entity and Addr are the pair.
+	Entity []byte
+	Addr   netip.Addr
+	// Result is the pair's score.
+	Result ipinsights.Result
+	// Percentile is the pair's percentile among normal pairs
+	// (Fields.Percentile).
+	Percentile ipinsights.Percentile
+	// Alert tells whether the pair alerts (Fields.Alert).
+	Alert bool
+	// Explanation is the pair's explanation (Fields.Explain); its Result
+	// is not read. nil reads as an empty explanation.
+	Explanation *ipinsights.Explanation
+	// AS is the autonomous system of Addr (Fields.AS).
+	AS AS
+	// NetworkAS holds the autonomous system of each of the explanation's
+	// UsualNetworks, in their order (Fields.AS with Fields.Explain); see
+	// Annotator. Missing entries read as unknown.
+	NetworkAS []AS
+	// Extra are the values of the extra columns (Fields.Extra), such as
+	// the columns of the input passed through.
+	Extra [][]byte
+}
+
+// Fields says which of a record's optional fields are set and written.
+type Fields struct {
+	// Percentile writes percentile.
+	Percentile bool
+	// Alert writes alert.
+	Alert bool
+	// Explain writes the explanation: entity_pairs, network,
+	// network_seen, usual_networks, nearest_usual_network,
+	// nearest_similarity.
+	Explain bool
+	// AS writes asn and as_org of the address, and with Explain the AS of
+	// each usual network.
+	AS bool
+	// Extra names the extra columns, whose values are Record.Extra.
+	Extra []string
+}
+
+// explanation returns r's explanation, an empty one when nil.
+func (r *Record) explanation() *ipinsights.Explanation {
+	if r.Explanation == nil {
+		return &emptyExplanation
+	}
+	return r.Explanation
+}
+
+var emptyExplanation ipinsights.Explanation
+
+// networkAS returns the AS of usual network i.
+func (r *Record) networkAS(i int) AS {
+	if i < len(r.NetworkAS) {
+		return r.NetworkAS[i]
+	}
+	return AS{}
+}
+
+// ASLookup gives the autonomous system of an address; an *asn.DB is one.
+type ASLookup interface {
+	Lookup(ip netip.Addr) (asn uint32, org string, ok bool)
+}
+
+// Annotator sets the AS fields of records from an ASLookup. It looks each
+// usual network up once, as they repeat from record to record, and the
+// address of every record. It is not safe for concurrent use.
+type Annotator struct {
+	db   ASLookup
+	nets map[netip.Prefix]AS
+}
+
+// maxCachedNetworks bounds the Annotator's cache; it starts again empty
+// when full.
+const maxCachedNetworks = 1 << 20
+
+// NewAnnotator returns an Annotator that looks addresses up in db.
+func NewAnnotator(db ASLookup) *Annotator {
+	return &Annotator{db: db, nets: map[netip.Prefix]AS{}}
+}
+
+// Annotate sets r.AS, the AS of r.Addr, and r.NetworkAS, the AS of each of
+// the usual networks of r.Explanation (that of its first address), reusing
+// the NetworkAS slice when it has room.
+func (a *Annotator) Annotate(r *Record) {
+	r.AS = a.lookup(r.Addr)
+	usual := r.explanation().UsualNetworks
+	r.NetworkAS = r.NetworkAS[:0]
+	for _, n := range usual {
+		as, ok := a.nets[n.Prefix]
+		if !ok {
+			as = a.lookup(n.Prefix.Addr())
+			if len(a.nets) >= maxCachedNetworks {
+				clear(a.nets)
+			}
+			a.nets[n.Prefix] = as
+		}
+		r.NetworkAS = append(r.NetworkAS, as)
+	}
+}
+
+func (a *Annotator) lookup(ip netip.Addr) AS {
+	n, org, ok := a.db.Lookup(ip)
+	if !ok {
+		return AS{}
+	}
+	return AS{Number: n, Org: org}
+}
