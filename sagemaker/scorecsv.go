@@ -29,6 +29,9 @@ type ScoredRow struct {
 	// Alert tells whether the pair alerts (see ipinsights.AlertRule); it
 	// is written only when the ScoreWriter has the alert column.
 	Alert bool
+	// Columns are the values of the ScoreWriter's computed columns
+	// (ScoreWriterOptions.Columns), as text.
+	Columns [][]byte
 	// Extra are the input's further columns, passed through.
 	Extra [][]byte
 }
@@ -42,9 +45,14 @@ type ScoreWriterOptions struct {
 	Percentile bool
 	// Alert adds the alert column (true or false).
 	Alert bool
+	// Columns names further columns that the scorer computes, such as an
+	// explanation's (see package alert), written after alert and before
+	// the extra columns; every row has as many (ScoredRow.Columns).
+	// ScoreReader reads them back as extra columns.
+	Columns []string
 	// Extra names the extra columns; every row has as many. An empty name
 	// is written colN, N being the column's position in the input (col3
-	// for the first extra column).
+	// for the first extra column; see ExtraName).
 	Extra []string
 	// BitSize is 32 when the dot products are float32 values (this
 	// implementation's scores): each is written as the shortest decimal
@@ -89,25 +97,39 @@ func (sw *ScoreWriter) writeHeader() {
 	if sw.opts.Alert {
 		b = append(b, ",alert"...)
 	}
+	for _, name := range sw.opts.Columns {
+		b = append(b, ',')
+		b = csvio.AppendField(b, name)
+	}
 	for i, name := range sw.opts.Extra {
 		b = append(b, ',')
-		if name == "" {
-			b = append(b, "col"+strconv.Itoa(i+3)...)
-		} else {
-			b = csvio.AppendField(b, name)
-		}
+		b = csvio.AppendField(b, ExtraName(i, name))
 	}
 	_, sw.err = sw.w.Write(append(b, '\n'))
 }
 
-// Write writes one row. A row with another number of extra columns than
-// the writer's is an error.
+// ExtraName returns the header name of extra column i (0 for the input's
+// third column) whose name in the input is name: name itself, or colN
+// when it is empty, N being the column's position in the input (col3 for
+// the first extra column).
+func ExtraName(i int, name string) string {
+	if name == "" {
+		return "col" + strconv.Itoa(i+3)
+	}
+	return name
+}
+
+// Write writes one row. A row with another number of computed or extra
+// columns than the writer's is an error.
 func (sw *ScoreWriter) Write(row ScoredRow) error {
 	if sw.err != nil {
 		return sw.err
 	}
 	if len(row.Extra) != len(sw.opts.Extra) {
 		return fmt.Errorf("sagemaker: scored row with %d extra columns, want %d", len(row.Extra), len(sw.opts.Extra))
+	}
+	if len(row.Columns) != len(sw.opts.Columns) {
+		return fmt.Errorf("sagemaker: scored row with %d computed columns, want %d", len(row.Columns), len(sw.opts.Columns))
 	}
 	if !sw.wroteHeader {
 		if sw.writeHeader(); sw.err != nil {
@@ -132,6 +154,10 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 	if sw.opts.Alert {
 		b = append(b, ',')
 		b = strconv.AppendBool(b, row.Alert)
+	}
+	for _, f := range row.Columns {
+		b = append(b, ',')
+		b = csvio.AppendField(b, f)
 	}
 	for _, f := range row.Extra {
 		b = append(b, ',')
