@@ -125,11 +125,8 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 	if sw.err != nil {
 		return sw.err
 	}
-	if len(row.Extra) != len(sw.opts.Extra) {
-		return fmt.Errorf("sagemaker: scored row with %d extra columns, want %d", len(row.Extra), len(sw.opts.Extra))
-	}
-	if len(row.Columns) != len(sw.opts.Columns) {
-		return fmt.Errorf("sagemaker: scored row with %d computed columns, want %d", len(row.Columns), len(sw.opts.Columns))
+	if err := sw.check(row); err != nil {
+		return err
 	}
 	if !sw.wroteHeader {
 		if sw.writeHeader(); sw.err != nil {
@@ -137,7 +134,33 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 		}
 	}
 	// Build the line in the writer's free space: one copy per row.
-	b := sw.w.AvailableBuffer()
+	b, _ := sw.AppendRow(sw.w.AvailableBuffer(), row)
+	_, sw.err = sw.w.Write(b)
+	return sw.err
+}
+
+// check returns the error of a row whose number of columns is not the
+// writer's.
+func (sw *ScoreWriter) check(row ScoredRow) error {
+	if len(row.Extra) != len(sw.opts.Extra) {
+		return fmt.Errorf("sagemaker: scored row with %d extra columns, want %d", len(row.Extra), len(sw.opts.Extra))
+	}
+	if len(row.Columns) != len(sw.opts.Columns) {
+		return fmt.Errorf("sagemaker: scored row with %d computed columns, want %d", len(row.Columns), len(sw.opts.Columns))
+	}
+	return nil
+}
+
+// AppendRow appends to dst the line that Write writes for row, newline
+// included. It writes nothing and changes nothing in sw, so that several
+// goroutines may format rows at once, to write them in order with
+// WriteLines. A row with another number of computed or extra columns than
+// the writer's is an error.
+func (sw *ScoreWriter) AppendRow(dst []byte, row ScoredRow) ([]byte, error) {
+	if err := sw.check(row); err != nil {
+		return dst, err
+	}
+	b := dst
 	b = csvio.AppendField(b, row.Entity)
 	b = append(b, ',')
 	b = row.Addr.AppendTo(b)
@@ -163,7 +186,20 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 		b = append(b, ',')
 		b = csvio.AppendField(b, f)
 	}
-	_, sw.err = sw.w.Write(append(b, '\n'))
+	return append(b, '\n'), nil
+}
+
+// WriteLines writes lines that AppendRow made, after the header.
+func (sw *ScoreWriter) WriteLines(lines []byte) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	if !sw.wroteHeader {
+		if sw.writeHeader(); sw.err != nil {
+			return sw.err
+		}
+	}
+	_, sw.err = sw.w.Write(lines)
 	return sw.err
 }
 
