@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/alert"
@@ -113,7 +115,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--asn-db: %w", err)
 		}
 		defer db.Close()
-		s.ann = alert.NewAnnotator(db)
+		s.db = db
 		s.fields.AS = true
 	}
 	m, err := ipinsights.LoadFile(*modelPath)
@@ -239,7 +241,8 @@ func asffOptions(alertFPR bool, account, region string) (*alert.ASFFOptions, err
 }
 
 // scorer buffers a chunk of rows, scores (and explains) them in one batch
-// and writes them in the output format.
+// and writes them in the output format. The rows of a chunk are formatted
+// on several goroutines (each with its formatter) and written in order.
 type scorer struct {
 	m      *ipinsights.Model
 	format string
@@ -249,16 +252,17 @@ type scorer struct {
 	rule         *ipinsights.AlertRule
 	alertsOnly   bool
 	rows, alerts int
-	// cal gives percentiles when fields.Percentile; ann the AS when
+	// cal gives percentiles when fields.Percentile; db the AS when
 	// fields.AS; fields says what each row has.
 	cal    *ipinsights.Calibration
-	ann    *alert.Annotator
+	db     alert.ASLookup
 	fields alert.Fields
 	asff   *alert.ASFFOptions
 
 	started bool
 	sw      *sagemaker.ScoreWriter // csv
 	fw      *alert.ASFFWriter      // asff
+	fmts    []*formatter
 	// columns is the number of columns of every row (csvio.Options.SameFields).
 	columns int
 	tuples  []embedding.Tuple
@@ -268,18 +272,32 @@ type scorer struct {
 	arena   []byte
 	ends    []int
 	results []ipinsights.Result
-	// expls are the explanations of the rows written, in order; sub the
-	// rows explained when only some are (the alerting ones).
-	expls []ipinsights.Explanation
-	sub   []embedding.Tuple
-	rec   alert.Record
-	extra [][]byte // the current row's extra fields, reused
-	// ncols is the number of computed CSV columns; text and cols hold
-	// the current row's.
+	// alerting tells which rows alert (with a rule); expls are the
+	// explanations of the rows written, in order, expl the index in
+	// expls of each row's (-1 for a row not written); sub the rows
+	// explained when only some are (the alerting ones).
+	alerting []bool
+	expls    []ipinsights.Explanation
+	expl     []int32
+	sub      []embedding.Tuple
+	// ncols is the number of computed CSV columns.
 	ncols int
+}
+
+// formatter formats rows into buf, with buffers of its own.
+type formatter struct {
+	rec   alert.Record
+	ann   *alert.Annotator
+	extra [][]byte
 	text  []byte
 	cols  [][]byte
+	buf   []byte
+	err   error
 }
+
+// formatParallelMin is the number of rows from which a chunk is formatted
+// on several goroutines.
+const formatParallelMin = 1024
 
 // start creates the writer. header is the input header, if any; columns
 // is the number of columns of every row, to which the reader holds them.
@@ -290,6 +308,17 @@ func (s *scorer) start(header []string, columns int) {
 	names := make([]string, s.columns-2)
 	if len(header) == columns && columns >= 2 {
 		copy(names, header[2:])
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if s.format == formatASFF {
+		workers = 1 // alerts only: few rows
+	}
+	for range workers {
+		f := &formatter{}
+		if s.db != nil {
+			f.ann = alert.NewAnnotator(s.db)
+		}
+		s.fmts = append(s.fmts, f)
 	}
 	switch s.format {
 	case formatCSV:
@@ -322,106 +351,160 @@ func (s *scorer) add(r *csvio.Reader) {
 }
 
 // score scores or explains the buffered rows: s.results holds every row's
-// score; with explanations, s.expls those of the rows that are written
-// (all, or with alertsOnly the alerting ones).
+// score, s.alerting whether it alerts, s.expl which rows are written and
+// their explanations in s.expls: all rows, or with alertsOnly the
+// alerting ones, which alone are explained.
 func (s *scorer) score() {
-	switch {
-	case !s.fields.Explain:
+	n := len(s.tuples)
+	if !s.fields.Explain || s.alertsOnly {
 		s.results = s.m.ScoreTuples(s.results, s.tuples)
-	case s.alertsOnly:
-		// Explain only what is written: the few rows that alert.
-		s.results = s.m.ScoreTuples(s.results, s.tuples)
-		s.sub = s.sub[:0]
-		for i, res := range s.results {
-			if s.rule.Alert(s.tuples[i].Entity, res.DotProduct) {
-				s.sub = append(s.sub, s.tuples[i])
-			}
-		}
-		s.expls = s.m.ExplainTuplesWorkers(s.expls, s.sub, 0)
-	default:
+	} else {
 		s.expls = s.m.ExplainTuplesWorkers(s.expls, s.tuples, 0)
 		s.results = s.results[:0]
 		for i := range s.expls {
 			s.results = append(s.results, s.expls[i].Result)
 		}
 	}
+	s.alerting, s.expl = s.alerting[:0], s.expl[:0]
+	written := int32(0)
+	for i, res := range s.results {
+		a := s.rule != nil && s.rule.Alert(s.tuples[i].Entity, res.DotProduct)
+		s.alerting = append(s.alerting, a)
+		if a {
+			s.alerts++
+		}
+		if s.alertsOnly && !a {
+			s.expl = append(s.expl, -1)
+			continue
+		}
+		s.expl = append(s.expl, written)
+		written++
+	}
+	s.rows += n
+	if s.fields.Explain && s.alertsOnly {
+		// Explain only what is written: the few rows that alert.
+		s.sub = s.sub[:0]
+		for i, k := range s.expl {
+			if k >= 0 {
+				s.sub = append(s.sub, s.tuples[i])
+			}
+		}
+		s.expls = s.m.ExplainTuplesWorkers(s.expls, s.sub, 0)
+	}
 }
 
 // flush scores the buffered rows and writes them.
 func (s *scorer) flush() error {
-	if len(s.tuples) == 0 {
+	n := len(s.tuples)
+	if n == 0 {
 		return nil
 	}
 	s.score()
-	per := s.columns - 1 // fields kept per row: the entity and the extras
-	start, explained := 0, 0
-	for i, res := range s.results {
-		ends := s.ends[i*per : (i+1)*per]
-		rec := &s.rec
-		rec.Entity, rec.Addr, rec.Result, rec.Explanation = s.arena[start:ends[0]], s.addrs[i], res, nil
-		start = ends[per-1]
-		s.rows++
-		if s.rule != nil {
-			if rec.Alert = s.rule.Alert(s.tuples[i].Entity, res.DotProduct); rec.Alert {
-				s.alerts++
-			} else if s.alertsOnly {
+	if s.format == formatASFF {
+		f := s.fmts[0]
+		for i := range n {
+			if s.expl[i] < 0 {
 				continue
 			}
+			fd, err := alert.NewFinding(s.record(f, i), &s.fields, s.asff)
+			if err != nil {
+				return err
+			}
+			if err := s.fw.Write(&fd); err != nil {
+				return err
+			}
 		}
-		if s.fields.Explain { // the rows written are those explained, in order
-			rec.Explanation = &s.expls[explained]
-			explained++
+	} else {
+		workers := max(1, min(len(s.fmts), n/formatParallelMin))
+		per := (n + workers - 1) / workers
+		var wg sync.WaitGroup
+		for k := 1; k < workers; k++ {
+			wg.Go(func() { s.formatRows(s.fmts[k], k*per, min(n, (k+1)*per)) })
 		}
-		if s.fields.Percentile {
-			rec.Percentile = s.cal.Percentile(s.tuples[i].Entity, res.DotProduct)
-		}
-		if s.ann != nil {
-			s.ann.Annotate(rec)
-		}
-		s.extra = s.extra[:0]
-		for k := 1; k < per; k++ {
-			s.extra = append(s.extra, s.arena[ends[k-1]:ends[k]])
-		}
-		rec.Extra = s.extra
-		if err := s.write(rec); err != nil {
-			return err
+		s.formatRows(s.fmts[0], 0, min(n, per))
+		wg.Wait()
+		for _, f := range s.fmts[:workers] {
+			if f.err != nil {
+				return f.err
+			}
+			var err error
+			if s.sw != nil {
+				err = s.sw.WriteLines(f.buf)
+			} else {
+				_, err = s.w.Write(f.buf)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	s.tuples, s.addrs, s.arena, s.ends = s.tuples[:0], s.addrs[:0], s.arena[:0], s.ends[:0]
 	return nil
 }
 
-// write writes one record in the output format.
-func (s *scorer) write(rec *alert.Record) error {
-	switch s.format {
-	case formatJSONL:
-		b := s.fields.AppendJSON(s.w.AvailableBuffer(), rec)
-		_, err := s.w.Write(append(b, '\n'))
-		return err
-	case formatASFF:
-		fd, err := alert.NewFinding(rec, &s.fields, s.asff)
-		if err != nil {
-			return err
-		}
-		return s.fw.Write(&fd)
+// record fills f's record with row i.
+func (s *scorer) record(f *formatter, i int) *alert.Record {
+	per := s.columns - 1 // fields kept per row: the entity and the extras
+	ends := s.ends[i*per : (i+1)*per]
+	start := 0
+	if i > 0 {
+		start = s.ends[i*per-1]
 	}
-	row := sagemaker.ScoredRow{Entity: rec.Entity, Addr: rec.Addr, DotProduct: rec.Result.DotProduct, EntitySeen: rec.Result.EntitySeen,
-		Percentile: rec.Percentile.Value, Alert: rec.Alert, Extra: rec.Extra}
-	if s.ncols > 0 {
-		s.text, s.cols = s.text[:0], s.cols[:0]
-		var ends [8]int
-		for k := range s.ncols {
-			s.text = s.fields.AppendColumn(s.text, rec, k)
-			ends[k] = len(s.text)
-		}
-		lo := 0
-		for _, hi := range ends[:s.ncols] {
-			s.cols = append(s.cols, s.text[lo:hi])
-			lo = hi
-		}
-		row.Columns = s.cols
+	rec := &f.rec
+	rec.Entity, rec.Addr, rec.Result, rec.Explanation = s.arena[start:ends[0]], s.addrs[i], s.results[i], nil
+	if s.rule != nil {
+		rec.Alert = s.alerting[i]
 	}
-	return s.sw.Write(row)
+	if s.fields.Explain {
+		rec.Explanation = &s.expls[s.expl[i]]
+	}
+	if s.fields.Percentile {
+		rec.Percentile = s.cal.Percentile(s.tuples[i].Entity, rec.Result.DotProduct)
+	}
+	if f.ann != nil {
+		f.ann.Annotate(rec)
+	}
+	f.extra = f.extra[:0]
+	for k := 1; k < per; k++ {
+		f.extra = append(f.extra, s.arena[ends[k-1]:ends[k]])
+	}
+	rec.Extra = f.extra
+	return rec
+}
+
+// formatRows formats the rows [lo, hi) that are written into f.buf, as
+// CSV or JSON lines.
+func (s *scorer) formatRows(f *formatter, lo, hi int) {
+	f.buf, f.err = f.buf[:0], nil
+	for i := lo; i < hi; i++ {
+		if s.expl[i] < 0 {
+			continue
+		}
+		rec := s.record(f, i)
+		if s.format == formatJSONL {
+			f.buf = append(s.fields.AppendJSON(f.buf, rec), '\n')
+			continue
+		}
+		row := sagemaker.ScoredRow{Entity: rec.Entity, Addr: rec.Addr, DotProduct: rec.Result.DotProduct, EntitySeen: rec.Result.EntitySeen,
+			Percentile: rec.Percentile.Value, Alert: rec.Alert, Extra: rec.Extra}
+		if s.ncols > 0 {
+			f.text, f.cols = f.text[:0], f.cols[:0]
+			var ends [8]int
+			for k := range s.ncols {
+				f.text = s.fields.AppendColumn(f.text, rec, k)
+				ends[k] = len(f.text)
+			}
+			lo := 0
+			for _, hi := range ends[:s.ncols] {
+				f.cols = append(f.cols, f.text[lo:hi])
+				lo = hi
+			}
+			row.Columns = f.cols
+		}
+		if f.buf, f.err = s.sw.AppendRow(f.buf, row); f.err != nil {
+			return
+		}
+	}
 }
 
 // finish writes what the writer holds back (the CSV header when no row
