@@ -202,13 +202,17 @@ func ResourceType(entity string) string {
 		}
 		return "Other"
 	}
-	upperAlnum := len(entity) > 0 && strings.Trim(entity, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
-	switch {
-	case upperAlnum && len(entity) == 21 && strings.HasPrefix(entity, "AIDA"):
+	// IAM's unique IDs and access key IDs: 16 to 128 upper-case letters
+	// and digits, with a prefix that says what they name.
+	if len(entity) < 16 || len(entity) > 128 || strings.Trim(entity, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+		return "Other"
+	}
+	switch entity[:4] {
+	case "AIDA":
 		return "AwsIamUser"
-	case upperAlnum && len(entity) == 21 && strings.HasPrefix(entity, "AROA"):
+	case "AROA":
 		return "AwsIamRole"
-	case upperAlnum && len(entity) == 20 && (strings.HasPrefix(entity, "AKIA") || strings.HasPrefix(entity, "ASIA")):
+	case "AKIA", "ASIA":
 		return "AwsIamAccessKey"
 	}
 	return "Other"

@@ -263,7 +263,9 @@ func TestResourceType(t *testing.T) {
 		"AROAJQABLZS4A3QDU576Q":                                     "AwsIamRole",
 		"AKIAIOSFODNN7EXAMPLE":                                      "AwsIamAccessKey",
 		"ASIAIOSFODNN7EXAMPLE":                                      "AwsIamAccessKey",
+		"AIDA7F7C6BF7756DF247":                                      "AwsIamUser",
 		"AIDA":                                                      "Other",
+		"AIDAJQABLZS4A3QDU576q":                                     "Other",
 		"alice":                                                     "Other",
 		"":                                                          "Other",
 	} {
