@@ -141,6 +141,15 @@ func TestAnnotator(t *testing.T) {
 	assert.Equal(t, 4, db.lookups, "the usual networks are looked up once, the address every time")
 	assert.Equal(t, []AS{{64500, "Example Org"}, {}}, r.NetworkAS)
 
+	// Another list (the same networks in another order): its own AS.
+	swapped := *r.Explanation
+	swapped.UsualNetworks = ipinsights.NetworkCounts{r.Explanation.UsualNetworks[1], r.Explanation.UsualNetworks[0]}
+	r2 := *r
+	r2.Explanation, r2.NetworkAS = &swapped, nil
+	a.Annotate(&r2)
+	assert.Equal(t, []AS{{}, {64500, "Example Org"}}, r2.NetworkAS)
+	assert.Equal(t, 5, db.lookups, "its networks were known")
+
 	r.Explanation = nil
 	a.Annotate(r)
 	assert.Empty(t, r.NetworkAS)

@@ -1,7 +1,9 @@
 package alert
 
 import (
+	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -85,20 +87,54 @@ type ASLookup interface {
 }
 
 // Annotator sets the AS fields of records from an ASLookup. It looks each
-// usual network up once, as they repeat from record to record, and the
-// address of every record. It is not safe for concurrent use.
+// usual network up once, and remembers the AS of each list of usual
+// networks (an entity's, which repeats from record to record); it looks
+// up the address of every record. It is not safe for concurrent use.
 type Annotator struct {
-	db   ASLookup
-	nets map[netip.Prefix]AS
+	db    ASLookup
+	nets  map[netKey]AS
+	lists map[uint64]*asList
+	keys  []netKey
 }
 
-// maxCachedNetworks bounds the Annotator's cache; it starts again empty
-// when full.
-const maxCachedNetworks = 1 << 20
+// asList is a list of usual networks and their AS.
+type asList struct {
+	nets []netKey
+	as   []AS
+}
+
+// netKey is a network as a map key that hashes and compares as plain
+// integers, which netip.Prefix does not (its address holds a pointer).
+type netKey struct {
+	hi, lo uint64
+	bits   int32
+	v4     bool
+}
+
+func keyOf(p netip.Prefix) netKey {
+	a := p.Addr().As16()
+	return netKey{hi: binary.BigEndian.Uint64(a[:8]), lo: binary.BigEndian.Uint64(a[8:]), bits: int32(p.Bits()), v4: p.Addr().Is4()}
+}
+
+// mix is the finaliser of splitmix64: a bijection that spreads bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// maxCachedNetworks and maxCachedLists bound the Annotator's caches, which
+// start again empty when full.
+const (
+	maxCachedNetworks = 1 << 20
+	maxCachedLists    = 1 << 18
+)
 
 // NewAnnotator returns an Annotator that looks addresses up in db.
 func NewAnnotator(db ASLookup) *Annotator {
-	return &Annotator{db: db, nets: map[netip.Prefix]AS{}}
+	return &Annotator{db: db, nets: map[netKey]AS{}, lists: map[uint64]*asList{}}
 }
 
 // Annotate sets r.AS, the AS of r.Addr, and r.NetworkAS, the AS of each of
@@ -108,17 +144,35 @@ func (a *Annotator) Annotate(r *Record) {
 	r.AS = a.lookup(r.Addr)
 	usual := r.explanation().UsualNetworks
 	r.NetworkAS = r.NetworkAS[:0]
+	if len(usual) == 0 {
+		return
+	}
+	a.keys = a.keys[:0]
+	h := uint64(len(usual))
 	for _, n := range usual {
-		as, ok := a.nets[n.Prefix]
+		k := keyOf(n.Prefix)
+		a.keys = append(a.keys, k)
+		h = mix(h ^ mix(k.hi^uint64(k.bits)<<1) ^ k.lo)
+	}
+	if l, ok := a.lists[h]; ok && slices.Equal(l.nets, a.keys) {
+		r.NetworkAS = append(r.NetworkAS, l.as...)
+		return
+	}
+	for i, k := range a.keys {
+		as, ok := a.nets[k]
 		if !ok {
-			as = a.lookup(n.Prefix.Addr())
+			as = a.lookup(usual[i].Prefix.Addr())
 			if len(a.nets) >= maxCachedNetworks {
 				clear(a.nets)
 			}
-			a.nets[n.Prefix] = as
+			a.nets[k] = as
 		}
 		r.NetworkAS = append(r.NetworkAS, as)
 	}
+	if len(a.lists) >= maxCachedLists {
+		clear(a.lists)
+	}
+	a.lists[h] = &asList{nets: slices.Clone(a.keys), as: slices.Clone(r.NetworkAS)}
 }
 
 func (a *Annotator) lookup(ip netip.Addr) AS {
