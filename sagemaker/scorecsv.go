@@ -29,6 +29,9 @@ type ScoredRow struct {
 	// Alert tells whether the pair alerts (see ipinsights.AlertRule); it
 	// is written only when the ScoreWriter has the alert column.
 	Alert bool
+	// Columns are the values of the ScoreWriter's computed columns
+	// (ScoreWriterOptions.Columns), as text.
+	Columns [][]byte
 	// Extra are the input's further columns, passed through.
 	Extra [][]byte
 }
@@ -42,9 +45,14 @@ type ScoreWriterOptions struct {
 	Percentile bool
 	// Alert adds the alert column (true or false).
 	Alert bool
+	// Columns names further columns that the scorer computes, such as an
+	// explanation's (see package alert), written after alert and before
+	// the extra columns; every row has as many (ScoredRow.Columns).
+	// ScoreReader reads them back as extra columns.
+	Columns []string
 	// Extra names the extra columns; every row has as many. An empty name
 	// is written colN, N being the column's position in the input (col3
-	// for the first extra column).
+	// for the first extra column; see ExtraName).
 	Extra []string
 	// BitSize is 32 when the dot products are float32 values (this
 	// implementation's scores): each is written as the shortest decimal
@@ -89,25 +97,36 @@ func (sw *ScoreWriter) writeHeader() {
 	if sw.opts.Alert {
 		b = append(b, ",alert"...)
 	}
+	for _, name := range sw.opts.Columns {
+		b = append(b, ',')
+		b = csvio.AppendField(b, name)
+	}
 	for i, name := range sw.opts.Extra {
 		b = append(b, ',')
-		if name == "" {
-			b = append(b, "col"+strconv.Itoa(i+3)...)
-		} else {
-			b = csvio.AppendField(b, name)
-		}
+		b = csvio.AppendField(b, ExtraName(i, name))
 	}
 	_, sw.err = sw.w.Write(append(b, '\n'))
 }
 
-// Write writes one row. A row with another number of extra columns than
-// the writer's is an error.
+// ExtraName returns the header name of extra column i (0 for the input's
+// third column) whose name in the input is name: name itself, or colN
+// when it is empty, N being the column's position in the input (col3 for
+// the first extra column).
+func ExtraName(i int, name string) string {
+	if name == "" {
+		return "col" + strconv.Itoa(i+3)
+	}
+	return name
+}
+
+// Write writes one row. A row with another number of computed or extra
+// columns than the writer's is an error.
 func (sw *ScoreWriter) Write(row ScoredRow) error {
 	if sw.err != nil {
 		return sw.err
 	}
-	if len(row.Extra) != len(sw.opts.Extra) {
-		return fmt.Errorf("sagemaker: scored row with %d extra columns, want %d", len(row.Extra), len(sw.opts.Extra))
+	if err := sw.check(row); err != nil {
+		return err
 	}
 	if !sw.wroteHeader {
 		if sw.writeHeader(); sw.err != nil {
@@ -115,7 +134,33 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 		}
 	}
 	// Build the line in the writer's free space: one copy per row.
-	b := sw.w.AvailableBuffer()
+	b, _ := sw.AppendRow(sw.w.AvailableBuffer(), row)
+	_, sw.err = sw.w.Write(b)
+	return sw.err
+}
+
+// check returns the error of a row whose number of columns is not the
+// writer's.
+func (sw *ScoreWriter) check(row ScoredRow) error {
+	if len(row.Extra) != len(sw.opts.Extra) {
+		return fmt.Errorf("sagemaker: scored row with %d extra columns, want %d", len(row.Extra), len(sw.opts.Extra))
+	}
+	if len(row.Columns) != len(sw.opts.Columns) {
+		return fmt.Errorf("sagemaker: scored row with %d computed columns, want %d", len(row.Columns), len(sw.opts.Columns))
+	}
+	return nil
+}
+
+// AppendRow appends to dst the line that Write writes for row, newline
+// included. It writes nothing and changes nothing in sw, so that several
+// goroutines may format rows at once, to write them in order with
+// WriteLines. A row with another number of computed or extra columns than
+// the writer's is an error.
+func (sw *ScoreWriter) AppendRow(dst []byte, row ScoredRow) ([]byte, error) {
+	if err := sw.check(row); err != nil {
+		return dst, err
+	}
+	b := dst
 	b = csvio.AppendField(b, row.Entity)
 	b = append(b, ',')
 	b = row.Addr.AppendTo(b)
@@ -133,11 +178,28 @@ func (sw *ScoreWriter) Write(row ScoredRow) error {
 		b = append(b, ',')
 		b = strconv.AppendBool(b, row.Alert)
 	}
+	for _, f := range row.Columns {
+		b = append(b, ',')
+		b = csvio.AppendField(b, f)
+	}
 	for _, f := range row.Extra {
 		b = append(b, ',')
 		b = csvio.AppendField(b, f)
 	}
-	_, sw.err = sw.w.Write(append(b, '\n'))
+	return append(b, '\n'), nil
+}
+
+// WriteLines writes lines that AppendRow made, after the header.
+func (sw *ScoreWriter) WriteLines(lines []byte) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	if !sw.wroteHeader {
+		if sw.writeHeader(); sw.err != nil {
+			return sw.err
+		}
+	}
+	_, sw.err = sw.w.Write(lines)
 	return sw.err
 }
 

@@ -118,6 +118,44 @@ func TestScoreCSVPercentileAndAlert(t *testing.T) {
 	}
 }
 
+// Computed columns (an explanation's) come after alert and before the
+// extra columns, quoted when they need it, and read back as extra
+// columns; their number is checked per row.
+func TestScoreCSVComputedColumns(t *testing.T) {
+	var b bytes.Buffer
+	sw := NewScoreWriter(&b, ScoreWriterOptions{EntitySeen: true, Alert: true, Columns: []string{"entity_pairs", "as_org"}, Extra: []string{"", "kind"}, BitSize: 32})
+	row := ScoredRow{Entity: []byte("bob"), Addr: netip.MustParseAddr("203.0.113.9"), DotProduct: -6, EntitySeen: true, Alert: true,
+		Columns: [][]byte{[]byte("12"), []byte("Example, Inc.")}, Extra: [][]byte{[]byte("x"), []byte("y")}}
+	require.NoError(t, sw.Write(row))
+	require.NoError(t, sw.Flush())
+	assert.Equal(t, "entity,ip,dot_product,entity_seen,alert,entity_pairs,as_org,col3,kind\n"+
+		"bob,203.0.113.9,-6,true,true,12,\"Example, Inc.\",x,y\n", b.String())
+
+	sr, err := NewScoreReader(&b, "scores.csv")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"entity_pairs", "as_org", "col3", "kind"}, sr.Extra())
+	require.True(t, sr.Next())
+	assert.Equal(t, "Example, Inc.", string(sr.Row().Extra[1]))
+
+	// Lines formatted apart are those Write writes.
+	var lines []byte
+	lines, err = sw.AppendRow(lines, row)
+	require.NoError(t, err)
+	var b2 bytes.Buffer
+	sw2 := NewScoreWriter(&b2, ScoreWriterOptions{EntitySeen: true, Alert: true, Columns: []string{"entity_pairs", "as_org"}, Extra: []string{"", "kind"}, BitSize: 32})
+	require.NoError(t, sw2.WriteLines(lines))
+	require.NoError(t, sw2.Flush())
+	assert.Equal(t, "entity,ip,dot_product,entity_seen,alert,entity_pairs,as_org,col3,kind\n"+
+		"bob,203.0.113.9,-6,true,true,12,\"Example, Inc.\",x,y\n", b2.String())
+
+	row.Columns = row.Columns[:1]
+	assert.EqualError(t, sw.Write(row), "sagemaker: scored row with 1 computed columns, want 2")
+	_, err = sw.AppendRow(nil, row)
+	assert.EqualError(t, err, "sagemaker: scored row with 1 computed columns, want 2")
+	assert.Equal(t, "col3", ExtraName(0, ""))
+	assert.Equal(t, "kind", ExtraName(1, "kind"))
+}
+
 // float32 scores are written in the shortest digits of the float32, as
 // score always wrote them; float64 scores in those of the float64.
 func TestScoreWriterDigits(t *testing.T) {

@@ -5,6 +5,11 @@
 // format (package synth), extracts (principal, IP) tuples from both with package awslogs,
 // trains IP Insights with the workshop's hyperparameters on the first days,
 // and scores the last day's normal activity and the findings side by side.
+// It ends with the alert list it would send: each finding's pair with its
+// percentile among normal pairs, whether it alerts at a 1% false-positive
+// rate and why (the principal's usual networks), written as AWS Security
+// Hub findings too, and how many of the normal day's pairs alert at that
+// rate.
 //
 //	go run ./examples/workshop                 # a few seconds, once built
 //	go run ./examples/workshop -out /tmp/ws    # keep the logs, tuples and plot there
@@ -28,7 +33,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/ipinsights/ipinsights-go/alert"
 	"github.com/ipinsights/ipinsights-go/awslogs"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/synth"
 )
@@ -79,7 +86,16 @@ type result struct {
 	auc              float64
 	belowP5          int // findings below the 5th percentile of normal pairs
 	unseenFindings   int
+	// The alert list at alertFPR: the findings that alert, the normal
+	// pairs that do, and the Security Hub findings written to asffPath.
+	findingAlerts, normalAlerts int
+	asffPath                    string
+	asffFindings                int
 }
+
+// alertFPR is the false-positive rate of the alert list: the share of
+// normal pairs that alert.
+const alertFPR = 0.01
 
 // clearlyBelow is the claim the workshop makes: the findings score well
 // below normal activity.
@@ -170,6 +186,18 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	}
 	fmt.Fprintf(out, "trained on %d tuples (%d principals)\n\n", train.Len(), model.SeenEntities())
 
+	// What ipinsights train adds to the model it writes: a calibration,
+	// here in sample on the training tuples (as train does without
+	// --validation), which states thresholds as a share of normal pairs,
+	// and the network history that explanations read.
+	cal, err := model.Calibrate(ctx, train, nil)
+	if err != nil {
+		return nil, err
+	}
+	if model, err = model.WithCalibration(cal).WithNetworkHistory(ctx, train, nil); err != nil {
+		return nil, err
+	}
+
 	res := &result{}
 	for _, sc := range model.ScoreBatch(nil, held) {
 		res.normal = append(res.normal, sc.DotProduct)
@@ -207,6 +235,9 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 		fmt.Fprintf(out, "%-68s %-16s %-16s %9.3f %5.1f%%\n", f.FindingType, short(f.Principal), f.Addr, scores[i].DotProduct, 100*fractionBelow(res.normal, scores[i].DotProduct))
 	}
 	workshopMismatch(out, model, findings, acct)
+	if err := alertList(out, s, res, model, held, findings, acct); err != nil {
+		return nil, err
+	}
 
 	png := filepath.Join(s.out, "scores.png")
 	if err := histogram(png, res); err != nil {
@@ -220,6 +251,114 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	}
 	fmt.Fprintf(out, "total time %s\n", time.Since(began).Round(100*time.Millisecond))
 	return res, nil
+}
+
+// alertList prints the alert list the workshop would send: every
+// finding's pair with its percentile among normal pairs, whether it alerts
+// at alertFPR and why, and how many of the held-out day's normal pairs
+// alert at that rate; and writes the alerting findings as AWS Security Hub
+// findings (BatchImportFindings request bodies, one a line).
+func alertList(out io.Writer, s settings, res *result, model *ipinsights.Model, held []ipinsights.Pair, findings []awslogs.Tuple, acct *synth.Account) error {
+	rule, err := model.AlertRule(alertFPR, ipinsights.AlertDefault)
+	if err != nil {
+		return err
+	}
+	cal := model.Calibration()
+	for i, d := range res.normal {
+		if rule.Alert(embedding.EntityHash(held[i].Entity), d) {
+			res.normalAlerts++
+		}
+	}
+	pairs := make([]ipinsights.Pair, len(findings))
+	for i := range findings {
+		pairs[i] = findings[i].Pair()
+	}
+	expls := model.ExplainBatch(nil, pairs)
+
+	res.asffPath = filepath.Join(s.out, "securityhub_findings.jsonl")
+	f, err := os.Create(res.asffPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fw := alert.NewASFFWriter(f)
+	fields := alert.Fields{Percentile: true, Alert: true, Explain: true, Extra: []string{"finding_id", "finding_type"}}
+	opts := alert.ASFFOptions{AccountID: acct.Config.ID, Region: "us-east-1", Rule: &rule}
+
+	fmt.Fprintf(out, "\nThe alert list: each finding's pair, its percentile among normal pairs (the principal's own when it has\n")
+	fmt.Fprintf(out, "%d or more), whether it alerts at a %g%% false-positive rate (by %s: below %.3f), and why.\n",
+		cal.MinEntityPairs(), 100*alertFPR, rule.Basis(), rule.Threshold())
+	for i, t := range findings {
+		e := &expls[i]
+		rec := alert.Record{Entity: []byte(t.Principal), Addr: t.Addr, Result: e.Result, Explanation: e,
+			Percentile: cal.Percentile(embedding.EntityHash(t.Principal), e.DotProduct),
+			Alert:      rule.Alert(embedding.EntityHash(t.Principal), e.DotProduct),
+			Extra:      [][]byte{[]byte(t.FindingID), []byte(t.FindingType)}}
+		flag := "no alert"
+		if rec.Alert {
+			flag = "ALERT"
+			res.findingAlerts++
+			fd, err := alert.NewFinding(&rec, &fields, &opts)
+			if err != nil {
+				return err
+			}
+			if err := fw.Write(&fd); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "  %-8s %-16s %-15s %-24s %s\n", flag, short(t.Principal), t.Addr, percentile(rec.Percentile), t.FindingType)
+		fmt.Fprintf(out, "           %s\n", why(&rec, &fields))
+	}
+	if err := fw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	res.asffFindings = fw.Findings()
+	fmt.Fprintf(out, "%d of %d findings alert. The normal day: %d of %d pairs alert (%.2f%%) at that rate",
+		res.findingAlerts, len(findings), res.normalAlerts, len(res.normal), 100*float64(res.normalAlerts)/float64(len(res.normal)))
+	fmt.Fprintf(out, " (calibrated in sample, on the training days: new traffic alerts more often than the rate).\n")
+	fmt.Fprintf(out, "Security Hub findings for the %d alerts: %s\n", res.asffFindings, res.asffPath)
+	return nil
+}
+
+// percentile says where a pair ranks among the normal pairs its
+// percentile counts.
+func percentile(p ipinsights.Percentile) string {
+	if p.Value*float64(p.Pairs) < 1 {
+		return fmt.Sprintf("below all %d pairs", p.Pairs)
+	}
+	return fmt.Sprintf("percentile %.3g%%", 100*p.Value)
+}
+
+// why says in a line why a pair scored as it did: its network against the
+// principal's usual networks.
+func why(r *alert.Record, f *alert.Fields) string {
+	e := r.Explanation
+	switch {
+	case !r.Result.EntitySeen:
+		return "the principal was never seen in training: its score carries no information"
+	case e.NetworkSeen:
+		return fmt.Sprintf("%s is one of its usual networks (%d of %d training pairs)", e.Network, e.NetworkPairs, e.EntityPairs)
+	}
+	usual := e.UsualNetworks
+	if len(usual) > 3 {
+		usual = usual[:3]
+	}
+	rr := *r
+	ee := *e
+	ee.UsualNetworks = usual
+	rr.Explanation = &ee
+	s := fmt.Sprintf("%s is not among its usual networks (%d training pairs: %s", e.Network, e.EntityPairs, f.AppendNetworks(nil, &rr))
+	if len(usual) < len(e.UsualNetworks) {
+		s += "; ..."
+	}
+	s += ")"
+	if e.NearestUsualNetwork.IsValid() {
+		s += fmt.Sprintf("; nearest by IP embedding %s (cosine %.2f)", e.NearestUsualNetwork, e.NearestSimilarity)
+	}
+	return s
 }
 
 // workshopMismatch shows what the workshop's GuardDuty code did to the

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +37,35 @@ func TestWorkshopSmall(t *testing.T) {
 	png, err := os.ReadFile(filepath.Join(s.out, "scores.png"))
 	require.NoError(t, err)
 	assert.Equal(t, "\x89PNG", string(png[:4]))
+
+	// The ending: the alert list at a 1% false-positive rate.
+	assert.Contains(t, out.String(), "The alert list: each finding's pair")
+	assert.Contains(t, out.String(), "is not among its usual networks (")
+	assert.Greater(t, res.findingAlerts, len(res.findings)/2, "most findings alert")
+	assert.Greater(t, res.normalAlerts, 0)
+	assert.Less(t, float64(res.normalAlerts), 0.1*float64(len(res.normal)), "a few normal pairs alert, near the rate")
+	assert.Contains(t, out.String(), fmt.Sprintf("%d of %d findings alert. The normal day: %d of %d pairs alert (",
+		res.findingAlerts, len(res.findings), res.normalAlerts, len(res.normal)))
+	// The Security Hub findings of the alerts: BatchImportFindings bodies.
+	assert.Equal(t, res.findingAlerts, res.asffFindings)
+	b, err := os.ReadFile(res.asffPath)
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var body struct {
+			Findings []struct {
+				SchemaVersion, ProductArn, AwsAccountId, Description string
+				Resources                                            []struct{ Type, Id string }
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &body))
+		for _, f := range body.Findings {
+			assert.Equal(t, "2018-10-08", f.SchemaVersion)
+			assert.Equal(t, "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default", f.ProductArn)
+			assert.Contains(t, f.Description, "It alerts at a false-positive rate of 1%")
+			assert.Contains(t, []string{"AwsIamUser", "AwsIamRole"}, f.Resources[0].Type, f.Resources[0].Id)
+			n++
+		}
+	}
+	assert.Equal(t, res.asffFindings, n)
 }

@@ -81,27 +81,32 @@ func TestImportRules(t *testing.T) {
 	pkgs := load(t)
 	// forbidden[p] lists what p (and everything it depends on) must never
 	// import, as ARCHITECTURE.md draws it.
-	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler", "asn", "tune", "export"}
+	upper := []string{"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "sampler", "asn", "tune", "export", "alert"}
 	// notDeps[p] lists what p must never depend on, directly or not.
 	notDeps := map[string][]string{
 		"embedding":    upper,
 		"rng":          upper,
 		"internal/f32": append([]string{"embedding", "rng"}, upper...),
 		"csvio":        append([]string{"embedding", "rng"}, upper...),
-		"sampler":      {"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "csvio", "asn"},
-		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth", "asn", "tune", "export"},
+		"sampler":      {"ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "csvio", "asn", "alert"},
+		"ipinsights":   {"inference", "server", "sagemaker", "awslogs", "synth", "asn", "tune", "export", "alert"},
 		"inference":    {"server", "sagemaker", "awslogs", "synth"},
 		"server":       {"sagemaker", "awslogs", "synth"},
 		"awslogs":      {"server", "sagemaker", "synth", "inference"},
-		"synth":        {"server", "sagemaker", "inference", "ipinsights", "sampler", "asn"},
+		"synth":        {"server", "sagemaker", "inference", "ipinsights", "sampler", "asn", "alert"},
 		"sagemaker":    {"server", "awslogs", "synth"},
 		// asn reads address databases; it needs nothing of ours but
 		// internal helpers, and nothing below the CLI needs it.
-		"asn":    {"embedding", "rng", "csvio", "sampler", "ipinsights", "inference", "server", "sagemaker", "awslogs", "synth"},
 		"tune":   {"inference", "server", "sagemaker", "awslogs", "synth", "export"},
 		"export": {"inference", "server", "sagemaker", "awslogs", "synth", "tune"},
 		// sigv4 checks who signed a request: it needs nothing of ours.
 		"sigv4": append([]string{"embedding", "rng", "csvio", "internal"}, upper...),
+		"asn":   {"embedding", "rng", "csvio", "sampler", "ipinsights", "inference", "server", "sagemaker", "awslogs", "synth", "alert"},
+		// alert encodes the core's scores and explanations for security
+		// tools; it reads no input format and takes an AS lookup as an
+		// interface (an *asn.DB is one), so that a server can write its
+		// fields without the CLI's packages.
+		"alert": {"inference", "server", "sagemaker", "awslogs", "synth", "asn"},
 	}
 	// notImports[p] lists what p must not import itself: scoring and the
 	// wire formats need the encoded pair (embedding), not the sampler.
