@@ -3,17 +3,20 @@ package ipinsights
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/netip"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
-// Dataset is a list of encoded (entity, IP) pairs, 24 bytes each in memory:
-// the 64-bit entity hash and the 16-byte address. It does not depend on
+// Dataset is a list of encoded (entity, IP) pairs. It holds an IPv4 pair
+// in 8 bytes and an IPv6 pair in 24, plus 16 to 32 bytes per distinct
+// entity (see the package documentation's Memory section); a growing
+// Dataset never copies the pairs it holds. It does not depend on
 // hyperparameters, so one Dataset can train several models.
 type Dataset struct {
-	tuples  []embedding.Tuple
+	rows    rowStore
 	invalid int // pairs given with an invalid address (see Add)
 }
 
@@ -28,7 +31,7 @@ func (d *Dataset) Add(entity string, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, embedding.NewTuple(entity, ip))
+	d.rows.add(embedding.EntityHash(entity), embedding.AddrFrom(ip))
 }
 
 // AddBytes is Add for an entity given as bytes; it does not retain entity.
@@ -37,7 +40,7 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, embedding.NewTupleBytes(entity, ip))
+	d.rows.add(embedding.EntityHashBytes(entity), embedding.AddrFrom(ip))
 }
 
 // Invalid returns the number of pairs given to Add or AddBytes with an
@@ -45,24 +48,33 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 func (d *Dataset) Invalid() int { return d.invalid }
 
 // AddTuples appends encoded pairs.
-func (d *Dataset) AddTuples(ts ...embedding.Tuple) { d.tuples = append(d.tuples, ts...) }
+func (d *Dataset) AddTuples(ts ...embedding.Tuple) {
+	for _, t := range ts {
+		d.rows.add(t.Entity, t.Addr)
+	}
+}
 
 // Len returns the number of pairs.
-func (d *Dataset) Len() int { return len(d.tuples) }
+func (d *Dataset) Len() int { return d.rows.n }
 
-// Tuples returns the encoded pairs; the slice is shared with d.
-func (d *Dataset) Tuples() []embedding.Tuple { return d.tuples }
+// All returns the encoded pairs in the order they were added, without
+// copying them.
+func (d *Dataset) All() iter.Seq[embedding.Tuple] {
+	return func(yield func(embedding.Tuple) bool) { d.rows.each(yield) }
+}
+
+// Tuples returns a copy of the encoded pairs, in the order they were
+// added: 24 bytes a pair (All iterates over them without a copy).
+func (d *Dataset) Tuples() []embedding.Tuple {
+	ts := make([]embedding.Tuple, 0, d.Len())
+	for t := range d.All() {
+		ts = append(ts, t)
+	}
+	return ts
+}
 
 // IPv6 returns the number of pairs whose address is IPv6.
-func (d *Dataset) IPv6() int {
-	n := 0
-	for _, t := range d.tuples {
-		if !t.Addr.Is4() {
-			n++
-		}
-	}
-	return n
-}
+func (d *Dataset) IPv6() int { return d.rows.v6 }
 
 // ReadDataset reads every row of r into a new Dataset. It stops at the
 // first malformed row (a *csvio.ParseError) unless r is lenient. It

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
 // rowSource is a stream of training rows that cancels its context once
@@ -92,4 +93,79 @@ func TestLoadDatasetCancelled(t *testing.T) {
 	d, _, err = LoadDataset(context.Background(), path, csvio.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, 10, d.Len())
+}
+
+// TestDatasetRowsAcrossChunks adds more pairs than a chunk holds, IPv4 and
+// IPv6 mixed, and reads them back in order, through All, Tuples and the
+// order that training shuffles.
+func TestDatasetRowsAcrossChunks(t *testing.T) {
+	n := chunkRows + 1000
+	want := func(i int) embedding.Tuple {
+		tp := embedding.Tuple{Entity: embedding.Mix64(uint64(i % 5000)), Addr: embedding.AddrV4(uint32(i) * 2654435761)}
+		if i%97 == 0 {
+			tp.Addr = embedding.Addr{Hi: 0x20010db8<<32 | uint64(i), Lo: uint64(i) * 3}
+		}
+		return tp
+	}
+	d := NewDataset()
+	for i := range n {
+		d.AddTuples(want(i))
+	}
+	require.Equal(t, n, d.Len())
+	assert.Equal(t, (n+96)/97, d.IPv6())
+	require.Len(t, d.rows.chunks, 2)
+	assert.Equal(t, chunkRows, len(d.rows.chunks[0].rows), "the first chunk is full before the second begins")
+	assert.Len(t, d.rows.dicts(), 1, "one dictionary for pairs added one by one")
+	assert.Len(t, d.rows.dicts()[0].hashes, 5000, "one dictionary entry per distinct entity")
+
+	i := 0
+	for tp := range d.All() {
+		require.Equal(t, want(i), tp, "pair %d", i)
+		i++
+	}
+	assert.Equal(t, n, i)
+	ts := d.Tuples()
+	require.Len(t, ts, n)
+	assert.Equal(t, want(chunkRows), ts[chunkRows])
+	o := newOrder(d)
+	for _, k := range []int{0, 96, 97, chunkRows - 1, chunkRows, n - 1} {
+		assert.Equal(t, want(k), o.At(k), "order position %d", k)
+	}
+	seen := d.rows.seenSet()
+	assert.Equal(t, 5000, seen.len())
+
+	stop := 0
+	for range d.All() {
+		if stop++; stop == 3 {
+			break
+		}
+	}
+	assert.Equal(t, 3, stop, "All stops when the loop does")
+}
+
+// TestDatasetJoin joins the rows of two stores, as parallel reading does:
+// the pairs keep their order, each chunk its own dictionary, and adding
+// continues the last store's chunk.
+func TestDatasetJoin(t *testing.T) {
+	var a, b rowStore
+	a.add(1, embedding.AddrV4(1))
+	a.add(2, embedding.Addr{Hi: 7, Lo: 7})
+	b.add(2, embedding.AddrV4(3))
+	b.add(3, embedding.Addr{Hi: 8, Lo: 8})
+	d := NewDataset()
+	d.rows.join(&a)
+	d.rows.join(&rowStore{})
+	d.rows.join(&b)
+	d.AddTuples(embedding.Tuple{Entity: 1, Addr: embedding.AddrV4(9)})
+	assert.Equal(t, []embedding.Tuple{
+		{Entity: 1, Addr: embedding.AddrV4(1)}, {Entity: 2, Addr: embedding.Addr{Hi: 7, Lo: 7}},
+		{Entity: 2, Addr: embedding.AddrV4(3)}, {Entity: 3, Addr: embedding.Addr{Hi: 8, Lo: 8}},
+		{Entity: 1, Addr: embedding.AddrV4(9)},
+	}, d.Tuples())
+	assert.Equal(t, 5, d.Len())
+	assert.Equal(t, 2, d.IPv6())
+	assert.Len(t, d.rows.chunks, 2)
+	assert.Equal(t, []uint32{0, 1, 1 << chunkBits, 1<<chunkBits | 1, 1<<chunkBits | 2}, d.rows.ids(nil), "ids skip the end of a chunk")
+	seen := d.rows.seenSet()
+	assert.Equal(t, 3, seen.len(), "the entities of both dictionaries, once")
 }

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
@@ -36,9 +35,10 @@ var ErrNoData = errors.New("ipinsights: no training data")
 // opts.Workers goroutines, the gradients are reduced in a fixed order, and
 // one optimiser step follows. The result is bit-identical for a given seed
 // and data whatever the number of workers. Train stops early, returning the
-// context's error, when ctx is cancelled. data is not modified; Train
-// works on its own copy of the pairs (24 bytes a pair, see the package
-// documentation's Memory section).
+// context's error, when ctx is cancelled. data is not modified and not
+// copied: Train shuffles the indices of its pairs (4 bytes a pair, see the
+// package documentation's Memory section). data must not change while
+// Train runs.
 func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
 	if opts == nil {
 		opts = &TrainOptions{}
@@ -56,13 +56,17 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 	if data.invalid > 0 {
 		return nil, fmt.Errorf("ipinsights: the training data was given %s with an invalid (zero) address; see Dataset.Invalid", plural.Count(data.invalid, "pair", "pairs"))
 	}
+	if len(data.rows.chunks) > maxChunks {
+		return nil, fmt.Errorf("ipinsights: the training data holds %s, more than Train can index (about %d)", plural.Count(data.Len(), "pair", "pairs"), maxChunks*chunkRows)
+	}
+	began := time.Now()
 	m, err := newModel(cfg)
 	if err != nil {
 		return nil, err
 	}
 	m.initParams()
 	t := newTrainer(m, data.Len(), workers)
-	err = t.loop(ctx, data.tuples, opts)
+	err = t.loop(ctx, data, began, opts)
 	t.close()
 	m.invalidate()
 	if err != nil {
@@ -178,21 +182,26 @@ func (t *trainer) close() {
 	t.pool.close()
 }
 
-// loop trains the epochs on data, reporting to opts.Progress.
-func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
-	tuples := append([]embedding.Tuple(nil), data...)
+// loop trains the epochs on data, reporting to opts.Progress; began is
+// when Train started.
+func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts *TrainOptions) error {
+	ord := newOrder(data)
+	n := ord.Len()
 	p := t.src.smp.Positives()
-	batches := (len(tuples) + p - 1) / p
+	batches := (n + p - 1) / p
 	seed := t.cfg.Seed
-	began := time.Now()
 	var total int64
 	var interval, epoch span
+	var firstBatch time.Duration
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {
-		sampler.Shuffle(tuples, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
+		sampler.Shuffle(ord.ids, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
 		job := func(b int) batchJob {
-			return batchJob{pos: tuples[b*p : min((b+1)*p, len(tuples))], all: tuples, seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
+			return batchJob{src: ord, lo: b * p, hi: min((b+1)*p, n), seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
 		}
 		epoch = span{since: time.Now()}
+		if ep == 1 {
+			firstBatch = epoch.since.Sub(began)
+		}
 		interval = span{since: epoch.since}
 		for b := 0; b < batches; b++ {
 			if err := ctx.Err(); err != nil {
@@ -209,23 +218,23 @@ func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainO
 			if opts.Progress != nil && (b+1)%t.cfg.BatchMetricsPublishInterval == 0 && b+1 < batches {
 				now := time.Now()
 				mt := interval.metrics(now)
-				mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed = ep, b+1, batches, total, now.Sub(began)
+				mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed, mt.FirstBatch = ep, b+1, batches, total, now.Sub(began), firstBatch
 				opts.Progress.Record(mt)
 				interval = span{since: now}
 			}
 		}
 		if opts.Progress != nil {
 			mt := epoch.metrics(time.Now())
-			mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples = ep, batches, batches, true, total
+			mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples, mt.FirstBatch = ep, batches, batches, true, total, firstBatch
 			if opts.Validation != nil && opts.Validation.Len() > 0 {
 				t.m.invalidate()
-				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation.tuples)
+				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation)
 			}
 			mt.Elapsed = time.Since(began)
 			opts.Progress.Record(mt)
 		}
 	}
-	t.m.seen = seenOf(data)
+	t.m.seen = data.rows.seenSet()
 	return nil
 }
 
@@ -251,14 +260,6 @@ func (s *span) metrics(now time.Time) Metrics {
 		SamplesPerSecond: float64(s.samples) / now.Sub(s.since).Seconds(),
 		ValidationAUC:    math.NaN(),
 	}
-}
-
-func seenOf(data []embedding.Tuple) seenSet {
-	s := newSeenSet(nil)
-	for _, tp := range data {
-		s.add(tp.Entity)
-	}
-	return s
 }
 
 // trainBatch runs one optimiser step on the batch of job and returns the

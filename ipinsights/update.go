@@ -157,7 +157,7 @@ func (t *trainer) planSparse() {
 	groups := t.cur.groups
 	for w := range t.workers {
 		t.cuts[w] = item
-		if w == t.workers-1 && len(t.ahead.pos) > 0 {
+		if w == t.workers-1 && t.ahead.positives() > 0 {
 			// The last worker, usually the last to start, prepares the
 			// next batch first; the others take over its rows if they
 			// finish theirs before it does.
