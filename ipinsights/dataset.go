@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
 // Dataset is a list of encoded (entity, IP) pairs. It holds an IPv4 pair
@@ -31,7 +36,7 @@ func (d *Dataset) Add(entity string, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.rows.add(embedding.EntityHash(entity), embedding.AddrFrom(ip))
+	d.rows.addIP(embedding.EntityHash(entity), ip)
 }
 
 // AddBytes is Add for an entity given as bytes; it does not retain entity.
@@ -40,7 +45,7 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.rows.add(embedding.EntityHashBytes(entity), embedding.AddrFrom(ip))
+	d.rows.addIP(embedding.EntityHashBytes(entity), ip)
 }
 
 // Invalid returns the number of pairs given to Add or AddBytes with an
@@ -121,18 +126,89 @@ func stopped(r *csvio.Reader, err error) error {
 // the file (opts.Name, else path) and line. A file with no well-formed row
 // is an error too. When ctx is done, LoadDataset stops as ReadDataset
 // does.
+//
+// An uncompressed file is parsed by runtime.GOMAXPROCS(0) goroutines at
+// once, each taking a range of its lines (see csvio.OpenParts); the pairs
+// keep the file's order, and errors and skipped rows keep its line numbers.
+// Gzip data can only be read from its start: it is parsed on one
+// goroutine.
 func LoadDataset(ctx context.Context, path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
-	r, err := csvio.Open(path, opts)
+	return loadDataset(ctx, path, opts, runtime.GOMAXPROCS(0))
+}
+
+// loadDataset is LoadDataset with up to n goroutines.
+func loadDataset(ctx context.Context, path string, opts csvio.Options, n int) (*Dataset, *csvio.SkipReport, error) {
+	p, err := csvio.OpenParts(path, n, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer r.Close()
-	d, err := ReadDataset(ctx, r)
+	defer p.Close()
+	var d *Dataset
+	if p.Len() == 1 {
+		d, err = ReadDataset(ctx, p.Reader(0))
+	} else {
+		d, err = readParts(ctx, p)
+	}
 	if err != nil {
-		return nil, r.Skipped(), err
+		return nil, p.Skipped(), err
 	}
 	if d.Len() == 0 {
-		return nil, r.Skipped(), fmt.Errorf("%s: no data rows", path)
+		return nil, p.Skipped(), fmt.Errorf("%s: no data rows", path)
 	}
-	return d, r.Skipped(), nil
+	return d, p.Skipped(), nil
+}
+
+// readParts reads the parts of p on one goroutine each and joins their
+// pairs in file order. A part stops early when a part before it failed:
+// its rows would be dropped with the error.
+func readParts(ctx context.Context, p *csvio.Parts) (*Dataset, error) {
+	stores := make([]rowStore, p.Len())
+	stopped := make([]error, p.Len())
+	var failed atomic.Int64 // the first part that stopped with an error
+	failed.Store(math.MaxInt64)
+	var wg sync.WaitGroup
+	for k := range stores {
+		wg.Go(func() {
+			r := p.Reader(k)
+			s := &stores[k]
+			done := ctx.Done()
+			for n := 0; ; n++ {
+				if n%ctxCheckRows == 0 {
+					select {
+					case <-done:
+						stopped[k] = ctx.Err()
+						return
+					default:
+					}
+					if failed.Load() < int64(k) {
+						return
+					}
+				}
+				if !r.Next() {
+					break
+				}
+				s.addIP(embedding.EntityHashBytes(r.Entity()), r.Addr())
+			}
+			for r.Err() != nil {
+				f := failed.Load()
+				if f <= int64(k) || failed.CompareAndSwap(f, int64(k)) {
+					break
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range stopped {
+		if err != nil {
+			return nil, fmt.Errorf("%s: stopped after %s: %w", p.Skipped().File, plural.Count(p.Rows(), "row", "rows"), err)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	d := NewDataset()
+	for k := range stores {
+		d.rows.join(&stores[k])
+	}
+	return d, nil
 }

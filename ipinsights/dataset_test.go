@@ -4,9 +4,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,7 +122,9 @@ func TestDatasetRowsAcrossChunks(t *testing.T) {
 
 	i := 0
 	for tp := range d.All() {
-		require.Equal(t, want(i), tp, "pair %d", i)
+		if tp != want(i) {
+			t.Fatalf("pair %d: got %v, want %v", i, tp, want(i))
+		}
 		i++
 	}
 	assert.Equal(t, n, i)
@@ -168,4 +172,48 @@ func TestDatasetJoin(t *testing.T) {
 	assert.Equal(t, []uint32{0, 1, 1 << chunkBits, 1<<chunkBits | 1, 1<<chunkBits | 2}, d.rows.ids(nil), "ids skip the end of a chunk")
 	seen := d.rows.seenSet()
 	assert.Equal(t, 3, seen.len(), "the entities of both dictionaries, once")
+}
+
+// TestLoadDatasetInParts reads one file on up to 7 goroutines: the pairs
+// are those of a serial read, in order, and a bad row deep in the file is
+// an error naming its file and line, or, in lenient mode, counted.
+func TestLoadDatasetInParts(t *testing.T) {
+	const lines, bad = 30000, 26011
+	var b strings.Builder
+	for i := 1; i <= lines; i++ {
+		switch {
+		case i == bad:
+			b.WriteString("mallory,10.0.0\n")
+		case i%11 == 0:
+			fmt.Fprintf(&b, "user%d,2001:db8::%x\n", i%300, i)
+		default:
+			fmt.Fprintf(&b, "user%d, 10.%d.%d.%d\n", i%300, i>>16, (i>>8)&255, i&255)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "train.csv")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	serial, err := ReadDataset(context.Background(), csvio.NewReader(strings.NewReader(b.String()), csvio.Options{Lenient: true}))
+	require.NoError(t, err)
+	require.Equal(t, lines-1, serial.Len())
+	for _, n := range []int{1, 2, 7} {
+		_, _, err := loadDataset(context.Background(), path, csvio.Options{Name: "train.csv"}, n)
+		assert.EqualError(t, err, `train.csv:26011: unparsable IP address: "10.0.0"`, "%d goroutines", n)
+
+		d, skipped, err := loadDataset(context.Background(), path, csvio.Options{Name: "train.csv", Lenient: true}, n)
+		require.NoError(t, err)
+		assert.Equal(t, "train.csv: skipped 1 row: 1 unparsable IP address (line 26011)", skipped.String())
+		assert.Equal(t, serial.Tuples(), d.Tuples(), "%d goroutines", n)
+		assert.Equal(t, serial.IPv6(), d.IPv6())
+		if n > 1 {
+			assert.Len(t, d.rows.dicts(), n, "one dictionary a part")
+		}
+		seen := d.rows.seenSet()
+		assert.Equal(t, 300, seen.len())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err = loadDataset(ctx, path, csvio.Options{}, 3)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, path+": stopped after 0 rows: context canceled", err.Error())
 }

@@ -1,6 +1,8 @@
 package ipinsights
 
 import (
+	"net/netip"
+
 	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
@@ -118,6 +120,16 @@ func (s *rowStore) add(h uint64, a embedding.Addr) {
 		s.v6++
 	}
 	s.n++
+}
+
+// addIP is add for a netip.Addr, valid and without a zone.
+func (s *rowStore) addIP(h uint64, a netip.Addr) {
+	if a.Is4() {
+		b := a.As4()
+		s.add(h, embedding.AddrV4(uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3])))
+		return
+	}
+	s.add(h, embedding.AddrFrom(a))
 }
 
 // join appends the chunks of o, which must not be used afterwards; later

@@ -109,9 +109,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 // progressPrinter renders training metrics: a progress bar on a terminal,
 // plain lines (in SageMaker's metric names) otherwise.
 type progressPrinter struct {
-	w      io.Writer
-	tty    bool
-	epochs int
+	w       io.Writer
+	tty     bool
+	epochs  int
+	started bool
 }
 
 func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
@@ -119,6 +120,10 @@ func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
 }
 
 func (p *progressPrinter) Record(m ipinsights.Metrics) {
+	if !p.started {
+		p.started = true
+		fmt.Fprintf(p.w, "first batch %s after the rows were read\n", m.FirstBatch.Round(time.Millisecond))
+	}
 	if p.tty {
 		const width = 30
 		done := float64(m.Batch) / float64(m.Batches)
