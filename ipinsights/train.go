@@ -128,11 +128,12 @@ type trainer struct {
 
 // workerScratch is one worker's scratch space.
 type workerScratch struct {
-	grad []float32
-	dh   []float32
-	tmp  []float32
-	x    []float32 // prefix sum of the current sample (0 or 1 layer)
-	coef []float32 // per group: one entity component (dense rows)
+	grad  []float32
+	grads []float32 // denseRows rows of gradients (dense phase)
+	dh    []float32
+	tmp   []float32
+	x     []float32 // prefix sum of the current sample (0 or 1 layer)
+	coef  []float32 // per group: one entity component (dense rows)
 }
 
 // newTrainer returns a trainer of m for n training pairs, with its pool of
@@ -169,6 +170,9 @@ func newTrainer(m *Model, n, workers int) *trainer {
 		t.scr[w] = workerScratch{
 			grad: buf[:d:d], dh: buf[d : 2*d : 2*d], tmp: buf[2*d : 3*d : 3*d],
 			x: buf[3*d : 4*d : 4*d], coef: buf[4*d:],
+		}
+		if t.L > 0 {
+			t.scr[w].grads = make([]float32, denseRows*d)
 		}
 	}
 	t.cuts = make([]int, workers+1)
@@ -293,10 +297,10 @@ func (t *trainer) startBatch(job, ahead batchJob) {
 // runPhases runs the phases of the current batch (see trainer).
 func (t *trainer) runPhases() {
 	t.forwardCuts()
-	t.pool.run(t.cuts, 2, t.forwardTask)
+	t.pool.run(t.cuts, groupBlock, t.forwardTask)
 	t.opt.beginStep()
 	t.evenCuts(t.L * t.d)
-	t.pool.run(t.cuts, 2, t.denseTask)
+	t.pool.run(t.cuts, denseRows, t.denseTask)
 	t.planSparse()
 	t.pool.run(t.cuts, spBlock, t.sparseTask)
 }

@@ -29,6 +29,21 @@ func matVecAVX2(dst, w, x []float32)
 func adamAVX2(p, m, v, g []float32, c *[8]float32)
 
 //go:noescape
+func mm6x16AVX2(c []float32, ldc int, a []float32, ai, ap int, b []float32, ldb, k int)
+
+//go:noescape
+func mm6x8AVX2(c []float32, ldc int, a []float32, ai, ap int, b []float32, ldb, k int)
+
+//go:noescape
+func mm1x16AVX2(c []float32, ldc int, a []float32, ai, ap int, b []float32, ldb, k int)
+
+//go:noescape
+func mm1x8AVX2(c []float32, ldc int, a []float32, ai, ap int, b []float32, ldb, k int)
+
+//go:noescape
+func mvs4AVX2(c []float32, ldc int, a, b []float32, m int)
+
+//go:noescape
 func prefetchAsm(x []float32)
 
 // Prefetch asks the CPU to bring x into cache ahead of use (a hint; it
