@@ -98,11 +98,15 @@ func (s *rowStore) add(h uint64, a embedding.Addr) {
 	}
 	k := len(s.chunks) - 1
 	if k < 0 || s.chunks[k].dict != s.dict || len(s.chunks[k].rows) == chunkRows {
-		c := chunk{dict: s.dict}
-		if k >= 0 {
-			c.rows = make([]row, 0, chunkRows)
+		if k+1 < cap(s.chunks) && s.chunks[:k+2][k+1].dict == s.dict {
+			s.chunks = s.chunks[:k+2] // a chunk emptied by reset
+		} else {
+			c := chunk{dict: s.dict}
+			if k >= 0 {
+				c.rows = make([]row, 0, chunkRows)
+			}
+			s.chunks = append(s.chunks, c)
 		}
-		s.chunks = append(s.chunks, c)
 		k++
 	}
 	c := &s.chunks[k]
@@ -130,6 +134,20 @@ func (s *rowStore) addIP(h uint64, a netip.Addr) {
 		return
 	}
 	s.add(h, embedding.AddrFrom(a))
+}
+
+// reset empties s, keeping its memory for the pairs added next (its
+// chunks must not be shared with another store).
+func (s *rowStore) reset() {
+	for i := range s.chunks {
+		s.chunks[i].rows, s.chunks[i].v6 = s.chunks[i].rows[:0], s.chunks[i].v6[:0]
+	}
+	s.chunks = s.chunks[:0]
+	if s.dict != nil {
+		s.dict.hashes = s.dict.hashes[:0]
+		clear(s.dict.slots)
+	}
+	s.n, s.v6 = 0, 0
 }
 
 // join appends the chunks of o, which must not be used afterwards; later

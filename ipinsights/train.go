@@ -190,56 +190,102 @@ func (t *trainer) close() {
 // when Train started.
 func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts *TrainOptions) error {
 	ord := newOrder(data)
-	n := ord.Len()
 	p := t.src.smp.Positives()
-	batches := (n + p - 1) / p
-	seed := t.cfg.Seed
-	var total int64
-	var interval, epoch span
-	var firstBatch time.Duration
+	batches := (ord.Len() + p - 1) / p
+	rep := newReporter(t, began, opts)
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {
-		sampler.Shuffle(ord.ids, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
-		job := func(b int) batchJob {
-			return batchJob{src: ord, lo: b * p, hi: min((b+1)*p, n), seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
+		sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
+		rep.startEpoch(ep)
+		if err := t.runBatches(ctx, ord, 0, batches, true, rep); err != nil {
+			return err
 		}
-		epoch = span{since: time.Now()}
-		if ep == 1 {
-			firstBatch = epoch.since.Sub(began)
-		}
-		interval = span{since: epoch.since}
-		for b := 0; b < batches; b++ {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
-			}
-			var ahead batchJob
-			if b+1 < batches {
-				ahead = job(b + 1)
-			}
-			loss, correct, n := t.trainBatch(job(b), ahead)
-			total += int64(n)
-			interval.add(loss, correct, n)
-			epoch.add(loss, correct, n)
-			if opts.Progress != nil && (b+1)%t.cfg.BatchMetricsPublishInterval == 0 && b+1 < batches {
-				now := time.Now()
-				mt := interval.metrics(now)
-				mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed, mt.FirstBatch = ep, b+1, batches, total, now.Sub(began), firstBatch
-				opts.Progress.Record(mt)
-				interval = span{since: now}
-			}
-		}
-		if opts.Progress != nil {
-			mt := epoch.metrics(time.Now())
-			mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples, mt.FirstBatch = ep, batches, batches, true, total, firstBatch
-			if opts.Validation != nil && opts.Validation.Len() > 0 {
-				t.m.invalidate()
-				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation)
-			}
-			mt.Elapsed = time.Since(began)
-			opts.Progress.Record(mt)
-		}
+		rep.endEpoch(batches)
 	}
 	t.m.seen = data.rows.seenSet()
 	return nil
+}
+
+// runBatches trains the batches of the pairs of ord, in its order: batch j
+// of ord is batch b0+j of the epoch, of batches in all (0 when not known
+// yet). last says whether ord ends the epoch.
+func (t *trainer) runBatches(ctx context.Context, ord *order, b0, batches int, last bool, rep *reporter) error {
+	n := ord.Len()
+	p := t.src.smp.Positives()
+	nb := (n + p - 1) / p
+	ep, seed := rep.ep, t.cfg.Seed
+	job := func(j int) batchJob {
+		return batchJob{src: ord, lo: j * p, hi: min((j+1)*p, n), seed: seed, stream: rng.Stream(uint64(ep), uint64(b0+j))}
+	}
+	for j := range nb {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
+		}
+		var ahead batchJob
+		if j+1 < nb {
+			ahead = job(j + 1)
+		}
+		loss, correct, samples := t.trainBatch(job(j), ahead)
+		rep.batchDone(b0+j+1, batches, last && j+1 == nb, loss, correct, samples)
+	}
+	return nil
+}
+
+// reporter sums the metrics of training and reports them to a Progress.
+type reporter struct {
+	t          *trainer
+	progress   Progress
+	validation *Dataset
+	began      time.Time
+	firstBatch time.Duration
+	ep         int
+	total      int64
+	interval   span
+	epoch      span
+}
+
+func newReporter(t *trainer, began time.Time, opts *TrainOptions) *reporter {
+	return &reporter{t: t, progress: opts.Progress, validation: opts.Validation, began: began}
+}
+
+// startEpoch starts epoch ep.
+func (r *reporter) startEpoch(ep int) {
+	r.ep = ep
+	r.epoch = span{since: time.Now()}
+	if ep == 1 {
+		r.firstBatch = r.epoch.since.Sub(r.began)
+	}
+	r.interval = span{since: r.epoch.since}
+}
+
+// batchDone records batch b (1-based) of batches in the epoch (0: not
+// known yet); last says whether it ends the epoch, which endEpoch reports.
+func (r *reporter) batchDone(b, batches int, last bool, loss float64, correct, samples int) {
+	r.total += int64(samples)
+	r.interval.add(loss, correct, samples)
+	r.epoch.add(loss, correct, samples)
+	if r.progress != nil && b%r.t.cfg.BatchMetricsPublishInterval == 0 && !last {
+		now := time.Now()
+		mt := r.interval.metrics(now)
+		mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed, mt.FirstBatch = r.ep, b, batches, r.total, now.Sub(r.began), r.firstBatch
+		r.progress.Record(mt)
+		r.interval = span{since: now}
+	}
+}
+
+// endEpoch reports the end of the epoch, of batches batches, with the
+// validation AUC when there is validation data.
+func (r *reporter) endEpoch(batches int) {
+	if r.progress == nil {
+		return
+	}
+	mt := r.epoch.metrics(time.Now())
+	mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples, mt.FirstBatch = r.ep, batches, batches, true, r.total, r.firstBatch
+	if r.validation != nil && r.validation.Len() > 0 {
+		r.t.m.invalidate()
+		mt.ValidationAUC = r.t.m.discriminatorAUC(r.validation)
+	}
+	mt.Elapsed = time.Since(r.began)
+	r.progress.Record(mt)
 }
 
 // span sums the batches between two progress reports.

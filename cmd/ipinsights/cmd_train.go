@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -16,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "train a model on entity,ip CSV rows",
-		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N]",
+		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--stream [--window ROWS]]",
 		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
     --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
     --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01`,
@@ -37,6 +38,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	seed := fs.String("seed", "", "random seed (default 1); the same seed gives the same model")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	stream := fs.Bool("stream", false, "read --train again every epoch instead of holding it in memory, shuffling windows of --window consecutive rows (SageMaker's File mode)")
+	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, about 50 MB)", ipinsights.DefaultWindow))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +51,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	if *workers < 0 {
 		return usagef("--workers: %d is negative", *workers)
+	}
+	if *stream && *trainPath == "-" {
+		return usagef("--stream reads --train again every epoch: give a file, not standard input")
+	}
+	if *window < 0 || *window > 0 && !*stream {
+		return usagef("--window %d: want a number of rows, with --stream", *window)
 	}
 	hp, err := hyperparameterFlags(*hpFile, hps)
 	if err != nil {
@@ -69,9 +78,11 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 
 	start := time.Now()
-	data, err := loadDataset(ctx, e, *trainPath, *lenient)
-	if err != nil {
-		return err
+	var data *ipinsights.Dataset
+	if !*stream {
+		if data, err = loadDataset(ctx, e, *trainPath, *lenient); err != nil {
+			return err
+		}
 	}
 	var valid *ipinsights.Dataset
 	if *validPath != "" {
@@ -79,14 +90,26 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if !*quiet {
+	if !*quiet && data != nil {
 		fmt.Fprintf(e.stderr, "read %s in %s\n", plural.Count(data.Len(), "training row", "training rows"), time.Since(start).Round(time.Millisecond))
 	}
 	var prog ipinsights.Progress
 	if !*quiet {
 		prog = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
 	}
-	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers})
+	opts := &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers}
+	var m *ipinsights.Model
+	if *stream {
+		var skips []*csvio.SkipReport
+		m, skips, err = ipinsights.TrainStream(ctx, cfg, ipinsights.Stream{Files: []string{*trainPath}, CSV: csvio.Options{Lenient: *lenient}, Window: *window}, opts)
+		for _, s := range skips {
+			if s.Total() > 0 {
+				fmt.Fprintln(e.stderr, s.String())
+			}
+		}
+	} else {
+		m, err = ipinsights.Train(ctx, cfg, data, opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -122,7 +145,12 @@ func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
 func (p *progressPrinter) Record(m ipinsights.Metrics) {
 	if !p.started {
 		p.started = true
-		fmt.Fprintf(p.w, "first batch %s after the rows were read\n", m.FirstBatch.Round(time.Millisecond))
+		fmt.Fprintf(p.w, "first batch %s after the start of training\n", m.FirstBatch.Round(time.Millisecond))
+	}
+	if p.tty && m.Batches == 0 { // the first epoch of a stream: its length is not known yet
+		fmt.Fprintf(p.w, "\r\033[Kepoch %d/%d batch %d  %s samples/s  cross_entropy %.4f  accuracy %.4f",
+			m.Epoch, p.epochs, m.Batch, humanCount(m.SamplesPerSecond), m.CrossEntropy, m.Accuracy)
+		return
 	}
 	if p.tty {
 		const width = 30
@@ -141,8 +169,12 @@ func (p *progressPrinter) Record(m ipinsights.Metrics) {
 			m.Epoch, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond, p.epochSuffix(m))
 		return
 	}
-	fmt.Fprintf(p.w, "epoch=%d batch=%d/%d train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f\n",
-		m.Epoch, m.Batch, m.Batches, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond)
+	batch := fmt.Sprintf("%d/%d", m.Batch, m.Batches)
+	if m.Batches == 0 {
+		batch = fmt.Sprint(m.Batch)
+	}
+	fmt.Fprintf(p.w, "epoch=%d batch=%s train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f\n",
+		m.Epoch, batch, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond)
 }
 
 func (p *progressPrinter) epochSuffix(m ipinsights.Metrics) string {
