@@ -16,7 +16,12 @@
 //	go run ./benchmarks/scale -rows 10000000,100000000 -dir /tmp/scale
 //
 // The CSV files (about 25 bytes a row) are written to -dir and removed
-// afterwards unless -keep is given; check the free space first. The peak
+// afterwards unless -keep is given; check the free space first.
+//
+// With -stream-quality it measures instead what training from a stream
+// (ipinsights.TrainStream, train --stream) costs in quality:
+//
+//	go run ./benchmarks/scale -stream-quality 2000 -windows 20000,200000 The peak
 // RSS comes from /proc/self/status, hence Linux only.
 //
 //go:build linux
@@ -66,9 +71,21 @@ func main() {
 	workers := flag.Int("workers", 0, "training goroutines (0: GOMAXPROCS)")
 	entityVectors := flag.Int("entity-vectors", 20000, "num_entity_vectors (the tutorial's 20,000)")
 	child := flag.String("child", "", "internal: read and train this file, print the result as JSON")
+	streamUsers := flag.Int("stream-quality", 0, "instead: train the tutorial data of this many users in memory and with TrainStream at each of -windows, in two file orders, and print the attack-test quality")
+	windows := flag.String("windows", "20000,200000", "with -stream-quality: the TrainStream windows, in rows")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("scale: ")
+	if *streamUsers > 0 {
+		ws, err := parseInts(*windows)
+		if err != nil {
+			log.Fatalf("-windows: %v", err)
+		}
+		if err := streamQuality(*dir, *streamUsers, ws, *workers); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *child != "" {
 		r, err := measure(*child, *workers, *entityVectors)
 		if err != nil {
@@ -78,13 +95,9 @@ func main() {
 		return
 	}
 
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || f < 1 {
-			log.Fatalf("-rows: %q is not a number of rows", s)
-		}
-		ns = append(ns, int(f))
+	ns, err := parseInts(*sizes)
+	if err != nil {
+		log.Fatalf("-rows: %v", err)
 	}
 	fmt.Printf("# %s, GOMAXPROCS %d, num_entity_vectors %d, vector_dim 128, 1 layer, R=5 S=1, batch 1000, 1 epoch\n",
 		cpuModel(), runtime.GOMAXPROCS(0), *entityVectors)
