@@ -117,7 +117,8 @@ func BenchmarkKernelAdam(b *testing.B) {
 // The batch benchmarks time the three products of a one-layer batch of the
 // tutorial configuration (143 groups, vector_dim 128): the projections
 // U = E W, the entity gradients D = X W^T and the weight gradient
-// G = E^T X. impl=asm and impl=go run the batched kernels, impl=vecs the
+// G = E^T X. impl=asm (AVX2), impl=asm512 (AVX-512, where the CPU has it)
+// and impl=go run the batched kernels, impl=vecs the
 // matrix-vector kernels they replace (one call a vector, as the trainer did
 // before), impl=gonum blas32.Gemm. Compare with benchstat -col /impl.
 const benchGroups = 143
@@ -126,8 +127,8 @@ func benchBatch(b *testing.B, tr blas.Transpose, own func(dst, e, w []float32), 
 	r := rand.New(rand.NewPCG(2, 2))
 	e, w := randVec(r, benchGroups*benchDim), randVec(r, benchDim*benchDim)
 	dst := make([]float32, benchGroups*benchDim)
-	saved := accel
-	defer func() { accel = saved }()
+	saved, saved512 := accel, accel512
+	defer func() { accel, accel512 = saved, saved512 }()
 	run := func(f func(dst, e, w []float32)) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
@@ -136,13 +137,18 @@ func benchBatch(b *testing.B, tr blas.Transpose, own func(dst, e, w []float32), 
 		}
 	}
 	if hasAVX2FMA() {
-		accel = true
+		accel, accel512 = true, false
 		b.Run("impl=asm", run(own))
+		if hasAVX512() {
+			accel512 = true
+			b.Run("impl=asm512", run(own))
+			accel512 = false
+		}
 		b.Run("impl=vecs", run(vecs))
 	}
 	accel = false
 	b.Run("impl=go", run(own))
-	accel = saved
+	accel, accel512 = saved, saved512
 	ge := blas32.General{Rows: benchGroups, Cols: benchDim, Stride: benchDim, Data: e}
 	gw := blas32.General{Rows: benchDim, Cols: benchDim, Stride: benchDim, Data: w}
 	gd := blas32.General{Rows: benchGroups, Cols: benchDim, Stride: benchDim, Data: dst}

@@ -44,7 +44,11 @@ func MatMulT(dst, a, b []float32, k int) {
 	if accel && k%8 == 0 {
 		n4 := n &^ 3
 		for r := 0; r < n4; r += 4 {
-			mvs4AVX2(dst[r:], n, a, b[r*k:(r+4)*k], m)
+			if accel512 {
+				mvs4AVX512(dst[r:], n, a, b[r*k:(r+4)*k], m)
+			} else {
+				mvs4AVX2(dst[r:], n, a, b[r*k:(r+4)*k], m)
+			}
 		}
 		if n4 < n {
 			for i := range m {
@@ -86,7 +90,13 @@ func mm(dst, a []float32, ai, ap int, b []float32, m, k, n int) {
 				rows = 1
 			}
 			c, ar := dst[i*n:], a[i*ai:]
-			for j := 0; j < n16; j += 16 {
+			j := 0
+			if accel512 && rows == 6 {
+				for ; j+32 <= n16; j += 32 {
+					mm6x32AVX512(c[j:], n, ar, ai, ap, b[j:], n, k)
+				}
+			}
+			for ; j < n16; j += 16 {
 				if rows == 6 {
 					mm6x16AVX2(c[j:], n, ar, ai, ap, b[j:], n, k)
 				} else {
