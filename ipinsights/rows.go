@@ -34,6 +34,10 @@ const (
 	chunkRows = 1 << chunkBits // 8 MiB of rows
 	// maxChunks is how many chunks 32-bit row ids can name.
 	maxChunks = 1 << (32 - chunkBits)
+	// maxDictEntities is how many entities a dictionary numbers (the
+	// entity index of a row has 31 bits); a store starts another
+	// dictionary, with a new chunk, when one is full.
+	maxDictEntities = v6Flag - 1
 )
 
 // chunk holds up to chunkRows pairs.
@@ -93,8 +97,8 @@ type rowStore struct {
 // grows by doubling, so that a small Dataset stays small; later chunks
 // are made whole.
 func (s *rowStore) add(h uint64, a embedding.Addr) {
-	if s.dict == nil {
-		s.dict = &entityDict{}
+	if s.dict == nil || len(s.dict.hashes) == maxDictEntities {
+		s.dict = &entityDict{} // and so a new chunk
 	}
 	k := len(s.chunks) - 1
 	if k < 0 || s.chunks[k].dict != s.dict || len(s.chunks[k].rows) == chunkRows {
