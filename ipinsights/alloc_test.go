@@ -21,15 +21,14 @@ func TestTrainBatchDoesNotAllocate(t *testing.T) {
 		m, err := newModel(cfg)
 		require.NoError(t, err)
 		m.initParams()
-		data := newPlanted(4, 200, 2, 300).dataset(5000).tuples
-		tr := newTrainer(m, len(data), 2)
+		data := newOrder(newPlanted(4, 200, 2, 300).dataset(5000))
+		tr := newTrainer(m, data.Len(), 2)
 		p := tr.src.smp.Positives()
 		b := 0
-		at := func(b int) []embedding.Tuple {
-			lo := (b * p) % (len(data) - p)
-			return data[lo : lo+p]
+		job := func(b int) batchJob {
+			lo := (b * p) % (data.Len() - p)
+			return jobOf(data, lo, lo+p, 1, uint64(b))
 		}
-		job := func(b int) batchJob { return batchJob{pos: at(b), all: data, seed: 1, stream: uint64(b)} }
 		batch := func() { // as Train runs them: each prepares the next
 			tr.trainBatch(job(b), job(b+1))
 			b++

@@ -6,23 +6,37 @@ import (
 	"github.com/ipinsights/ipinsights-go/sampler"
 )
 
-// batchJob names one mini-batch: its positives, the pairs that the shuffled
-// negatives of a batch of one positive are drawn from, and the random
-// stream of its negatives.
+// batchJob names one mini-batch: positions lo to hi of the epoch's order
+// of the training pairs, which the shuffled negatives of a batch of one
+// positive are drawn from too, and the random stream of its negatives.
 type batchJob struct {
-	pos, all     []embedding.Tuple
+	src          *order
+	lo, hi       int
 	seed, stream uint64
 }
 
-// same reports whether j and o name the same batch: the same positives and
-// pairs (the same memory, not equal values) and the same stream.
-func (j batchJob) same(o batchJob) bool {
-	return j.seed == o.seed && j.stream == o.stream && sameTuples(j.pos, o.pos) && sameTuples(j.all, o.all)
+// positives returns the number of positives of the batch.
+func (j batchJob) positives() int { return j.hi - j.lo }
+
+// order is the training pairs in the order of an epoch: the ids of the
+// Dataset's rows, which training shuffles in place every epoch. It costs 4
+// bytes a pair; the pairs themselves are not copied. Shuffling the ids
+// gives the same order as shuffling the pairs would (sampler.Shuffle).
+type order struct {
+	rows *rowStore
+	ids  []uint32
 }
 
-func sameTuples(a, b []embedding.Tuple) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+// newOrder returns the pairs of d in the order they were added.
+func newOrder(d *Dataset) *order {
+	return &order{rows: &d.rows, ids: d.rows.ids(make([]uint32, 0, d.Len()))}
 }
+
+// Len returns the number of pairs.
+func (o *order) Len() int { return len(o.ids) }
+
+// At returns the pair at position i.
+func (o *order) At(i int) embedding.Tuple { return o.rows.tuple(o.ids[i]) }
 
 // batchSource is what preparing a batch reads besides its job; it is fixed
 // for a training and read-only.
@@ -44,7 +58,8 @@ type batchInputs struct {
 	job   batchJob
 	ready bool // prepared and not yet trained
 
-	rng      rng.RNG // the negatives' stream
+	rng      rng.RNG           // the negatives' stream
+	pos      []embedding.Tuple // the positives
 	batch    sampler.Batch
 	groups   int
 	invBatch float32    // 1 / samples
@@ -58,6 +73,7 @@ type batchInputs struct {
 func newBatchInputs(src *batchSource, p int) *batchInputs {
 	s := p * src.smp.GroupSize()
 	return &batchInputs{
+		pos:    make([]embedding.Tuple, 0, p),
 		eRows:  make([]int32, p),
 		ipRows: make([]int32, s*embedding.MaxLevels),
 		nLv:    make([]uint8, s),
@@ -72,8 +88,12 @@ func newBatchInputs(src *batchSource, p int) *batchInputs {
 func (in *batchInputs) prepare(src *batchSource, job batchJob) {
 	in.job = job
 	in.rng.Seed(job.seed, job.stream)
-	src.smp.Fill(&in.batch, job.pos, job.all, &in.rng)
-	in.groups = len(job.pos)
+	in.pos = in.pos[:0]
+	for i := job.lo; i < job.hi; i++ {
+		in.pos = append(in.pos, job.src.At(i))
+	}
+	src.smp.Fill(&in.batch, in.pos, job.src, &in.rng)
+	in.groups = len(in.pos)
 	in.invBatch = 1 / float32(in.groups*src.smp.GroupSize())
 	e := &in.ent
 	e.reset()
@@ -93,7 +113,7 @@ func (in *batchInputs) prepare(src *batchSource, job batchJob) {
 // preparedFor reports whether in holds the prepared, not yet trained batch
 // of job.
 func (in *batchInputs) preparedFor(job batchJob) bool {
-	return in.ready && in.job.same(job)
+	return in.ready && in.job == job
 }
 
 // sampleRows returns the prefix rows of sample i.

@@ -59,8 +59,9 @@ func BenchmarkTrainBatch(b *testing.B) {
 				batches := len(data) / p
 				samples := 0
 				// As Train does, each batch prepares the next one.
+				ord := orderOf(data)
 				job := func(b int) batchJob {
-					return batchJob{pos: data[b*p : (b+1)*p], all: data, seed: 1, stream: rng.Stream(1, uint64(b))}
+					return jobOf(ord, b*p, (b+1)*p, 1, rng.Stream(1, uint64(b)))
 				}
 				next := func(i int) {
 					_, _, n := t.trainBatch(job(i%batches), job((i+1)%batches))
@@ -94,7 +95,7 @@ func BenchmarkScoreTuples(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.initParams()
-	m.seen = seenOf(data)
+	m.seen = orderOf(data).rows.seenSet()
 	dst := make([]Result, batch)
 	for lo := 0; lo < len(data); lo += batch { // fill the projection cache
 		dst = m.ScoreTuples(dst, data[lo:lo+batch])

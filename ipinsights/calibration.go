@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"slices"
@@ -289,7 +290,7 @@ func (m *Model) Calibrate(ctx context.Context, normal *Dataset, opts *Calibratio
 	if normal == nil || normal.Len() == 0 {
 		return nil, errors.New("ipinsights: calibration: no pairs")
 	}
-	ts := sampleTuples(normal.tuples, o.MaxPairs, m.cfg.Seed)
+	ts := sampleTuples(normal.All(), normal.Len(), o.MaxPairs, m.cfg.Seed)
 	pairs := make([]scoredPair, 0, len(ts))
 	var res []Result
 	var skipped int64
@@ -384,17 +385,22 @@ const calibrationStream = 0x63616c69 // "cali"
 // sampleTuples returns ts when it has at most k pairs, else k of them
 // drawn uniformly without replacement, in their order (selection
 // sampling, Knuth's algorithm S), from the seed's calibration stream.
-func sampleTuples(ts []embedding.Tuple, k int, seed uint64) []embedding.Tuple {
-	if len(ts) <= k {
-		return ts
-	}
-	r := rng.New(seed, calibrationStream)
-	out := make([]embedding.Tuple, 0, k)
-	for i, t := range ts {
-		// Take t with probability (k - taken) / (pairs left).
-		if r.IntN(len(ts)-i) < k-len(out) {
+func sampleTuples(all iter.Seq[embedding.Tuple], n, k int, seed uint64) []embedding.Tuple {
+	out := make([]embedding.Tuple, 0, min(n, k))
+	if n <= k {
+		for t := range all {
 			out = append(out, t)
 		}
+		return out
+	}
+	r := rng.New(seed, calibrationStream)
+	i := 0
+	for t := range all {
+		// Take t with probability (k - taken) / (pairs left).
+		if r.IntN(n-i) < k-len(out) {
+			out = append(out, t)
+		}
+		i++
 	}
 	return out
 }

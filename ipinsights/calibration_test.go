@@ -224,8 +224,8 @@ func TestCalibrateSkipsUnseenAndSamples(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
 	assert.Equal(t, 200, a.Pairs()+int(a.Skipped()))
-	assert.Len(t, sampleTuples(ds.tuples, 200, 1), 200)
-	assert.Len(t, sampleTuples(ds.tuples, 10000, 1), ds.Len())
+	assert.Len(t, sampleTuples(ds.All(), ds.Len(), 200, 1), 200)
+	assert.Len(t, sampleTuples(ds.All(), ds.Len(), 10000, 1), ds.Len())
 }
 
 func TestCalibrateErrors(t *testing.T) {

@@ -3,17 +3,25 @@ package ipinsights
 import (
 	"context"
 	"fmt"
+	"iter"
+	"math"
 	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/internal/plural"
 )
 
-// Dataset is a list of encoded (entity, IP) pairs, 24 bytes each in memory:
-// the 64-bit entity hash and the 16-byte address. It does not depend on
+// Dataset is a list of encoded (entity, IP) pairs. It holds an IPv4 pair
+// in 8 bytes and an IPv6 pair in 24, plus 16 to 32 bytes per distinct
+// entity (see the package documentation's Memory section); a growing
+// Dataset never copies the pairs it holds. It does not depend on
 // hyperparameters, so one Dataset can train several models.
 type Dataset struct {
-	tuples  []embedding.Tuple
+	rows    rowStore
 	invalid int // pairs given with an invalid address (see Add)
 }
 
@@ -28,7 +36,7 @@ func (d *Dataset) Add(entity string, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, embedding.NewTuple(entity, ip))
+	d.rows.addIP(embedding.EntityHash(entity), ip)
 }
 
 // AddBytes is Add for an entity given as bytes; it does not retain entity.
@@ -37,7 +45,7 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 		d.invalid++
 		return
 	}
-	d.tuples = append(d.tuples, embedding.NewTupleBytes(entity, ip))
+	d.rows.addIP(embedding.EntityHashBytes(entity), ip)
 }
 
 // Invalid returns the number of pairs given to Add or AddBytes with an
@@ -45,24 +53,33 @@ func (d *Dataset) AddBytes(entity []byte, ip netip.Addr) {
 func (d *Dataset) Invalid() int { return d.invalid }
 
 // AddTuples appends encoded pairs.
-func (d *Dataset) AddTuples(ts ...embedding.Tuple) { d.tuples = append(d.tuples, ts...) }
+func (d *Dataset) AddTuples(ts ...embedding.Tuple) {
+	for _, t := range ts {
+		d.rows.add(t.Entity, t.Addr)
+	}
+}
 
 // Len returns the number of pairs.
-func (d *Dataset) Len() int { return len(d.tuples) }
+func (d *Dataset) Len() int { return d.rows.n }
 
-// Tuples returns the encoded pairs; the slice is shared with d.
-func (d *Dataset) Tuples() []embedding.Tuple { return d.tuples }
+// All returns the encoded pairs in the order they were added, without
+// copying them.
+func (d *Dataset) All() iter.Seq[embedding.Tuple] {
+	return func(yield func(embedding.Tuple) bool) { d.rows.each(yield) }
+}
+
+// Tuples returns a copy of the encoded pairs, in the order they were
+// added: 24 bytes a pair (All iterates over them without a copy).
+func (d *Dataset) Tuples() []embedding.Tuple {
+	ts := make([]embedding.Tuple, 0, d.Len())
+	for t := range d.All() {
+		ts = append(ts, t)
+	}
+	return ts
+}
 
 // IPv6 returns the number of pairs whose address is IPv6.
-func (d *Dataset) IPv6() int {
-	n := 0
-	for _, t := range d.tuples {
-		if !t.Addr.Is4() {
-			n++
-		}
-	}
-	return n
-}
+func (d *Dataset) IPv6() int { return d.rows.v6 }
 
 // ReadDataset reads every row of r into a new Dataset. It stops at the
 // first malformed row (a *csvio.ParseError) unless r is lenient. It
@@ -109,18 +126,89 @@ func stopped(r *csvio.Reader, err error) error {
 // the file (opts.Name, else path) and line. A file with no well-formed row
 // is an error too. When ctx is done, LoadDataset stops as ReadDataset
 // does.
+//
+// An uncompressed file is parsed by runtime.GOMAXPROCS(0) goroutines at
+// once, each taking a range of its lines (see csvio.OpenParts); the pairs
+// keep the file's order, and errors and skipped rows keep its line numbers.
+// Gzip data can only be read from its start: it is parsed on one
+// goroutine.
 func LoadDataset(ctx context.Context, path string, opts csvio.Options) (*Dataset, *csvio.SkipReport, error) {
-	r, err := csvio.Open(path, opts)
+	return loadDataset(ctx, path, opts, runtime.GOMAXPROCS(0))
+}
+
+// loadDataset is LoadDataset with up to n goroutines.
+func loadDataset(ctx context.Context, path string, opts csvio.Options, n int) (*Dataset, *csvio.SkipReport, error) {
+	p, err := csvio.OpenParts(path, n, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer r.Close()
-	d, err := ReadDataset(ctx, r)
+	defer p.Close()
+	var d *Dataset
+	if p.Len() == 1 {
+		d, err = ReadDataset(ctx, p.Reader(0))
+	} else {
+		d, err = readParts(ctx, p)
+	}
 	if err != nil {
-		return nil, r.Skipped(), err
+		return nil, p.Skipped(), err
 	}
 	if d.Len() == 0 {
-		return nil, r.Skipped(), fmt.Errorf("%s: no data rows", path)
+		return nil, p.Skipped(), fmt.Errorf("%s: no data rows", path)
 	}
-	return d, r.Skipped(), nil
+	return d, p.Skipped(), nil
+}
+
+// readParts reads the parts of p on one goroutine each and joins their
+// pairs in file order. A part stops early when a part before it failed:
+// its rows would be dropped with the error.
+func readParts(ctx context.Context, p *csvio.Parts) (*Dataset, error) {
+	stores := make([]rowStore, p.Len())
+	stopped := make([]error, p.Len())
+	var failed atomic.Int64 // the first part that stopped with an error
+	failed.Store(math.MaxInt64)
+	var wg sync.WaitGroup
+	for k := range stores {
+		wg.Go(func() {
+			r := p.Reader(k)
+			s := &stores[k]
+			done := ctx.Done()
+			for n := 0; ; n++ {
+				if n%ctxCheckRows == 0 {
+					select {
+					case <-done:
+						stopped[k] = ctx.Err()
+						return
+					default:
+					}
+					if failed.Load() < int64(k) {
+						return
+					}
+				}
+				if !r.Next() {
+					break
+				}
+				s.addIP(embedding.EntityHashBytes(r.Entity()), r.Addr())
+			}
+			for r.Err() != nil {
+				f := failed.Load()
+				if f <= int64(k) || failed.CompareAndSwap(f, int64(k)) {
+					break
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range stopped {
+		if err != nil {
+			return nil, fmt.Errorf("%s: stopped after %s: %w", p.Skipped().File, plural.Count(p.Rows(), "row", "rows"), err)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	d := NewDataset()
+	for k := range stores {
+		d.rows.join(&stores[k])
+	}
+	return d, nil
 }

@@ -4,9 +4,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/embedding"
 )
 
 // rowSource is a stream of training rows that cancels its context once
@@ -92,4 +95,125 @@ func TestLoadDatasetCancelled(t *testing.T) {
 	d, _, err = LoadDataset(context.Background(), path, csvio.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, 10, d.Len())
+}
+
+// TestDatasetRowsAcrossChunks adds more pairs than a chunk holds, IPv4 and
+// IPv6 mixed, and reads them back in order, through All, Tuples and the
+// order that training shuffles.
+func TestDatasetRowsAcrossChunks(t *testing.T) {
+	n := chunkRows + 1000
+	want := func(i int) embedding.Tuple {
+		tp := embedding.Tuple{Entity: embedding.Mix64(uint64(i % 5000)), Addr: embedding.AddrV4(uint32(i) * 2654435761)}
+		if i%97 == 0 {
+			tp.Addr = embedding.Addr{Hi: 0x20010db8<<32 | uint64(i), Lo: uint64(i) * 3}
+		}
+		return tp
+	}
+	d := NewDataset()
+	for i := range n {
+		d.AddTuples(want(i))
+	}
+	require.Equal(t, n, d.Len())
+	assert.Equal(t, (n+96)/97, d.IPv6())
+	require.Len(t, d.rows.chunks, 2)
+	assert.Equal(t, chunkRows, len(d.rows.chunks[0].rows), "the first chunk is full before the second begins")
+	assert.Len(t, d.rows.dicts(), 1, "one dictionary for pairs added one by one")
+	assert.Len(t, d.rows.dicts()[0].hashes, 5000, "one dictionary entry per distinct entity")
+
+	i := 0
+	for tp := range d.All() {
+		if tp != want(i) {
+			t.Fatalf("pair %d: got %v, want %v", i, tp, want(i))
+		}
+		i++
+	}
+	assert.Equal(t, n, i)
+	ts := d.Tuples()
+	require.Len(t, ts, n)
+	assert.Equal(t, want(chunkRows), ts[chunkRows])
+	o := newOrder(d)
+	for _, k := range []int{0, 96, 97, chunkRows - 1, chunkRows, n - 1} {
+		assert.Equal(t, want(k), o.At(k), "order position %d", k)
+	}
+	seen := d.rows.seenSet()
+	assert.Equal(t, 5000, seen.len())
+
+	stop := 0
+	for range d.All() {
+		if stop++; stop == 3 {
+			break
+		}
+	}
+	assert.Equal(t, 3, stop, "All stops when the loop does")
+}
+
+// TestDatasetJoin joins the rows of two stores, as parallel reading does:
+// the pairs keep their order, each chunk its own dictionary, and adding
+// continues the last store's chunk.
+func TestDatasetJoin(t *testing.T) {
+	var a, b rowStore
+	a.add(1, embedding.AddrV4(1))
+	a.add(2, embedding.Addr{Hi: 7, Lo: 7})
+	b.add(2, embedding.AddrV4(3))
+	b.add(3, embedding.Addr{Hi: 8, Lo: 8})
+	d := NewDataset()
+	d.rows.join(&a)
+	d.rows.join(&rowStore{})
+	d.rows.join(&b)
+	d.AddTuples(embedding.Tuple{Entity: 1, Addr: embedding.AddrV4(9)})
+	assert.Equal(t, []embedding.Tuple{
+		{Entity: 1, Addr: embedding.AddrV4(1)}, {Entity: 2, Addr: embedding.Addr{Hi: 7, Lo: 7}},
+		{Entity: 2, Addr: embedding.AddrV4(3)}, {Entity: 3, Addr: embedding.Addr{Hi: 8, Lo: 8}},
+		{Entity: 1, Addr: embedding.AddrV4(9)},
+	}, d.Tuples())
+	assert.Equal(t, 5, d.Len())
+	assert.Equal(t, 2, d.IPv6())
+	assert.Len(t, d.rows.chunks, 2)
+	assert.Equal(t, []uint32{0, 1, 1 << chunkBits, 1<<chunkBits | 1, 1<<chunkBits | 2}, d.rows.ids(nil), "ids skip the end of a chunk")
+	seen := d.rows.seenSet()
+	assert.Equal(t, 3, seen.len(), "the entities of both dictionaries, once")
+}
+
+// TestLoadDatasetInParts reads one file on up to 7 goroutines: the pairs
+// are those of a serial read, in order, and a bad row deep in the file is
+// an error naming its file and line, or, in lenient mode, counted.
+func TestLoadDatasetInParts(t *testing.T) {
+	const lines, bad = 30000, 26011
+	var b strings.Builder
+	for i := 1; i <= lines; i++ {
+		switch {
+		case i == bad:
+			b.WriteString("mallory,10.0.0\n")
+		case i%11 == 0:
+			fmt.Fprintf(&b, "user%d,2001:db8::%x\n", i%300, i)
+		default:
+			fmt.Fprintf(&b, "user%d, 10.%d.%d.%d\n", i%300, i>>16, (i>>8)&255, i&255)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "train.csv")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	serial, err := ReadDataset(context.Background(), csvio.NewReader(strings.NewReader(b.String()), csvio.Options{Lenient: true}))
+	require.NoError(t, err)
+	require.Equal(t, lines-1, serial.Len())
+	for _, n := range []int{1, 2, 7} {
+		_, _, err := loadDataset(context.Background(), path, csvio.Options{Name: "train.csv"}, n)
+		assert.EqualError(t, err, `train.csv:26011: unparsable IP address: "10.0.0"`, "%d goroutines", n)
+
+		d, skipped, err := loadDataset(context.Background(), path, csvio.Options{Name: "train.csv", Lenient: true}, n)
+		require.NoError(t, err)
+		assert.Equal(t, "train.csv: skipped 1 row: 1 unparsable IP address (line 26011)", skipped.String())
+		assert.Equal(t, serial.Tuples(), d.Tuples(), "%d goroutines", n)
+		assert.Equal(t, serial.IPv6(), d.IPv6())
+		if n > 1 {
+			assert.Len(t, d.rows.dicts(), n, "one dictionary a part")
+		}
+		seen := d.rows.seenSet()
+		assert.Equal(t, 300, seen.len())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err = loadDataset(ctx, path, csvio.Options{}, 3)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, path+": stopped after 0 rows: context canceled", err.Error())
 }

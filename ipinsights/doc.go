@@ -47,15 +47,18 @@
 //
 // # Memory
 //
-// A Dataset holds 24 bytes per pair, and Train makes its own copy of the
-// pairs (another 24 bytes per pair) to shuffle. Training holds the
-// parameters and, with Adam, two moments per parameter: about 12 bytes per
-// parameter, where the parameters are (num_entity_vectors + IP table rows)
-// x vector_dim plus vector_dim^2 per dense layer. The seen-entity set costs
-// 16 to 32 bytes per distinct training entity in memory (a hash table at
-// most half full) and 8 in the model file; scoring with dense layers caches
-// one projected row per entity bucket on first use (the size of the entity
-// table). A calibration costs at most 64 KiB plus, per entity with its own
+// A Dataset holds an IPv4 pair in 8 bytes and an IPv6 pair in 24, plus 16
+// to 32 bytes per distinct entity (a dictionary of the entities' hashes, one
+// per goroutine that read the file), and it grows without copying what it
+// holds. Train does not copy the pairs: it shuffles their indices, another
+// 4 bytes a pair, so an IPv4 pair costs 12 bytes during training. Training
+// holds the parameters and, with Adam, two moments per parameter: about 12
+// bytes per parameter, where the parameters are (num_entity_vectors + IP
+// table rows) x vector_dim plus vector_dim^2 per dense layer. The
+// seen-entity set costs 16 to 32 bytes per distinct training entity in
+// memory (a hash table at most half full) and 8 in the model file; scoring
+// with dense layers caches one projected row per entity bucket on first use
+// (the size of the entity table). A calibration costs at most 64 KiB plus, per entity with its own
 // distribution, 16 bytes and 4 per value kept (at most
 // CalibrationOptions.EntityQuantiles), in memory and in the model file.
 //

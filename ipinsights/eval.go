@@ -181,12 +181,13 @@ const validationStream = 0x76616c69 // "vali"
 // discriminatorAUC scores every pair of valid against one random address of
 // the same family for the same entity and returns the ROC AUC of real
 // against random, as SageMaker's validation:discriminator_auc.
-func (m *Model) discriminatorAUC(valid []embedding.Tuple) float64 {
+func (m *Model) discriminatorAUC(valid *Dataset) float64 {
 	r := rng.New(m.cfg.Seed, validationStream)
-	n := len(valid)
+	n := valid.Len()
 	ts := make([]embedding.Tuple, 2*n)
-	copy(ts, valid)
-	for i, t := range valid {
+	i := 0
+	for t := range valid.All() {
+		ts[i] = t
 		neg := t
 		if t.Addr.Is4() {
 			neg.Addr = embedding.AddrV4(r.Uint32())
@@ -194,6 +195,7 @@ func (m *Model) discriminatorAUC(valid []embedding.Tuple) float64 {
 			neg.Addr = embedding.Addr{Hi: r.Uint64(), Lo: r.Uint64()}
 		}
 		ts[n+i] = neg
+		i++
 	}
 	res := m.ScoreTuples(nil, ts)
 	scores := make([]float64, 2*n)
@@ -213,5 +215,5 @@ func (m *Model) DiscriminatorAUC(data *Dataset) float64 {
 	if data == nil {
 		return math.NaN()
 	}
-	return m.discriminatorAUC(data.tuples)
+	return m.discriminatorAUC(data)
 }

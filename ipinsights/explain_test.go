@@ -32,7 +32,7 @@ func TestNetworkCountsString(t *testing.T) {
 // entities at other addresses, unseen entities, IPv6 and invalid addresses.
 func explainCases(d *Dataset) []Pair {
 	var ps []Pair
-	for i, tu := range d.tuples[:300] {
+	for i, tu := range d.Tuples()[:300] {
 		e := fmt.Sprintf("user-%04d", i%30) // planted's entity names
 		ps = append(ps, Pair{Entity: e, IP: tu.Addr.Netip()})
 		ps = append(ps, Pair{Entity: e, IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})})
@@ -75,8 +75,8 @@ func TestExplainMatchesScoreAndBatch(t *testing.T) {
 func TestExplainAgainstExactCounts(t *testing.T) {
 	m, d := trainedWithHistory(t)
 	h := m.hist
-	exact, pairs := exactCounts(d.tuples, h.levels[0])
-	exact6, _ := exactCounts(d.tuples, h.levels[1])
+	exact, pairs := exactCounts(d.Tuples(), h.levels[0])
+	exact6, _ := exactCounts(d.Tuples(), h.levels[1])
 	for i := range 30 {
 		e := entityName(i)
 		x := embedding.EntityHash(e)
@@ -264,9 +264,9 @@ func BenchmarkExplainTuples(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.initParams()
-	m.seen = seenOf(data)
 	d := NewDataset()
 	d.AddTuples(data...)
+	m.seen = d.rows.seenSet()
 	if m, err = m.WithNetworkHistory(context.Background(), d, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestExplainTwoWideFamilies(t *testing.T) {
 		}
 	}
 	levels := []histLevel{{bits: 24}, {bits: 16}, {v6: true, bits: 64}, {v6: true, bits: 32}}
-	h, err := countHistory(context.Background(), levels, 8, 1, d.tuples)
+	h, err := countHistory(context.Background(), levels, 8, 1, d.Tuples())
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, h.encode(&b))

@@ -1,6 +1,21 @@
 package ipinsights
 
+import "github.com/ipinsights/ipinsights-go/embedding"
+
 // Test access to the trainer's internals.
+
+// orderOf returns the pairs ts, in their order, as training orders a
+// Dataset's pairs.
+func orderOf(ts []embedding.Tuple) *order {
+	d := NewDataset()
+	d.AddTuples(ts...)
+	return newOrder(d)
+}
+
+// jobOf returns the batch of positions lo to hi of o.
+func jobOf(o *order, lo, hi int, seed, stream uint64) batchJob {
+	return batchJob{src: o, lo: lo, hi: hi, seed: seed, stream: stream}
+}
 
 // gradCapture holds the gradients of one batch: entity and ip those of the
 // embedding tables (zero in the rows the batch does not touch), w and b

@@ -10,7 +10,9 @@ import (
 // forwardOut holds what the forward phase computes for a batch, per group or
 // per sample, for the dense and sparse phases to sum.
 type forwardOut struct {
+	e     []float32 // per group: the entity row (with layers only)
 	us    []float32 // per group: W_last^T e (e itself without layers)
+	cs    []float32 // per group: e.b_last (0 without layers)
 	gs    []float32 // per sample: dLoss/dscore
 	xbar  []float32 // per group: sum over samples of gs * (last layer input)
 	gsum  []float32 // per group: sum of gs
@@ -31,6 +33,7 @@ func newForwardOut(p, k, d, layers int) forwardOut {
 	s := p * k
 	f := forwardOut{
 		us:    make([]float32, p*d),
+		cs:    make([]float32, p),
 		gs:    make([]float32, s),
 		xbar:  make([]float32, p*d),
 		gsum:  make([]float32, p),
@@ -38,6 +41,7 @@ func newForwardOut(p, k, d, layers int) forwardOut {
 		corrG: make([]int32, p),
 	}
 	if layers > 0 {
+		f.e = make([]float32, p*d)
 		f.dE = make([]float32, p*d)
 	}
 	if layers >= 2 {
@@ -53,28 +57,40 @@ func newForwardOut(p, k, d, layers int) forwardOut {
 	return f
 }
 
+// groupBlock is how many groups the forward phase takes at a time: the
+// dense layer's products for a block are one matrix-matrix product each
+// (f32.MatMul, f32.MatMulT), whose kernel works on six rows at once.
+const groupBlock = 6
+
 // forwardCuts gives each worker an equal share of the groups, in batch
 // order; worker 0's range begins with the de-duplication of the IP shards.
 func (t *trainer) forwardCuts() {
 	ns := len(t.ipSh)
 	t.cuts[0] = 0
 	for w := 1; w <= t.workers; w++ {
-		t.cuts[w] = ns + w*t.cur.groups/t.workers
+		t.cuts[w] = ns + t.groupCut(w)
 	}
+}
+
+// groupCut returns the first group of worker w's share in the forward
+// phase (the number of groups for w = workers).
+func (t *trainer) groupCut(w int) int {
+	return w * t.cur.groups / t.workers
 }
 
 // forwardBlock runs items lo to hi of the forward phase on worker w: shard
 // k is item k, group g item len(ipSh)+g. The IP rows are de-duplicated here,
 // while other workers already compute groups, rather than in a phase of
 // their own: with a single large shard (the IPv4 /16 encoder alone) that
-// phase would run on one worker while the others wait.
+// phase would run on one worker while the others wait. The groups of the
+// range (at most groupBlock) are computed together.
 func (t *trainer) forwardBlock(w, lo, hi int) {
 	ns := len(t.ipSh)
 	for k := lo; k < min(hi, ns); k++ {
 		t.dedupShard(k)
 	}
-	for g := max(lo, ns) - ns; g < hi-ns; g++ {
-		t.forward(w, g)
+	if g0, g1 := max(lo, ns)-ns, hi-ns; g0 < g1 {
+		t.forward(w, g0, g1)
 	}
 }
 
@@ -104,40 +120,48 @@ func (t *trainer) dedupShard(k int) {
 	s.build()
 }
 
-// forward computes the scores, loss and gradients of group g on worker w:
-// the projection of the group's entity row, then each sample's score, loss
-// and dLoss/dscore, then the gradients wrt the entity row and, with 2+
-// layers, wrt each sample's prefix sum. It reads the parameters and the
-// batch's inputs, and writes only group g's and its samples' slots of t.fw.
-func (t *trainer) forward(w, g int) {
+// forward computes the scores, loss and gradients of groups g0 to g1 on
+// worker w: the projections of the groups' entity rows, then each sample's
+// score, loss and dLoss/dscore, then the gradients wrt the entity rows and,
+// with 2+ layers, wrt each sample's prefix sum. It reads the parameters
+// and the batch's inputs, and writes only the groups' and their samples'
+// slots of t.fw.
+func (t *trainer) forward(w, g0, g1 int) {
 	d, K := t.d, t.K
 	fw := &t.fw
 	sc := &t.scr[w]
-	// Start loading the group's prefix rows, which are spread over hundreds
+	// Start loading the groups' prefix rows, which are spread over hundreds
 	// of megabytes, before the projection below keeps the CPU busy.
-	t.prefetchGroup(g)
-	u, c := t.project(g)
-	xb := fw.xbar[g*d : (g+1)*d]
-	clear(xb)
-	var gsum float32
-	loss := groupLoss{prod: 1}
-	invBatch := t.cur.invBatch
-	for k := 0; k < K; k++ {
-		i := g*K + k
-		h := t.lastInput(sc, i)
-		gi := float32(loss.add(float64(f32.Dot(u, h)+c), k == 0)) * invBatch
-		fw.gs[i] = gi
-		f32.Axpy(xb, gi, h)
-		gsum += gi
+	for g := g0; g < g1; g++ {
+		t.prefetchGroup(g)
 	}
-	fw.gsum[g] = gsum
-	fw.lossG[g] = loss.total()
-	fw.corrG[g] = loss.correct
+	t.project(g0, g1)
+	invBatch := t.cur.invBatch
+	for g := g0; g < g1; g++ {
+		u, c := fw.us[g*d:(g+1)*d], fw.cs[g]
+		xb := fw.xbar[g*d : (g+1)*d]
+		clear(xb)
+		var gsum float32
+		loss := groupLoss{prod: 1}
+		for k := 0; k < K; k++ {
+			i := g*K + k
+			h := t.lastInput(sc, i)
+			gi := float32(loss.add(float64(f32.Dot(u, h)+c), k == 0)) * invBatch
+			fw.gs[i] = gi
+			f32.Axpy(xb, gi, h)
+			gsum += gi
+		}
+		fw.gsum[g] = gsum
+		fw.lossG[g] = loss.total()
+		fw.corrG[g] = loss.correct
+	}
 	if t.L >= 1 {
-		t.backwardEntity(g, xb, gsum)
+		t.backwardEntity(g0, g1)
 	}
 	if t.L >= 2 {
-		t.backwardHidden(sc, g, u)
+		for g := g0; g < g1; g++ {
+			t.backwardHidden(sc, g, fw.us[g*d:(g+1)*d])
+		}
 	}
 }
 
@@ -154,21 +178,31 @@ func (t *trainer) prefetchGroup(g int) {
 	}
 }
 
-// project returns u = W_last^T e and c = e.b_last for the entity row e of
-// group g (u = e and c = 0 without layers), so that a sample's score is
-// u.h + c, h the input of the last layer. u is group g's slot of t.fw.us.
-func (t *trainer) project(g int) (u []float32, c float32) {
+// project sets, for the entity row e of each group g0 to g1, u = W_last^T e
+// and c = e.b_last (u = e and c = 0 without layers), so that a sample's
+// score is u.h + c, h the input of the last layer. u and c are the groups'
+// slots of t.fw.us and t.fw.cs; with layers, the entity rows are gathered
+// into t.fw.e, for one product over the block and for the dense phase.
+func (t *trainer) project(g0, g1 int) {
 	d := t.d
-	er := int(t.cur.eRows[g])
-	e := t.m.entity[er*d : (er+1)*d]
-	u = t.fw.us[g*d : (g+1)*d]
+	fw := &t.fw
+	dst := fw.e
 	if t.L == 0 {
-		copy(u, e)
-		return u, 0
+		dst = fw.us
+	}
+	for g := g0; g < g1; g++ {
+		er := int(t.cur.eRows[g])
+		copy(dst[g*d:(g+1)*d], t.m.entity[er*d:(er+1)*d])
+	}
+	if t.L == 0 {
+		clear(fw.cs[g0:g1])
+		return
 	}
 	last := t.m.layers[t.L-1]
-	f32.MatTVec(u, last.w, e)
-	return u, f32.Dot(e, last.b)
+	f32.MatMul(fw.us[g0*d:g1*d], fw.e[g0*d:g1*d], last.w, d)
+	for g := g0; g < g1; g++ {
+		fw.cs[g] = f32.Dot(fw.e[g*d:(g+1)*d], last.b)
+	}
 }
 
 // lastInput returns the input of the last layer for sample i (the IP vector
@@ -240,15 +274,17 @@ func (l *groupLoss) total() float64 {
 	return l.relu + math.Log(l.prod)
 }
 
-// backwardEntity sets group g's gradient wrt its entity row, W_last xbar +
-// gsum b_last, given the group's xbar and gsum (with layers only; without,
-// the gradient is xbar itself).
-func (t *trainer) backwardEntity(g int, xbar []float32, gsum float32) {
+// backwardEntity sets the gradients of groups g0 to g1 wrt their entity
+// rows, W_last xbar + gsum b_last, given the groups' xbar and gsum (with
+// layers only; without, the gradient is xbar itself).
+func (t *trainer) backwardEntity(g0, g1 int) {
 	d := t.d
-	dE := t.fw.dE[g*d : (g+1)*d]
+	fw := &t.fw
 	last := t.m.layers[t.L-1]
-	f32.MatVec(dE, last.w, xbar)
-	f32.Axpy(dE, gsum, last.b)
+	f32.MatMulT(fw.dE[g0*d:g1*d], fw.xbar[g0*d:g1*d], last.w, d)
+	for g := g0; g < g1; g++ {
+		f32.Axpy(fw.dE[g*d:(g+1)*d], fw.gsum[g], last.b)
+	}
 }
 
 // backwardHidden takes the gradient of each sample of group g from the

@@ -110,7 +110,7 @@ func TestGradientCheck(t *testing.T) {
 			}
 			tr := newTrainer(m, len(pos), 1)
 			defer tr.close()
-			capt := tr.gradients(batchJob{pos: pos, all: pos, seed: 3, stream: 3})
+			capt := tr.gradients(jobOf(orderOf(pos), 0, len(pos), 3, 3))
 
 			p := &params64{entity: to64(m.entity), ip: to64(m.ip)}
 			for _, ly := range m.layers {

@@ -114,7 +114,7 @@ func TestHistoryCountsMatchSpaceSavingBounds(t *testing.T) {
 	hm, err := m.WithNetworkHistory(context.Background(), d, &HistoryOptions{TopNetworks: top})
 	require.NoError(t, err)
 	h := hm.hist
-	exact, pairs := exactCounts(d.tuples, h.levels[0])
+	exact, pairs := exactCounts(d.Tuples(), h.levels[0])
 	require.Len(t, h.hashes, 40)
 	inexact := 0
 	for i, x := range h.hashes {
@@ -264,7 +264,7 @@ func TestHistorySaveLoad(t *testing.T) {
 	assert.Equal(t, m.hist.hashes, back.hist.hashes)
 	assert.Equal(t, m.hist.ents, back.hist.ents)
 	assert.Equal(t, m.hist.nets, back.hist.nets)
-	for _, tu := range d.tuples[:200] {
+	for _, tu := range d.Tuples()[:200] {
 		assert.Equal(t, m.ExplainTuples(nil, []embedding.Tuple{tu}), back.ExplainTuples(nil, []embedding.Tuple{tu}))
 	}
 	// A build without the codec skips the section and scores the same.

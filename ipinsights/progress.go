@@ -28,6 +28,10 @@ type Metrics struct {
 	ValidationAUC float64
 	// Elapsed is the time since training started.
 	Elapsed time.Duration
+	// FirstBatch is the time from the start of training to the start of
+	// its first batch: making and initialising the tables and ordering the
+	// pairs for the first epoch.
+	FirstBatch time.Duration
 }
 
 // Progress receives training metrics every batch_metrics_publish_interval

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/rng"
 	"github.com/ipinsights/ipinsights-go/sampler"
@@ -36,9 +35,10 @@ var ErrNoData = errors.New("ipinsights: no training data")
 // opts.Workers goroutines, the gradients are reduced in a fixed order, and
 // one optimiser step follows. The result is bit-identical for a given seed
 // and data whatever the number of workers. Train stops early, returning the
-// context's error, when ctx is cancelled. data is not modified; Train
-// works on its own copy of the pairs (24 bytes a pair, see the package
-// documentation's Memory section).
+// context's error, when ctx is cancelled. data is not modified and not
+// copied: Train shuffles the indices of its pairs (4 bytes a pair, see the
+// package documentation's Memory section). data must not change while
+// Train runs.
 func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (*Model, error) {
 	if opts == nil {
 		opts = &TrainOptions{}
@@ -56,13 +56,17 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 	if data.invalid > 0 {
 		return nil, fmt.Errorf("ipinsights: the training data was given %s with an invalid (zero) address; see Dataset.Invalid", plural.Count(data.invalid, "pair", "pairs"))
 	}
+	if len(data.rows.chunks) > maxChunks {
+		return nil, fmt.Errorf("ipinsights: the training data holds %s, more than Train can index (about %d)", plural.Count(data.Len(), "pair", "pairs"), maxChunks*chunkRows)
+	}
+	began := time.Now()
 	m, err := newModel(cfg)
 	if err != nil {
 		return nil, err
 	}
 	m.initParams()
 	t := newTrainer(m, data.Len(), workers)
-	err = t.loop(ctx, data.tuples, opts)
+	err = t.loop(ctx, data, began, opts)
 	t.close()
 	m.invalidate()
 	if err != nil {
@@ -124,11 +128,12 @@ type trainer struct {
 
 // workerScratch is one worker's scratch space.
 type workerScratch struct {
-	grad []float32
-	dh   []float32
-	tmp  []float32
-	x    []float32 // prefix sum of the current sample (0 or 1 layer)
-	coef []float32 // per group: one entity component (dense rows)
+	grad  []float32
+	grads []float32 // denseRows rows of gradients (dense phase)
+	dh    []float32
+	tmp   []float32
+	x     []float32 // prefix sum of the current sample (0 or 1 layer)
+	coef  []float32 // per group: one entity component (dense rows)
 }
 
 // newTrainer returns a trainer of m for n training pairs, with its pool of
@@ -166,6 +171,9 @@ func newTrainer(m *Model, n, workers int) *trainer {
 			grad: buf[:d:d], dh: buf[d : 2*d : 2*d], tmp: buf[2*d : 3*d : 3*d],
 			x: buf[3*d : 4*d : 4*d], coef: buf[4*d:],
 		}
+		if t.L > 0 {
+			t.scr[w].grads = make([]float32, denseRows*d)
+		}
 	}
 	t.cuts = make([]int, workers+1)
 	t.forwardTask, t.denseTask, t.sparseTask = t.forwardBlock, t.denseBlock, t.sparseBlock
@@ -178,55 +186,106 @@ func (t *trainer) close() {
 	t.pool.close()
 }
 
-// loop trains the epochs on data, reporting to opts.Progress.
-func (t *trainer) loop(ctx context.Context, data []embedding.Tuple, opts *TrainOptions) error {
-	tuples := append([]embedding.Tuple(nil), data...)
+// loop trains the epochs on data, reporting to opts.Progress; began is
+// when Train started.
+func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts *TrainOptions) error {
+	ord := newOrder(data)
 	p := t.src.smp.Positives()
-	batches := (len(tuples) + p - 1) / p
-	seed := t.cfg.Seed
-	began := time.Now()
-	var total int64
-	var interval, epoch span
+	batches := (ord.Len() + p - 1) / p
+	rep := newReporter(t, began, opts)
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {
-		sampler.Shuffle(tuples, rng.New(seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
-		job := func(b int) batchJob {
-			return batchJob{pos: tuples[b*p : min((b+1)*p, len(tuples))], all: tuples, seed: seed, stream: rng.Stream(uint64(ep), uint64(b))}
+		sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
+		rep.startEpoch(ep)
+		if err := t.runBatches(ctx, ord, 0, batches, true, rep); err != nil {
+			return err
 		}
-		epoch = span{since: time.Now()}
-		interval = span{since: epoch.since}
-		for b := 0; b < batches; b++ {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
-			}
-			var ahead batchJob
-			if b+1 < batches {
-				ahead = job(b + 1)
-			}
-			loss, correct, n := t.trainBatch(job(b), ahead)
-			total += int64(n)
-			interval.add(loss, correct, n)
-			epoch.add(loss, correct, n)
-			if opts.Progress != nil && (b+1)%t.cfg.BatchMetricsPublishInterval == 0 && b+1 < batches {
-				now := time.Now()
-				mt := interval.metrics(now)
-				mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed = ep, b+1, batches, total, now.Sub(began)
-				opts.Progress.Record(mt)
-				interval = span{since: now}
-			}
-		}
-		if opts.Progress != nil {
-			mt := epoch.metrics(time.Now())
-			mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples = ep, batches, batches, true, total
-			if opts.Validation != nil && opts.Validation.Len() > 0 {
-				t.m.invalidate()
-				mt.ValidationAUC = t.m.discriminatorAUC(opts.Validation.tuples)
-			}
-			mt.Elapsed = time.Since(began)
-			opts.Progress.Record(mt)
-		}
+		rep.endEpoch(batches)
 	}
-	t.m.seen = seenOf(data)
+	t.m.seen = data.rows.seenSet()
 	return nil
+}
+
+// runBatches trains the batches of the pairs of ord, in its order: batch j
+// of ord is batch b0+j of the epoch, of batches in all (0 when not known
+// yet). last says whether ord ends the epoch.
+func (t *trainer) runBatches(ctx context.Context, ord *order, b0, batches int, last bool, rep *reporter) error {
+	n := ord.Len()
+	p := t.src.smp.Positives()
+	nb := (n + p - 1) / p
+	ep, seed := rep.ep, t.cfg.Seed
+	job := func(j int) batchJob {
+		return batchJob{src: ord, lo: j * p, hi: min((j+1)*p, n), seed: seed, stream: rng.Stream(uint64(ep), uint64(b0+j))}
+	}
+	for j := range nb {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
+		}
+		var ahead batchJob
+		if j+1 < nb {
+			ahead = job(j + 1)
+		}
+		loss, correct, samples := t.trainBatch(job(j), ahead)
+		rep.batchDone(b0+j+1, batches, last && j+1 == nb, loss, correct, samples)
+	}
+	return nil
+}
+
+// reporter sums the metrics of training and reports them to a Progress.
+type reporter struct {
+	t          *trainer
+	progress   Progress
+	validation *Dataset
+	began      time.Time
+	firstBatch time.Duration
+	ep         int
+	total      int64
+	interval   span
+	epoch      span
+}
+
+func newReporter(t *trainer, began time.Time, opts *TrainOptions) *reporter {
+	return &reporter{t: t, progress: opts.Progress, validation: opts.Validation, began: began}
+}
+
+// startEpoch starts epoch ep.
+func (r *reporter) startEpoch(ep int) {
+	r.ep = ep
+	r.epoch = span{since: time.Now()}
+	if ep == 1 {
+		r.firstBatch = r.epoch.since.Sub(r.began)
+	}
+	r.interval = span{since: r.epoch.since}
+}
+
+// batchDone records batch b (1-based) of batches in the epoch (0: not
+// known yet); last says whether it ends the epoch, which endEpoch reports.
+func (r *reporter) batchDone(b, batches int, last bool, loss float64, correct, samples int) {
+	r.total += int64(samples)
+	r.interval.add(loss, correct, samples)
+	r.epoch.add(loss, correct, samples)
+	if r.progress != nil && b%r.t.cfg.BatchMetricsPublishInterval == 0 && !last {
+		now := time.Now()
+		mt := r.interval.metrics(now)
+		mt.Epoch, mt.Batch, mt.Batches, mt.Samples, mt.Elapsed, mt.FirstBatch = r.ep, b, batches, r.total, now.Sub(r.began), r.firstBatch
+		r.progress.Record(mt)
+		r.interval = span{since: now}
+	}
+}
+
+// endEpoch reports the end of the epoch, of batches batches, with the
+// validation AUC when there is validation data.
+func (r *reporter) endEpoch(batches int) {
+	if r.progress == nil {
+		return
+	}
+	mt := r.epoch.metrics(time.Now())
+	mt.Epoch, mt.Batch, mt.Batches, mt.EpochEnd, mt.Samples, mt.FirstBatch = r.ep, batches, batches, true, r.total, r.firstBatch
+	if r.validation != nil && r.validation.Len() > 0 {
+		r.t.m.invalidate()
+		mt.ValidationAUC = r.t.m.discriminatorAUC(r.validation)
+	}
+	mt.Elapsed = time.Since(r.began)
+	r.progress.Record(mt)
 }
 
 // span sums the batches between two progress reports.
@@ -251,14 +310,6 @@ func (s *span) metrics(now time.Time) Metrics {
 		SamplesPerSecond: float64(s.samples) / now.Sub(s.since).Seconds(),
 		ValidationAUC:    math.NaN(),
 	}
-}
-
-func seenOf(data []embedding.Tuple) seenSet {
-	s := newSeenSet(nil)
-	for _, tp := range data {
-		s.add(tp.Entity)
-	}
-	return s
 }
 
 // trainBatch runs one optimiser step on the batch of job and returns the
@@ -292,10 +343,10 @@ func (t *trainer) startBatch(job, ahead batchJob) {
 // runPhases runs the phases of the current batch (see trainer).
 func (t *trainer) runPhases() {
 	t.forwardCuts()
-	t.pool.run(t.cuts, 2, t.forwardTask)
+	t.pool.run(t.cuts, groupBlock, t.forwardTask)
 	t.opt.beginStep()
 	t.evenCuts(t.L * t.d)
-	t.pool.run(t.cuts, 2, t.denseTask)
+	t.pool.run(t.cuts, denseRows, t.denseTask)
 	t.planSparse()
 	t.pool.run(t.cuts, spBlock, t.sparseTask)
 }

@@ -103,10 +103,11 @@ func modelBytes(t *testing.T, m *Model) []byte {
 // must be the same bits.
 func TestPrepareAheadMatchesSerial(t *testing.T) {
 	p := newPlanted(6, 200, 2, 300)
-	data := p.dataset(6000).tuples
-	for i := 0; i < len(data); i += 7 { // some IPv6 rows, in their own shard
-		data[i] = embedding.NewTuple(entityName(i%200), embedding.Addr{Hi: 0x20010db8<<32 | uint64(i%5)<<16, Lo: uint64(i)}.Netip())
+	tuples := p.dataset(6000).Tuples()
+	for i := 0; i < len(tuples); i += 7 { // some IPv6 rows, in their own shard
+		tuples[i] = embedding.NewTuple(entityName(i%200), embedding.Addr{Hi: 0x20010db8<<32 | uint64(i%5)<<16, Lo: uint64(i)}.Netip())
 	}
+	data := orderOf(tuples)
 	for _, layers := range []int{0, 1} {
 		run := func(ahead bool) []byte {
 			cfg := smallConfig()
@@ -115,10 +116,10 @@ func TestPrepareAheadMatchesSerial(t *testing.T) {
 			m, err := newModel(cfg)
 			require.NoError(t, err)
 			m.initParams()
-			tr := newTrainer(m, len(data), 2)
+			tr := newTrainer(m, data.Len(), 2)
 			n := tr.src.smp.Positives()
-			batches := len(data) / n
-			job := func(b int) batchJob { return batchJob{pos: data[b*n : (b+1)*n], all: data, seed: 1, stream: uint64(b)} }
+			batches := data.Len() / n
+			job := func(b int) batchJob { return jobOf(data, b*n, (b+1)*n, 1, uint64(b)) }
 			for b := range batches {
 				var next batchJob
 				if ahead && b+1 < batches {

@@ -93,34 +93,67 @@ func (o *optimizer) updateDense(ly layer, l, r int, gw []float32, gb float32) {
 	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
 }
 
+// denseRows is how many rows of a dense layer the dense phase takes at a
+// time: the gradients of a block of the last layer's rows are one
+// matrix-matrix product (f32.MatTMul).
+const denseRows = 6
+
 // denseBlock runs items lo to hi of the dense phase on worker w: item
 // l*d + r is row r of dense layer l.
 func (t *trainer) denseBlock(w, lo, hi int) {
 	d := t.d
 	sc := &t.scr[w]
-	for i := lo; i < hi; i++ {
+	for i := lo; i < hi; {
 		l, r := i/d, i%d
-		gb := t.denseGrad(sc.grad, sc.coef, l, r)
-		t.opt.updateDense(t.m.layers[l], l, r, sc.grad, gb)
+		if l < t.L-1 {
+			gb := t.denseGrad(sc.grad, sc.coef, l, r)
+			t.opt.updateDense(t.m.layers[l], l, r, sc.grad, gb)
+			i++
+			continue
+		}
+		n := hi - i // rows r to r+n of the last layer
+		grads := sc.grads[:n*d]
+		t.lastGrads(grads, r, r+n)
+		for k := range n {
+			gb := t.lastBiasGrad(sc.coef, r+k)
+			t.opt.updateDense(t.m.layers[l], l, r+k, grads[k*d:(k+1)*d], gb)
+		}
+		i += n
 	}
 }
 
-// denseGrad sets dst to the gradient of the weights of row r of dense layer
-// l and returns that of its bias; coef is scratch space of a float a
-// group. Every row sums over groups or samples in batch order.
+// lastGrads sets dst to the gradients of the weights of rows r0 to r1 of
+// the last dense layer: row r sums e_g[r] xbar_g over the groups g in batch
+// order, the rows together as one product of the batch's entity rows
+// (gathered by the forward phase) and their xbar.
+func (t *trainer) lastGrads(dst []float32, r0, r1 int) {
+	d, groups := t.d, t.cur.groups
+	f32.MatTMul(dst, t.fw.e[r0:(groups-1)*d+r1], d, t.fw.xbar[:groups*d], groups)
+}
+
+// lastBiasGrad returns the gradient of the bias of row r of the last dense
+// layer, the sum of e_g[r] gsum_g over the groups in batch order; coef is
+// scratch space of a float a group.
+func (t *trainer) lastBiasGrad(coef []float32, r int) float32 {
+	d := t.d
+	in, fw := t.cur, &t.fw
+	coef = coef[:in.groups]
+	for g := range coef {
+		coef[g] = fw.e[g*d+r]
+	}
+	return f32.Dot(fw.gsum[:in.groups], coef)
+}
+
+// denseGrad sets dst to the gradient of the weights of row r of hidden
+// dense layer l (not the last) and returns that of its bias. Every row sums
+// over the samples in batch order.
 func (t *trainer) denseGrad(dst, coef []float32, l, r int) float32 {
 	d := t.d
 	in, fw := t.cur, &t.fw
 	clear(dst)
 	if l == t.L-1 {
-		// dst = sum over groups of e_g[r] xbar_g: gather the coefficients,
-		// then one transposed product over the groups in batch order.
-		coef = coef[:in.groups]
-		for g, er := range in.eRows[:in.groups] {
-			coef[g] = t.m.entity[int(er)*d+r]
-		}
-		f32.MatTVec(dst, fw.xbar[:in.groups*d], coef)
-		return f32.Dot(fw.gsum[:in.groups], coef)
+		t.lastGrads(dst, r, r+1)
+		return t.lastBiasGrad(coef, r)
 	}
 	x := fw.xs
 	if l > 0 {
@@ -157,7 +190,7 @@ func (t *trainer) planSparse() {
 	groups := t.cur.groups
 	for w := range t.workers {
 		t.cuts[w] = item
-		if w == t.workers-1 && len(t.ahead.pos) > 0 {
+		if w == t.workers-1 && t.ahead.positives() > 0 {
 			// The last worker, usually the last to start, prepares the
 			// next batch first; the others take over its rows if they
 			// finish theirs before it does.

@@ -30,7 +30,7 @@ func ExampleConfig_Fill() {
 	// batch): the batches do not depend on the goroutine that builds them.
 	var b sampler.Batch
 	r := rng.New(1, rng.Stream(0, 0))
-	cfg.Fill(&b, tuples[:cfg.Positives()], tuples, r)
+	cfg.Fill(&b, tuples[:cfg.Positives()], sampler.Tuples(tuples), r)
 	for g := 0; g < b.Groups(); g++ {
 		group := b.Addrs[g*b.K : (g+1)*b.K] // the positive first
 		fmt.Printf("%s: %v | random %v %v | shuffled %v\n",

@@ -7,13 +7,33 @@ import (
 	"github.com/ipinsights/ipinsights-go/rng"
 )
 
-// Shuffle permutes tuples uniformly at random (Fisher-Yates).
-func Shuffle(tuples []embedding.Tuple, r *rng.RNG) {
-	for i := len(tuples) - 1; i > 0; i-- {
+// Shuffle permutes s uniformly at random (Fisher-Yates). The permutation
+// depends only on len(s) and r, not on the element type: shuffling the
+// indices of a list gives the same order as shuffling the list itself,
+// which is how a trainer shuffles pairs it does not copy.
+func Shuffle[T any](s []T, r *rng.RNG) {
+	for i := len(s) - 1; i > 0; i-- {
 		j := r.IntN(i + 1)
-		tuples[i], tuples[j] = tuples[j], tuples[i]
+		s[i], s[j] = s[j], s[i]
 	}
 }
+
+// Pairs is random access to encoded pairs, in the order of the current
+// epoch: the training set from which the shuffled negatives of a batch of
+// one positive are drawn (see Config.Fill).
+type Pairs interface {
+	Len() int
+	At(i int) embedding.Tuple
+}
+
+// Tuples is a slice of encoded pairs as Pairs.
+type Tuples []embedding.Tuple
+
+// Len returns len(t).
+func (t Tuples) Len() int { return len(t) }
+
+// At returns t[i].
+func (t Tuples) At(i int) embedding.Tuple { return t[i] }
 
 // Config sets the shape of a mini-batch.
 type Config struct {
@@ -67,9 +87,10 @@ func (b *Batch) Groups() int { return len(b.Entities) }
 // uniform in 0..255), those of an IPv6 positive uniform 128-bit addresses.
 // A shuffled negative takes the address of another positive of the batch,
 // chosen uniformly; when the batch has a single positive it takes the address
-// of a uniformly chosen tuple of all (the whole training set). Fill does not
-// allocate once b has grown to the batch size.
-func (c Config) Fill(b *Batch, pos []embedding.Tuple, all []embedding.Tuple, r *rng.RNG) {
+// of a uniformly chosen pair of all (the whole training set; nil or empty:
+// its own address). Fill does not allocate once b has grown to the batch
+// size.
+func (c Config) Fill(b *Batch, pos []embedding.Tuple, all Pairs, r *rng.RNG) {
 	k := c.GroupSize()
 	n := len(pos)
 	b.K = k
@@ -94,8 +115,8 @@ func (c Config) Fill(b *Batch, pos []embedding.Tuple, all []embedding.Tuple, r *
 					o++
 				}
 				row[j] = pos[o].Addr
-			case len(all) > 0:
-				row[j] = all[r.IntN(len(all))].Addr
+			case all != nil && all.Len() > 0:
+				row[j] = all.At(r.IntN(all.Len())).Addr
 			default:
 				row[j] = t.Addr
 			}

@@ -29,6 +29,26 @@ func TestShuffleIsPermutation(t *testing.T) {
 	assert.Greater(t, moved, 900)
 }
 
+// TestShuffleIndicesMatchesShuffleTuples checks what a trainer that
+// shuffles indices instead of its pairs relies on: two epochs of shuffling
+// the indices, read through them, give the order of shuffling the pairs.
+func TestShuffleIndicesMatchesShuffleTuples(t *testing.T) {
+	ts := make([]embedding.Tuple, 777)
+	idx := make([]uint32, len(ts))
+	for i := range ts {
+		ts[i].Entity = uint64(i) * 0x9e3779b97f4a7c15
+		idx[i] = uint32(i)
+	}
+	orig := append([]embedding.Tuple(nil), ts...)
+	for ep := uint64(1); ep <= 2; ep++ {
+		Shuffle(ts, rng.New(3, ep))
+		Shuffle(idx, rng.New(3, ep))
+		for i := range ts {
+			require.Equal(t, ts[i], orig[idx[i]], "epoch %d position %d", ep, i)
+		}
+	}
+}
+
 func TestPositivesPerBatch(t *testing.T) {
 	// DESIGN.md: batch 1000 with R=5, S=1 holds about 143 positives.
 	assert.Equal(t, 143, Config{BatchSize: 1000, Random: 5, Shuffled: 1}.Positives())
@@ -82,7 +102,7 @@ func TestFillSinglePositiveUsesAll(t *testing.T) {
 	all := []embedding.Tuple{embedding.NewTuple("a", netip.MustParseAddr("1.1.1.1")), embedding.NewTuple("b", netip.MustParseAddr("2.2.2.2"))}
 	c := Config{BatchSize: 2, Random: 0, Shuffled: 1}
 	var b Batch
-	c.Fill(&b, all[:1], all, rng.New(1, 1))
+	c.Fill(&b, all[:1], Tuples(all), rng.New(1, 1))
 	require.Len(t, b.Addrs, 2)
 	assert.Contains(t, []embedding.Addr{all[0].Addr, all[1].Addr}, b.Addrs[1])
 }

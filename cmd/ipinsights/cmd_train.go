@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -16,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "train a model on entity,ip CSV rows",
-		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history] [--no-calibration]",
+		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history] [--no-calibration] [--stream [--window ROWS]]",
 		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
     --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
     --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01
@@ -42,6 +43,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	noHistory := fs.Bool("no-network-history", false, "do not store each entity's usual networks (where it logs in from, which explanations use) in the model file")
 	noCalib := fs.Bool("no-calibration", false, "do not calibrate: by default the model keeps the score distribution of the --validation pairs\n"+
 		"(without --validation: of up to 4,000,000 training pairs, in sample, against which new traffic alerts more often than the rates asked)")
+	stream := fs.Bool("stream", false, "read --train again every epoch instead of holding it in memory, shuffling windows of --window consecutive rows (SageMaker's File mode)")
+	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, about 50 MB)", ipinsights.DefaultWindow))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +56,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	if *workers < 0 {
 		return usagef("--workers: %d is negative", *workers)
+	}
+	if *stream && *trainPath == "-" {
+		return usagef("--stream reads --train again every epoch: give a file, not standard input")
+	}
+	if *window < 0 || *window > 0 && !*stream {
+		return usagef("--window %d: want a number of rows, with --stream", *window)
 	}
 	hp, err := hyperparameterFlags(*hpFile, hps)
 	if err != nil {
@@ -74,9 +83,11 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 
 	start := time.Now()
-	data, err := loadDataset(ctx, e, *trainPath, *lenient)
-	if err != nil {
-		return err
+	var data *ipinsights.Dataset
+	if !*stream {
+		if data, err = loadDataset(ctx, e, *trainPath, *lenient); err != nil {
+			return err
+		}
 	}
 	var valid *ipinsights.Dataset
 	if *validPath != "" {
@@ -84,26 +95,44 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if !*quiet {
+	if !*quiet && data != nil {
 		fmt.Fprintf(e.stderr, "read %s in %s\n", plural.Count(data.Len(), "training row", "training rows"), time.Since(start).Round(time.Millisecond))
 	}
 	var prog ipinsights.Progress
 	if !*quiet {
 		prog = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
 	}
-	m, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers})
+	opts := &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers}
+	var m *ipinsights.Model
+	if *stream {
+		var skips []*csvio.SkipReport
+		m, skips, err = ipinsights.TrainStream(ctx, cfg, ipinsights.Stream{Files: []string{*trainPath}, CSV: csvio.Options{Lenient: *lenient}, Window: *window}, opts)
+		for _, s := range skips {
+			if s.Total() > 0 {
+				fmt.Fprintln(e.stderr, s.String())
+			}
+		}
+	} else {
+		m, err = ipinsights.Train(ctx, cfg, data, opts)
+	}
 	if err != nil {
 		return err
 	}
-	if !*noHistory {
+	var calibNotes []string
+	var calibErr error
+	switch {
+	case *noHistory:
+	case data == nil: // --stream holds no training pairs to count
+		calibNotes = append(calibNotes, "note: no network history with --stream (explanations need the training pairs in memory)")
+	default:
 		// A summary of where each entity logs in from, for explanations.
 		if m, err = m.WithNetworkHistory(ctx, data, &ipinsights.HistoryOptions{Workers: *workers}); err != nil {
 			return err
 		}
 	}
-	var calibNotes []string
-	var calibErr error
-	if !*noCalib {
+	if !*noCalib && valid == nil && data == nil {
+		calibErr = fmt.Errorf("with --stream, calibration needs --validation (or run ipinsights calibrate)")
+	} else if !*noCalib {
 		source, normal := "from the validation data", valid
 		if valid == nil {
 			source, normal = "from the training data", data
@@ -148,9 +177,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 // progressPrinter renders training metrics: a progress bar on a terminal,
 // plain lines (in SageMaker's metric names) otherwise.
 type progressPrinter struct {
-	w      io.Writer
-	tty    bool
-	epochs int
+	w       io.Writer
+	tty     bool
+	epochs  int
+	started bool
 }
 
 func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
@@ -158,6 +188,15 @@ func newProgressPrinter(w io.Writer, tty bool, epochs int) *progressPrinter {
 }
 
 func (p *progressPrinter) Record(m ipinsights.Metrics) {
+	if !p.started {
+		p.started = true
+		fmt.Fprintf(p.w, "first batch %s after the start of training\n", m.FirstBatch.Round(time.Millisecond))
+	}
+	if p.tty && m.Batches == 0 { // the first epoch of a stream: its length is not known yet
+		fmt.Fprintf(p.w, "\r\033[Kepoch %d/%d batch %d  %s samples/s  cross_entropy %.4f  accuracy %.4f",
+			m.Epoch, p.epochs, m.Batch, humanCount(m.SamplesPerSecond), m.CrossEntropy, m.Accuracy)
+		return
+	}
 	if p.tty {
 		const width = 30
 		done := float64(m.Batch) / float64(m.Batches)
@@ -175,8 +214,12 @@ func (p *progressPrinter) Record(m ipinsights.Metrics) {
 			m.Epoch, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond, p.epochSuffix(m))
 		return
 	}
-	fmt.Fprintf(p.w, "epoch=%d batch=%d/%d train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f\n",
-		m.Epoch, m.Batch, m.Batches, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond)
+	batch := fmt.Sprintf("%d/%d", m.Batch, m.Batches)
+	if m.Batches == 0 {
+		batch = fmt.Sprint(m.Batch)
+	}
+	fmt.Fprintf(p.w, "epoch=%d batch=%s train binary_classification_cross_entropy=%.4f binary_classification_accuracy=%.4f samples/s=%.0f\n",
+		m.Epoch, batch, m.CrossEntropy, m.Accuracy, m.SamplesPerSecond)
 }
 
 func (p *progressPrinter) epochSuffix(m ipinsights.Metrics) string {

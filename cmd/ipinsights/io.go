@@ -104,8 +104,16 @@ func (o *output) Abort() {
 }
 
 // loadDataset reads a training or validation file until ctx is done;
-// skipped rows of a lenient read are reported on stderr.
+// skipped rows of a lenient read are reported on stderr. A file is parsed
+// by all CPUs at once (ipinsights.LoadDataset), standard input by one.
 func loadDataset(ctx context.Context, e *env, name string, lenient bool) (*ipinsights.Dataset, error) {
+	if name != "-" {
+		d, skipped, err := ipinsights.LoadDataset(ctx, name, csvio.Options{Lenient: lenient})
+		if skipped != nil && skipped.Total() > 0 {
+			fmt.Fprintln(e.stderr, skipped.String())
+		}
+		return d, err
+	}
 	r, err := openCSV(e, name, csvio.Options{Lenient: lenient})
 	if err != nil {
 		return nil, err

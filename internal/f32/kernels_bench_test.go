@@ -113,3 +113,84 @@ func BenchmarkKernelAdam(b *testing.B) {
 		}
 	})
 }
+
+// The batch benchmarks time the three products of a one-layer batch of the
+// tutorial configuration (143 groups, vector_dim 128): the projections
+// U = E W, the entity gradients D = X W^T and the weight gradient
+// G = E^T X. impl=asm (AVX2), impl=asm512 (AVX-512, where the CPU has it)
+// and impl=go run the batched kernels, impl=vecs the
+// matrix-vector kernels they replace (one call a vector, as the trainer did
+// before), impl=gonum blas32.Gemm. Compare with benchstat -col /impl.
+const benchGroups = 143
+
+func benchBatch(b *testing.B, tr blas.Transpose, own func(dst, e, w []float32), vecs func(dst, e, w []float32)) {
+	r := rand.New(rand.NewPCG(2, 2))
+	e, w := randVec(r, benchGroups*benchDim), randVec(r, benchDim*benchDim)
+	dst := make([]float32, benchGroups*benchDim)
+	saved, saved512 := accel, accel512
+	defer func() { accel, accel512 = saved, saved512 }()
+	run := func(f func(dst, e, w []float32)) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				f(dst, e, w)
+			}
+		}
+	}
+	if hasAVX2FMA() {
+		accel, accel512 = true, false
+		b.Run("impl=asm", run(own))
+		if hasAVX512() {
+			accel512 = true
+			b.Run("impl=asm512", run(own))
+			accel512 = false
+		}
+		b.Run("impl=vecs", run(vecs))
+	}
+	accel = false
+	b.Run("impl=go", run(own))
+	accel, accel512 = saved, saved512
+	ge := blas32.General{Rows: benchGroups, Cols: benchDim, Stride: benchDim, Data: e}
+	gw := blas32.General{Rows: benchDim, Cols: benchDim, Stride: benchDim, Data: w}
+	gd := blas32.General{Rows: benchGroups, Cols: benchDim, Stride: benchDim, Data: dst}
+	b.Run("impl=gonum", func(b *testing.B) {
+		for b.Loop() {
+			if tr == blas.Trans { // G = E^T X: shapes 128x143 times 143x128
+				gg := blas32.General{Rows: benchDim, Cols: benchDim, Stride: benchDim, Data: dst[:benchDim*benchDim]}
+				blas32.Gemm(blas.Trans, blas.NoTrans, 1, ge, ge, 0, gg)
+				continue
+			}
+			blas32.Gemm(blas.NoTrans, tr, 1, ge, gw, 0, gd)
+		}
+	})
+}
+
+func BenchmarkKernelBatchProject(b *testing.B) {
+	benchBatch(b, blas.NoTrans, func(dst, e, w []float32) { MatMul(dst, e, w, benchDim) },
+		func(dst, e, w []float32) {
+			for g := range benchGroups {
+				MatTVec(dst[g*benchDim:(g+1)*benchDim], w, e[g*benchDim:(g+1)*benchDim])
+			}
+		})
+}
+
+func BenchmarkKernelBatchEntityGrad(b *testing.B) {
+	benchBatch(b, blas.Trans, func(dst, x, w []float32) { MatMulT(dst, x, w, benchDim) },
+		func(dst, x, w []float32) {
+			for g := range benchGroups {
+				MatVec(dst[g*benchDim:(g+1)*benchDim], w, x[g*benchDim:(g+1)*benchDim])
+			}
+		})
+}
+
+func BenchmarkKernelBatchWeightGrad(b *testing.B) {
+	coef := make([]float32, benchGroups)
+	benchBatch(b, blas.Trans, func(dst, e, x []float32) { MatTMul(dst[:benchDim*benchDim], e, benchDim, e, benchGroups) },
+		func(dst, e, x []float32) {
+			for r := range benchDim {
+				for g := range benchGroups {
+					coef[g] = e[g*benchDim+r]
+				}
+				MatTVec(dst[r*benchDim:(r+1)*benchDim], e, coef)
+			}
+		})
+}

@@ -23,16 +23,21 @@ func close32(t *testing.T, want float64, got float32, scale float64, msg string)
 	assert.InDelta(t, want, float64(got), 1e-5*scale+1e-6, msg)
 }
 
-// bothImpls runs f with the assembly kernels (where the CPU has them) and
-// with the pure-Go fallback forced, so that every kernel test covers both.
+// bothImpls runs f with the assembly kernels (where the CPU has them: AVX2,
+// then AVX-512 for the kernels that have such a version) and with the
+// pure-Go fallback forced, so that every kernel test covers each.
 func bothImpls(t *testing.T, f func(t *testing.T)) {
-	saved := accel
-	defer func() { accel = saved }()
+	saved, saved512 := accel, accel512
+	defer func() { accel, accel512 = saved, saved512 }()
 	if hasAVX2FMA() {
-		accel = true
+		accel, accel512 = true, false
 		t.Run("asm", f)
+		if hasAVX512() {
+			accel512 = true
+			t.Run("asm512", f)
+		}
 	}
-	accel = false
+	accel, accel512 = false, false
 	t.Run("go", f)
 }
 

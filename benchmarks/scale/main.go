@@ -1,0 +1,277 @@
+// Command scale measures how training grows with the number of rows: for
+// each size of -rows it generates that many training rows of the tutorial's
+// synthetic logins (package synth), then, in a child process of its own so
+// that the peak resident set is training's alone, reads the CSV
+// (ipinsights.LoadDataset, all CPUs) and trains one epoch of the tutorial
+// configuration. It prints one line a size: rows, read time and rate, time
+// to the first batch, training rate, peak RSS, and the bytes per row beyond
+// the fixed cost (tables, runtime), measured against a run on -base rows.
+//
+// The data of one size comes from several synth.GenerateLogins calls of
+// 20,000 users each (the generator holds all its events in memory, about 80
+// bytes an event), each with its own seed and its users numbered after the
+// previous call's; so a call's users draw from their own synthetic ASN
+// table. That changes nothing that this harness measures.
+//
+//	go run ./benchmarks/scale -rows 10000000,100000000 -dir /tmp/scale
+//
+// The CSV files (about 25 bytes a row) are written to -dir and removed
+// afterwards unless -keep is given; check the free space first.
+//
+// With -stream-quality it measures instead what training from a stream
+// (ipinsights.TrainStream, train --stream) costs in quality:
+//
+//	go run ./benchmarks/scale -stream-quality 2000 -windows 20000,200000 The peak
+// RSS comes from /proc/self/status, hence Linux only.
+//
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
+	"github.com/ipinsights/ipinsights-go/ipinsights"
+	"github.com/ipinsights/ipinsights-go/synth"
+)
+
+// result is what a child process measures, sent to the parent as JSON.
+type result struct {
+	Rows        int     `json:"rows"`
+	ReadSec     float64 `json:"read_s"`
+	ReadCPUSec  float64 `json:"read_cpu_s"`
+	FirstBatch  float64 `json:"first_batch_s"` // from the start of training
+	TrainSec    float64 `json:"train_s"`
+	SamplesPerS float64 `json:"samples_per_s"`
+	CPUSec      float64 `json:"cpu_s"`
+	PeakRSS     int64   `json:"peak_rss"` // bytes
+	ReadRSS     int64   `json:"read_rss"` // bytes, peak after reading
+}
+
+func main() {
+	sizes := flag.String("rows", "10000000,100000000", "comma-separated numbers of training rows")
+	base := flag.Int("base", 100000, "rows of the small run that measures the fixed cost (tables, runtime)")
+	dir := flag.String("dir", os.TempDir(), "directory for the generated CSV files")
+	keep := flag.Bool("keep", false, "keep the generated CSV files")
+	workers := flag.Int("workers", 0, "training goroutines (0: GOMAXPROCS)")
+	entityVectors := flag.Int("entity-vectors", 20000, "num_entity_vectors (the tutorial's 20,000)")
+	child := flag.String("child", "", "internal: read and train this file, print the result as JSON")
+	streamUsers := flag.Int("stream-quality", 0, "instead: train the tutorial data of this many users in memory and with TrainStream at each of -windows, in two file orders, and print the attack-test quality")
+	windows := flag.String("windows", "20000,200000", "with -stream-quality: the TrainStream windows, in rows")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("scale: ")
+	if *streamUsers > 0 {
+		ws, err := parseInts(*windows)
+		if err != nil {
+			log.Fatalf("-windows: %v", err)
+		}
+		if err := streamQuality(*dir, *streamUsers, ws, *workers); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *child != "" {
+		r, err := measure(*child, *workers, *entityVectors)
+		if err != nil {
+			log.Fatal(err)
+		}
+		json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+
+	ns, err := parseInts(*sizes)
+	if err != nil {
+		log.Fatalf("-rows: %v", err)
+	}
+	fmt.Printf("# %s, GOMAXPROCS %d, num_entity_vectors %d, vector_dim 128, 1 layer, R=5 S=1, batch 1000, 1 epoch\n",
+		cpuModel(), runtime.GOMAXPROCS(0), *entityVectors)
+	baseRes, err := sizeRun(*dir, *base, *keep, *workers, *entityVectors)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rows\tread s\trows/s read\tread cpu-ns/row\tfirst batch s\tsamples/s\tpeak RSS MiB\tRSS after read MiB\tbytes/row beyond fixed\t")
+	row := func(r result) {
+		perRow := "-"
+		if r.Rows > baseRes.Rows {
+			perRow = fmt.Sprintf("%.1f", float64(r.PeakRSS-baseRes.PeakRSS)/float64(r.Rows-baseRes.Rows))
+		}
+		fmt.Fprintf(tw, "%d\t%.2f\t%.0f\t%.0f\t%.2f\t%.0f\t%.0f\t%.0f\t%s\t\n", r.Rows, r.ReadSec, float64(r.Rows)/r.ReadSec,
+			1e9*r.ReadCPUSec/float64(r.Rows), r.ReadSec+r.FirstBatch, r.SamplesPerS, float64(r.PeakRSS)/(1<<20), float64(r.ReadRSS)/(1<<20), perRow)
+		tw.Flush()
+	}
+	row(baseRes)
+	var prev *result
+	for _, n := range ns {
+		r, err := sizeRun(*dir, n, *keep, *workers, *entityVectors)
+		if err != nil {
+			log.Fatal(err)
+		}
+		row(r)
+		if prev != nil {
+			defer fmt.Printf("slope %d -> %d rows: %.2f bytes of peak RSS per row\n", prev.Rows, r.Rows,
+				float64(r.PeakRSS-prev.PeakRSS)/float64(r.Rows-prev.Rows))
+		}
+		prev = &r
+	}
+	fmt.Println("(first batch s: from the start of reading; samples/s: the epoch's expanded samples per second)")
+}
+
+// sizeRun generates n rows unless a file of them exists, and measures a
+// child process on them.
+func sizeRun(dir string, n int, keep bool, workers, entityVectors int) (result, error) {
+	path := filepath.Join(dir, fmt.Sprintf("scale-%d.csv", n))
+	if _, err := os.Stat(path); err != nil {
+		t := time.Now()
+		if err := generate(path, n); err != nil {
+			os.Remove(path)
+			return result{}, err
+		}
+		log.Printf("generated %d rows in %s: %s", n, time.Since(t).Round(time.Second), path)
+	}
+	if !keep {
+		defer os.Remove(path)
+	}
+	args := []string{"-child", path, "-workers", strconv.Itoa(workers), "-entity-vectors", strconv.Itoa(entityVectors)}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("child on %s: %w", path, err)
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return result{}, fmt.Errorf("child on %s: %w: %s", path, err, out)
+	}
+	return r, nil
+}
+
+// generate writes n training rows to path, from successive generators of
+// usersPerCall users.
+func generate(path string, n int) error {
+	const usersPerCall = 20000
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	written := 0
+	for call := 0; written < n; call++ {
+		users := usersPerCall
+		if n < 1_000_000 { // small sizes: fewer users, so that rows per user stay the tutorial's
+			users = max(100, n/200)
+		}
+		l, err := synth.GenerateLogins(synth.LoginConfig{Users: users, Seed: uint64(call + 1), TestNormal: 1, TestAttacks: 1})
+		if err != nil {
+			f.Close()
+			return err
+		}
+		rows := l.Train[:min(len(l.Train), n-written)]
+		for i := range rows {
+			rows[i].User += int32(call * usersPerCall)
+		}
+		if err := synth.WriteCSV(w, rows); err != nil {
+			f.Close()
+			return err
+		}
+		written += len(rows)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// measure reads path and trains one epoch; it runs in the child process.
+func measure(path string, workers, entityVectors int) (result, error) {
+	var r result
+	cpu0 := cputime.Process()
+	t0 := time.Now()
+	data, skipped, err := ipinsights.LoadDataset(context.Background(), path, csvio.Options{})
+	if err != nil {
+		return r, err
+	}
+	if skipped.Total() > 0 {
+		return r, fmt.Errorf("%s", skipped)
+	}
+	r.Rows = data.Len()
+	r.ReadSec = time.Since(t0).Seconds()
+	r.ReadCPUSec = (cputime.Process() - cpu0).Seconds()
+	r.ReadRSS = peakRSS()
+
+	cfg := ipinsights.DefaultConfig()
+	cfg.NumEntityVectors = entityVectors
+	cfg.VectorDim = 128
+	cfg.Epochs = 1
+	cfg.LearningRate = 0.01
+	cfg.MiniBatchSize = 1000
+	cfg.RandomNegativeSamplingRate = 5
+	cfg.ShuffledNegativeSamplingRate = 1
+	cfg.NumIPEncoderLayers = 1
+	prog := ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
+		if m.EpochEnd {
+			r.FirstBatch = m.FirstBatch.Seconds()
+			r.SamplesPerS = m.SamplesPerSecond
+		}
+	})
+	t1 := time.Now()
+	if _, err := ipinsights.Train(context.Background(), cfg, data, &ipinsights.TrainOptions{Workers: workers, Progress: prog}); err != nil {
+		return r, err
+	}
+	r.TrainSec = time.Since(t1).Seconds()
+	r.CPUSec = (cputime.Process() - cpu0).Seconds()
+	r.PeakRSS = peakRSS()
+	return r, nil
+}
+
+// peakRSS returns the peak resident set size of this process in bytes:
+// VmHWM of /proc/self/status. (getrusage's ru_maxrss would do but for a
+// child: Linux carries the parent's resident set at fork over exec.)
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				log.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	log.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// cpuModel returns the CPU model from /proc/cpuinfo, if there is one.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
