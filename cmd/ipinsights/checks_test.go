@@ -156,12 +156,12 @@ func TestGenSizeBounds(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"gen", "logins", "--out", out, "--users", "100001"}, "--users 100001: want 1 to 100,000"},
-		{[]string{"gen", "logins", "--out", out, "--users", "9000000000000"}, "--users 9000000000000: want 1 to 100,000"},
-		{[]string{"gen", "logins", "--out", out, "--users", "0"}, "--users 0: want 1 to 100,000"},
+		{[]string{"gen", "logins", "--out", out, "--users", "400001"}, "--users 400001: want 1 to 400,000"},
+		{[]string{"gen", "logins", "--out", out, "--users", "9000000000000"}, "--users 9000000000000: want 1 to 400,000"},
+		{[]string{"gen", "logins", "--out", out, "--users", "0"}, "--users 0: want 1 to 400,000"},
 		{[]string{"gen", "logins", "--out", out, "--asns", "10000001"}, "--asns 10000001: want 2 to 10,000,000"},
 		{[]string{"gen", "logins", "--out", out, "--asns", "1"}, "--asns 1: want 2 to 10,000,000"},
-		{[]string{"demo", "--users", "100001"}, "--users 100001: want 10 to 100,000"},
+		{[]string{"demo", "--users", "400001"}, "--users 400001: want 10 to 400,000"},
 	} {
 		code, _, stderr := runCLI(t, "", c.args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", c.args, stderr)
