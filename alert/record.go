@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
@@ -172,7 +173,25 @@ func (a *Annotator) Annotate(r *Record) {
 	if len(a.lists) >= maxCachedLists {
 		clear(a.lists)
 	}
-	a.lists[h] = &asList{nets: slices.Clone(a.keys), as: slices.Clone(r.NetworkAS)}
+	a.lists[h] = &asList{nets: slices.Clone(a.keys), as: packed(r.NetworkAS)}
+}
+
+// packed returns a copy of as whose organisation names are in one string:
+// a list's names are then read from one place in memory, not from
+// wherever the database holds each.
+func packed(as []AS) []AS {
+	var b strings.Builder
+	for _, x := range as {
+		b.WriteString(x.Org)
+	}
+	all := b.String()
+	out := make([]AS, len(as))
+	at := 0
+	for i, x := range as {
+		out[i] = AS{Number: x.Number, Org: all[at : at+len(x.Org)]}
+		at += len(x.Org)
+	}
+	return out
 }
 
 func (a *Annotator) lookup(ip netip.Addr) AS {

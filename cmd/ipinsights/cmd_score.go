@@ -59,7 +59,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	out := fs.String("output", "-", "where to write the scores (- for stdout)")
 	header := fs.Bool("header", false, "the input's first row is a header; its extra column names are kept")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
-	format := fs.String("format", formatCSV, "csv (a scored CSV), jsonl (one JSON object a row) or asff (AWS Security Hub findings\nfor the rows that alert, one BatchImportFindings request of at most 100 findings a line)")
+	format := fs.String("format", formatCSV, "csv (a scored CSV), jsonl (one JSON object a row) or asff (AWS Security Hub findings\nfor the rows that alert, one BatchImportFindings request of at most 100 findings a line;\nneeds --alert-fpr and --account-id, explains, and writes only the alerting rows)")
 	alertFPR := fs.Float64("alert-fpr", 0, "add an alert column (true/false) that flags this share of normal pairs, between 0 and 1\n(0.01 = 1% of the model's calibration pairs; needs a calibrated model)")
 	basisName := fs.String("alert-basis", ipinsights.AlertDefault.String(), "with --alert-fpr: dot_product (one global threshold, the better on the tutorial's data)\nor percentile (each entity with enough calibration pairs held to the rate on its own)")
 	alertsOnly := fs.Bool("alerts-only", false, "with --alert-fpr: write only the rows that alert")
