@@ -137,7 +137,7 @@ type Options struct {
 	QueueTimeout time.Duration
 	// MaxBufferedBytes bounds the bytes of request bodies and responses
 	// that invocations hold at once: a body takes room as it arrives (in
-	// steps that at most double it, starting at 16 KiB, so a client that
+	// steps that at most double it, starting at 4 KiB, so a client that
 	// declares a large body and sends little holds little), and keeps it
 	// until its response is sent; a response takes its size once built,
 	// and when that room is not free it is sent while the invocation keeps
