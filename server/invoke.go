@@ -21,7 +21,7 @@ type invocation struct {
 	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
 	results []ipinsights.Result
-	emb     []float32                       // verbose requests: the embeddings of the record being written
+	emb     []float32                        // verbose requests: the embeddings of the record being written
 	preds   *[predChunk]inference.Prediction // scores only: no embeddings; allocated on first use, so that a request that never scores (a stalled one) does not allocate it
 	resp    inference.ResponseAppender
 	out     []byte
