@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"time"
@@ -30,7 +31,7 @@ type bodyReader struct {
 	st    *reqState
 	ctx   context.Context
 	rc    *http.ResponseController
-	start time.Time
+	start time.Time // when the body starts, and a jitter (see readBody)
 	hash  hash.Hash // gets every byte read, when not nil
 }
 
@@ -120,7 +121,11 @@ func (s *Server) transferTime(n int64) time.Duration {
 // SHA-256 then (nil otherwise).
 func (s *Server) readBody(st *reqState, r *http.Request) (sum []byte, err error) {
 	st.rc = *http.NewResponseController(st.w) // a copy in st: no allocation
-	b := bodyReader{s: s, st: st, ctx: r.Context(), rc: &st.rc, start: time.Now()}
+	// Each body gets up to a quarter of TransferTimeout more, at random:
+	// hundreds of clients that stall at once are then not all dropped in
+	// the same millisecond, whose work would stall the requests around it.
+	jitter := time.Duration(rand.Int64N(int64(s.opts.TransferTimeout)/4 + 1))
+	b := bodyReader{s: s, st: st, ctx: r.Context(), rc: &st.rc, start: time.Now().Add(jitter)}
 	b.deadline(0)
 	defer func() {
 		if err == nil {

@@ -155,7 +155,9 @@ type Options struct {
 	// slowly a client may send or take data: its headers must arrive within
 	// TransferTimeout (HTTPServer's ReadHeaderTimeout); an invocation's
 	// body of n bytes so far must keep arriving by TransferTimeout +
-	// n/MinTransferRate after the headers, or the request is refused with
+	// n/MinTransferRate after the headers (plus, at random, up to a quarter
+	// of TransferTimeout, so that clients that stall together are not
+	// dropped together), or the request is refused with
 	// 408 RequestTimeout and its connection closed; and a response of n
 	// bytes must be taken within TransferTimeout + n/MinTransferRate, or
 	// the connection is closed. Zero means DefaultTransferTimeout and
