@@ -21,8 +21,8 @@ type invocation struct {
 	dec     inference.RequestDecoder
 	tuples  []embedding.Tuple
 	results []ipinsights.Result
-	emb     []float32                       // verbose requests: the embeddings of the record being written
-	preds   [predChunk]inference.Prediction // scores only: no embeddings
+	emb     []float32                        // verbose requests: the embeddings of the record being written
+	preds   *[predChunk]inference.Prediction // scores only: no embeddings; allocated on first use, so that a request that never scores (a stalled one) does not allocate it
 	resp    inference.ResponseAppender
 	out     []byte
 }
@@ -246,6 +246,9 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		// predChunk records at a time, through the fixed inv.preds; the
 		// chunk that passes the limit is written again record by record
 		// to count the records that fit.
+		if inv.preds == nil {
+			inv.preds = new([predChunk]inference.Prediction)
+		}
 		inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
 		for rest := inv.results; len(rest) > 0; {
 			preds := inv.preds[:min(len(rest), predChunk)]

@@ -137,7 +137,7 @@ type Options struct {
 	QueueTimeout time.Duration
 	// MaxBufferedBytes bounds the bytes of request bodies and responses
 	// that invocations hold at once: a body takes room as it arrives (in
-	// steps that at most double it, starting at 16 KiB, so a client that
+	// steps that at most double it, starting at 4 KiB, so a client that
 	// declares a large body and sends little holds little), and keeps it
 	// until its response is sent; a response takes its size once built,
 	// and when that room is not free it is sent while the invocation keeps
@@ -155,7 +155,9 @@ type Options struct {
 	// slowly a client may send or take data: its headers must arrive within
 	// TransferTimeout (HTTPServer's ReadHeaderTimeout); an invocation's
 	// body of n bytes so far must keep arriving by TransferTimeout +
-	// n/MinTransferRate after the headers, or the request is refused with
+	// n/MinTransferRate after the headers (plus, at random, up to a quarter
+	// of TransferTimeout, so that clients that stall together are not
+	// dropped together), or the request is refused with
 	// 408 RequestTimeout and its connection closed; and a response of n
 	// bytes must be taken within TransferTimeout + n/MinTransferRate, or
 	// the connection is closed. Zero means DefaultTransferTimeout and

@@ -235,13 +235,13 @@ func TestBufferedBytesBound(t *testing.T) {
 	m, _, recs := models(t)
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	s, err := New(m, Options{MaxPayloadBytes: 32 << 10, MaxBufferedBytes: 3 * firstBodyStep, QueueTimeout: 200 * time.Millisecond,
+	s, err := New(m, Options{MaxPayloadBytes: 2 * firstBodyStep, MaxBufferedBytes: 3 * firstBodyStep, QueueTimeout: 200 * time.Millisecond,
 		Logger: slogTo(&mu, &logs)})
 	require.NoError(t, err)
 	addr := serveLoopback(t, s)
 	var conns []net.Conn
 	for range 3 {
-		conns = append(conns, stall(t, addr, 30000, "user-001,10.0.0"))
+		conns = append(conns, stall(t, addr, 2*firstBodyStep-1, "user-001,10.0.0"))
 	}
 	require.Eventually(t, func() bool { return s.metrics.buffered.Load() == 3*firstBodyStep }, 10*time.Second, time.Millisecond)
 	url := "http://" + addr + "/invocations"

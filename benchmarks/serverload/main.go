@@ -36,6 +36,7 @@ import (
 	neturl "net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ func main() {
 	logRequests := flag.Bool("log", true, "in-process server: log every request as JSON (to io.Discard), as a deployment would")
 	scoreWorkers := flag.Int("score-workers", 0, "in-process server: goroutines that score one request (server.Options.ScoreWorkers; 0: the server's default)")
 	stalled := flag.Int("stalled", 0, "connections held stalled during the phases (headers and 15 bytes of a declared 100 KB body, then nothing; opened again when dropped)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the phases (client and in-process server) to this file")
 	auth := flag.Bool("auth", false, "sign every request with AWS Signature Version 4 (key "+benchKey.AccessKeyID+"); the in-process server verifies them")
 	flag.Parse()
 	f, err := inference.ParseContentType(*format)
@@ -123,6 +125,16 @@ func main() {
 	run := map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
 		run[strings.TrimSpace(p)] = true
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if run["throughput"] {
 		throughputPhase(client, endpoint, f, gen, m != nil, *batchRows, *conns, *runs, *duration, targets[0])
