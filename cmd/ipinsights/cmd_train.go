@@ -39,7 +39,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	stream := fs.Bool("stream", false, "read --train again every epoch instead of holding it in memory, shuffling windows of --window consecutive rows (SageMaker's File mode)")
-	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, about 50 MB)", ipinsights.DefaultWindow))
+	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, 32 MiB of IPv4 rows)", ipinsights.DefaultWindow))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
