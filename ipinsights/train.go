@@ -220,6 +220,10 @@ func (t *trainer) runBatches(ctx context.Context, ord *order, b0, batches int, l
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
 		}
+		if !rep.started {
+			rep.started = true
+			rep.firstBatch = time.Since(rep.began)
+		}
 		var ahead batchJob
 		if j+1 < nb {
 			ahead = job(j + 1)
@@ -236,7 +240,8 @@ type reporter struct {
 	progress   Progress
 	validation *Dataset
 	began      time.Time
-	firstBatch time.Duration
+	started    bool          // the first batch has started
+	firstBatch time.Duration // from began to the start of the first batch
 	ep         int
 	total      int64
 	interval   span
@@ -251,9 +256,6 @@ func newReporter(t *trainer, began time.Time, opts *TrainOptions) *reporter {
 func (r *reporter) startEpoch(ep int) {
 	r.ep = ep
 	r.epoch = span{since: time.Now()}
-	if ep == 1 {
-		r.firstBatch = r.epoch.since.Sub(r.began)
-	}
 	r.interval = span{since: r.epoch.since}
 }
 
