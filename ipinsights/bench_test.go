@@ -120,7 +120,9 @@ func BenchmarkScoreTuples(b *testing.B) {
 // moments (1.5 KiB a row with vector_dim 128). The rows are split over the
 // goroutines, which wait for each phase by spinning, as the trainer's pool
 // does. An op is one batch; max-samples/s is the training rate this floor
-// allows, 994 expanded samples (142 groups of 7) per batch.
+// allows, 994 expanded samples (142 groups of 7) per batch. With 1 worker,
+// cpu-µs/op is a measure of the floor that a loaded machine disturbs less
+// than the time (compare it with BenchmarkTrainBatch's, workers=1).
 func BenchmarkBatchMemoryFloor(b *testing.B) {
 	const (
 		d                  = 128
@@ -211,6 +213,7 @@ func BenchmarkBatchMemoryFloor(b *testing.B) {
 				for done.Load() != int64(workers-1) {
 				}
 			}
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for i := range refs {
 					if i < entTouch {
@@ -225,6 +228,7 @@ func BenchmarkBatchMemoryFloor(b *testing.B) {
 			gen.Store(-1)
 			wg.Wait()
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/batch")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 			b.ReportMetric(samplesPerBatch*float64(b.N)/b.Elapsed().Seconds(), "max-samples/s")
 		})
 	}

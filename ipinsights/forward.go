@@ -31,8 +31,14 @@ type forwardOut struct {
 // samples, vector_dim d and the given encoder layers.
 func newForwardOut(p, k, d, layers int) forwardOut {
 	s := p * k
+	// The projections and entity rows have room for whole blocks of
+	// groupBlock groups, and one row more: the products of a block always
+	// take groupBlock rows (those past the batch's groups are computed and
+	// not used), and the weight gradients of the last rows of W read a few
+	// columns past the last group's row (lastGrads).
+	pb := (p+groupBlock-1)/groupBlock*groupBlock + 1
 	f := forwardOut{
-		us:    make([]float32, p*d),
+		us:    make([]float32, pb*d),
 		cs:    make([]float32, p),
 		gs:    make([]float32, s),
 		xbar:  make([]float32, p*d),
@@ -41,7 +47,7 @@ func newForwardOut(p, k, d, layers int) forwardOut {
 		corrG: make([]int32, p),
 	}
 	if layers > 0 {
-		f.e = make([]float32, p*d)
+		f.e = make([]float32, pb*d)
 		f.dE = make([]float32, p*d)
 	}
 	if layers >= 2 {
@@ -62,35 +68,39 @@ func newForwardOut(p, k, d, layers int) forwardOut {
 // (f32.MatMul, f32.MatMulT), whose kernel works on six rows at once.
 const groupBlock = 6
 
-// forwardCuts gives each worker an equal share of the groups, in batch
-// order; worker 0's range begins with the de-duplication of the IP shards.
+// forwardCuts gives each worker an equal share of the blocks of groups, in
+// batch order; worker 0's range begins with the de-duplication of the IP
+// shards.
 func (t *trainer) forwardCuts() {
 	ns := len(t.ipSh)
 	t.cuts[0] = 0
 	for w := 1; w <= t.workers; w++ {
-		t.cuts[w] = ns + t.groupCut(w)
+		t.cuts[w] = ns + (t.groupCut(w)+groupBlock-1)/groupBlock
 	}
 }
 
 // groupCut returns the first group of worker w's share in the forward
-// phase (the number of groups for w = workers).
+// phase (the number of groups for w = workers), a whole number of blocks.
 func (t *trainer) groupCut(w int) int {
-	return w * t.cur.groups / t.workers
+	blocks := (t.cur.groups + groupBlock - 1) / groupBlock
+	return min(t.cur.groups, w*blocks/t.workers*groupBlock)
 }
 
 // forwardBlock runs items lo to hi of the forward phase on worker w: shard
-// k is item k, group g item len(ipSh)+g. The IP rows are de-duplicated here,
-// while other workers already compute groups, rather than in a phase of
-// their own: with a single large shard (the IPv4 /16 encoder alone) that
-// phase would run on one worker while the others wait. The groups of the
-// range (at most groupBlock) are computed together.
+// k is item k, block b of groupBlock groups item len(ipSh)+b. The IP rows
+// are de-duplicated here, while other workers already compute groups,
+// rather than in a phase of their own: with a single large shard (the IPv4
+// /16 encoder alone) that phase would run on one worker while the others
+// wait.
 func (t *trainer) forwardBlock(w, lo, hi int) {
 	ns := len(t.ipSh)
-	for k := lo; k < min(hi, ns); k++ {
-		t.dedupShard(k)
-	}
-	if g0, g1 := max(lo, ns)-ns, hi-ns; g0 < g1 {
-		t.forward(w, g0, g1)
+	for k := lo; k < hi; k++ {
+		if k < ns {
+			t.dedupShard(k)
+			continue
+		}
+		g0 := (k - ns) * groupBlock
+		t.forward(w, g0, min(g0+groupBlock, t.cur.groups))
 	}
 }
 
@@ -199,7 +209,8 @@ func (t *trainer) project(g0, g1 int) {
 		return
 	}
 	last := t.m.layers[t.L-1]
-	f32.MatMul(fw.us[g0*d:g1*d], fw.e[g0*d:g1*d], last.w, d)
+	// A whole block, also when the batch ends before it (see newForwardOut).
+	f32.MatMul(fw.us[g0*d:(g0+groupBlock)*d], fw.e[g0*d:(g0+groupBlock)*d], last.w, d)
 	for g := g0; g < g1; g++ {
 		fw.cs[g] = f32.Dot(fw.e[g*d:(g+1)*d], last.b)
 	}

@@ -30,7 +30,8 @@ type Metrics struct {
 	Elapsed time.Duration
 	// FirstBatch is the time from the start of training to the start of
 	// its first batch: making and initialising the tables and ordering the
-	// pairs for the first epoch.
+	// pairs for the first epoch (and, for TrainStream, reading the first
+	// window).
 	FirstBatch time.Duration
 }
 

@@ -12,8 +12,9 @@ import (
 // dictionary of the distinct hashes, and the IPv4 address. The top bit of
 // the entity index marks an IPv6 pair, whose address field is then the
 // index of the 16-byte address in a side list. Rows live in chunks of at
-// most chunkRows, so a growing Dataset never copies what it holds: a full
-// chunk stays where it is and a new one begins. Each chunk names its
+// most chunkRows, so a growing Dataset does not copy what it holds (but
+// for its first chunk, which grows by doubling so that a small Dataset
+// stays small): a full chunk stays where it is and a new one begins. Each chunk names its
 // dictionary and holds its own IPv6 list, so that chunks filled by
 // different goroutines (see LoadDataset) join without rewriting a row.
 //
@@ -220,17 +221,4 @@ func (s *rowStore) seenSet() seenSet {
 		}
 	}
 	return set
-}
-
-// bytes returns the memory that s holds, in bytes: its rows, IPv6 lists
-// and dictionaries, at their capacities.
-func (s *rowStore) bytes() int64 {
-	var n int64
-	for _, c := range s.chunks {
-		n += 8*int64(cap(c.rows)) + 16*int64(cap(c.v6))
-	}
-	for _, d := range s.dicts() {
-		n += 8*int64(cap(d.hashes)) + 4*int64(len(d.slots))
-	}
-	return n
 }

@@ -39,7 +39,8 @@ type Stream struct {
 }
 
 // DefaultWindow is the window of a Stream whose Window is 0: 4,194,304
-// rows, about 50 MB in memory, twice while the next one is read.
+// rows, 32 MiB of IPv4 rows a window; TrainStream holds two windows and
+// their 16 MiB of shuffled row ids.
 const DefaultWindow = 1 << 22
 
 // TrainStream trains a model as Train does, on the rows of s read from its

@@ -73,6 +73,11 @@ func TestTrainStream(t *testing.T) {
 		assert.Equal(t, int64((i+1)*30000*6), e.Samples)
 	}
 	assert.Len(t, reports, cfg.Epochs*(batches/50+1), "an interval report every 50 batches and the epoch's end, every epoch")
+	for _, r := range reports {
+		assert.Positive(t, r.FirstBatch)
+		assert.Equal(t, reports[0].FirstBatch, r.FirstBatch, "the time to the first batch, in every report")
+		assert.Less(t, r.FirstBatch, r.Elapsed)
+	}
 }
 
 func TestTrainStreamDeterministicAcrossWorkers(t *testing.T) {

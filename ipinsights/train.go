@@ -133,7 +133,7 @@ type workerScratch struct {
 	dh    []float32
 	tmp   []float32
 	x     []float32 // prefix sum of the current sample (0 or 1 layer)
-	coef  []float32 // per group: one entity component (dense rows)
+	coef  []float32 // per group: denseRows entity components (dense rows)
 }
 
 // newTrainer returns a trainer of m for n training pairs, with its pool of
@@ -166,7 +166,7 @@ func newTrainer(m *Model, n, workers int) *trainer {
 	t.scr = make([]workerScratch, workers)
 	for w := range t.scr {
 		d := t.d
-		buf := make([]float32, 4*d+p)
+		buf := make([]float32, 4*d+denseRows*(p+1))
 		t.scr[w] = workerScratch{
 			grad: buf[:d:d], dh: buf[d : 2*d : 2*d], tmp: buf[2*d : 3*d : 3*d],
 			x: buf[3*d : 4*d : 4*d], coef: buf[4*d:],
@@ -220,6 +220,10 @@ func (t *trainer) runBatches(ctx context.Context, ord *order, b0, batches int, l
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
 		}
+		if !rep.started {
+			rep.started = true
+			rep.firstBatch = time.Since(rep.began)
+		}
 		var ahead batchJob
 		if j+1 < nb {
 			ahead = job(j + 1)
@@ -236,7 +240,8 @@ type reporter struct {
 	progress   Progress
 	validation *Dataset
 	began      time.Time
-	firstBatch time.Duration
+	started    bool          // the first batch has started
+	firstBatch time.Duration // from began to the start of the first batch
 	ep         int
 	total      int64
 	interval   span
@@ -251,9 +256,6 @@ func newReporter(t *trainer, began time.Time, opts *TrainOptions) *reporter {
 func (r *reporter) startEpoch(ep int) {
 	r.ep = ep
 	r.epoch = span{since: time.Now()}
-	if ep == 1 {
-		r.firstBatch = r.epoch.since.Sub(r.began)
-	}
 	r.interval = span{since: r.epoch.since}
 }
 
@@ -343,18 +345,21 @@ func (t *trainer) startBatch(job, ahead batchJob) {
 // runPhases runs the phases of the current batch (see trainer).
 func (t *trainer) runPhases() {
 	t.forwardCuts()
-	t.pool.run(t.cuts, groupBlock, t.forwardTask)
+	t.pool.run(t.cuts, 1, t.forwardTask)
 	t.opt.beginStep()
-	t.evenCuts(t.L * t.d)
+	t.denseCuts()
 	t.pool.run(t.cuts, denseRows, t.denseTask)
 	t.planSparse()
 	t.pool.run(t.cuts, spBlock, t.sparseTask)
 }
 
-// evenCuts divides n items into equal ranges, one a worker.
-func (t *trainer) evenCuts(n int) {
+// denseCuts divides the rows of the dense layers into ranges of about
+// equal size, one a worker, each a whole number of blocks of denseRows.
+func (t *trainer) denseCuts() {
+	n := t.L * t.d
+	blocks := (n + denseRows - 1) / denseRows
 	for w := range t.cuts {
-		t.cuts[w] = w * n / t.workers
+		t.cuts[w] = min(n, w*blocks/t.workers*denseRows)
 	}
 }
 

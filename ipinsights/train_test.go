@@ -201,6 +201,8 @@ func TestProgressReports(t *testing.T) {
 		assert.Greater(t, m.CrossEntropy, 0.0)
 		assert.True(t, m.Accuracy > 0 && m.Accuracy <= 1)
 		assert.Greater(t, m.SamplesPerSecond, 0.0)
+		assert.Positive(t, m.FirstBatch)
+		assert.Equal(t, got[0].FirstBatch, m.FirstBatch, "the time to the first batch, in every report")
 	}
 	assert.Equal(t, int64(2*1000*6), got[19].Samples, "1000 positives with 5 negatives each, twice")
 	// The loss starts near ln 2 (small initialisation) and falls.

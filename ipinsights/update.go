@@ -111,12 +111,14 @@ func (t *trainer) denseBlock(w, lo, hi int) {
 			i++
 			continue
 		}
-		n := hi - i // rows r to r+n of the last layer
-		grads := sc.grads[:n*d]
-		t.lastGrads(grads, r, r+n)
+		// Rows r to r+n of the last layer, computed as a whole block (those
+		// past the layer's end are not used; see newForwardOut).
+		n := hi - i
+		rows := min(denseRows, d)
+		t.lastGrads(sc.grads[:rows*d], r, r+rows)
+		gbs := t.lastBiasGrads(sc.coef, r, n)
 		for k := range n {
-			gb := t.lastBiasGrad(sc.coef, r+k)
-			t.opt.updateDense(t.m.layers[l], l, r+k, grads[k*d:(k+1)*d], gb)
+			t.opt.updateDense(t.m.layers[l], l, r+k, sc.grads[k*d:(k+1)*d], gbs[k])
 		}
 		i += n
 	}
@@ -131,17 +133,25 @@ func (t *trainer) lastGrads(dst []float32, r0, r1 int) {
 	f32.MatTMul(dst, t.fw.e[r0:(groups-1)*d+r1], d, t.fw.xbar[:groups*d], groups)
 }
 
-// lastBiasGrad returns the gradient of the bias of row r of the last dense
-// layer, the sum of e_g[r] gsum_g over the groups in batch order; coef is
-// scratch space of a float a group.
-func (t *trainer) lastBiasGrad(coef []float32, r int) float32 {
-	d := t.d
-	in, fw := t.cur, &t.fw
-	coef = coef[:in.groups]
-	for g := range coef {
-		coef[g] = fw.e[g*d+r]
+// lastBiasGrads returns the gradients of the biases of rows r to r+n (n at
+// most denseRows) of the last dense layer, each the sum of e_g[r] gsum_g
+// over the groups in batch order, in the first n floats of coef, which is
+// scratch space of denseRows floats a group: it gathers the n columns of
+// the groups' entity rows in one pass, then takes a dot product a row.
+func (t *trainer) lastBiasGrads(coef []float32, r, n int) []float32 {
+	d, groups := t.d, t.cur.groups
+	fw := &t.fw
+	for g := range groups {
+		e := fw.e[g*d+r : g*d+r+n]
+		for k, v := range e {
+			coef[k*groups+g] = v
+		}
 	}
-	return f32.Dot(fw.gsum[:in.groups], coef)
+	gbs := coef[n*groups : n*groups+n]
+	for k := range n {
+		gbs[k] = f32.Dot(fw.gsum[:groups], coef[k*groups:(k+1)*groups])
+	}
+	return gbs
 }
 
 // denseGrad sets dst to the gradient of the weights of row r of hidden
@@ -153,7 +163,7 @@ func (t *trainer) denseGrad(dst, coef []float32, l, r int) float32 {
 	clear(dst)
 	if l == t.L-1 {
 		t.lastGrads(dst, r, r+1)
-		return t.lastBiasGrad(coef, r)
+		return t.lastBiasGrads(coef, r, 1)[0]
 	}
 	x := fw.xs
 	if l > 0 {
@@ -187,7 +197,6 @@ func (t *trainer) planSparse() {
 	t.segs = t.segs[:0]
 	item := 0
 	t.aheadItem = -1
-	groups := t.cur.groups
 	for w := range t.workers {
 		t.cuts[w] = item
 		if w == t.workers-1 && t.ahead.positives() > 0 {
@@ -197,7 +206,7 @@ func (t *trainer) planSparse() {
 			t.aheadItem = item
 			item++
 		}
-		g0, g1 := w*groups/t.workers, (w+1)*groups/t.workers
+		g0, g1 := t.groupCut(w), t.groupCut(w+1)
 		add := func(s *sparseRows, entity bool, lo, hi int32) {
 			j0, j1 := s.firstUseAt(lo), s.firstUseAt(hi)
 			if j1 > j0 {

@@ -71,7 +71,7 @@ func main() {
 	workers := flag.Int("workers", 0, "training goroutines (0: GOMAXPROCS)")
 	entityVectors := flag.Int("entity-vectors", 20000, "num_entity_vectors (the tutorial's 20,000)")
 	child := flag.String("child", "", "internal: read and train this file, print the result as JSON")
-	streamUsers := flag.Int("stream-quality", 0, "instead: train the tutorial data of this many users in memory and with TrainStream at each of -windows, in two file orders, and print the attack-test quality")
+	streamUsers := flag.Int("stream-quality", 0, "instead: train the tutorial data of this many users in memory and with TrainStream at each of -windows, in three file orders, and print the attack-test quality")
 	windows := flag.String("windows", "20000,200000", "with -stream-quality: the TrainStream windows, in rows")
 	flag.Parse()
 	log.SetFlags(0)

@@ -20,8 +20,9 @@ import (
 
 // streamQuality trains the tutorial (users simulated users, its
 // hyperparameters) in memory and with ipinsights.TrainStream at each window,
-// on the training file in two orders: as synth writes it (shuffled) and in
-// time order, as logs are written. It prints the attack-test AUC,
+// on the training file in three orders: as synth writes it (shuffled), in
+// time order, as logs are written, and by entity (each user's rows
+// together, in time order), the worst case for a window. It prints the attack-test AUC,
 // precision and recall at threshold 0 and the last validation AUC of each.
 func streamQuality(dir string, users int, windows []int, workers int) error {
 	l, err := synth.GenerateLogins(synth.LoginConfig{Users: users, Seed: 1})
@@ -34,6 +35,8 @@ func streamQuality(dir string, users int, windows []int, workers int) error {
 	}
 	byTime := slices.Clone(l.Train)
 	slices.SortStableFunc(byTime, func(a, b synth.Login) int { return int(a.Time) - int(b.Time) })
+	byEntity := slices.Clone(byTime)
+	slices.SortStableFunc(byEntity, func(a, b synth.Login) int { return int(a.User) - int(b.User) })
 	valid := tutorial.Dataset(l.Validation)
 	pairs := make([]ipinsights.Pair, len(l.Test))
 	anomalous := make([]bool, len(l.Test))
@@ -48,7 +51,7 @@ func streamQuality(dir string, users int, windows []int, workers int) error {
 	for _, o := range []struct {
 		name string
 		rows []synth.Login
-	}{{"shuffled", l.Train}, {"time", byTime}} {
+	}{{"shuffled", l.Train}, {"time", byTime}, {"entity", byEntity}} {
 		path := filepath.Join(dir, fmt.Sprintf("stream-quality-%d-%s.csv", users, o.name))
 		if err := writeLogins(path, o.rows); err != nil {
 			return err

@@ -44,7 +44,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	noCalib := fs.Bool("no-calibration", false, "do not calibrate: by default the model keeps the score distribution of the --validation pairs\n"+
 		"(without --validation: of up to 4,000,000 training pairs, in sample, against which new traffic alerts more often than the rates asked)")
 	stream := fs.Bool("stream", false, "read --train again every epoch instead of holding it in memory, shuffling windows of --window consecutive rows (SageMaker's File mode)")
-	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, about 50 MB)", ipinsights.DefaultWindow))
+	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, 32 MiB of IPv4 rows)", ipinsights.DefaultWindow))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
