@@ -16,13 +16,19 @@
 //	go run ./benchmarks/scale -rows 10000000,100000000 -dir /tmp/scale
 //
 // The CSV files (about 25 bytes a row) are written to -dir and removed
-// afterwards unless -keep is given; check the free space first.
+// afterwards unless -keep is given; check the free space first. For sizes
+// whose epoch takes too long, -batches N trains only the first N batches:
+// the trainer allocates nothing after its first batch (all its tables and
+// buffers exist by then), so the peak RSS is the epoch's:
+//
+//	go run ./benchmarks/scale -rows 1000000000 -batches 2000 -dir /data
 //
 // With -stream-quality it measures instead what training from a stream
 // (ipinsights.TrainStream, train --stream) costs in quality:
 //
-//	go run ./benchmarks/scale -stream-quality 2000 -windows 20000,200000 The peak
-// RSS comes from /proc/self/status, hence Linux only.
+//	go run ./benchmarks/scale -stream-quality 2000 -windows 20000,200000
+//
+// The peak RSS comes from /proc/self/status, hence Linux only.
 //
 //go:build linux
 
@@ -32,6 +38,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -70,6 +77,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated CSV files")
 	workers := flag.Int("workers", 0, "training goroutines (0: GOMAXPROCS)")
 	entityVectors := flag.Int("entity-vectors", 20000, "num_entity_vectors (the tutorial's 20,000)")
+	batches := flag.Int("batches", 0, "train only this many batches of the epoch (0: the whole epoch), for sizes whose epoch takes too long: the trainer allocates nothing after its first batch, so the peak RSS is that of the whole epoch")
 	child := flag.String("child", "", "internal: read and train this file, print the result as JSON")
 	streamUsers := flag.Int("stream-quality", 0, "instead: train the tutorial data of this many users in memory and with TrainStream at each of -windows, in three file orders, and print the attack-test quality")
 	windows := flag.String("windows", "20000,200000", "with -stream-quality: the TrainStream windows, in rows")
@@ -87,7 +95,7 @@ func main() {
 		return
 	}
 	if *child != "" {
-		r, err := measure(*child, *workers, *entityVectors)
+		r, err := measure(*child, *workers, *entityVectors, *batches)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -99,9 +107,13 @@ func main() {
 	if err != nil {
 		log.Fatalf("-rows: %v", err)
 	}
-	fmt.Printf("# %s, GOMAXPROCS %d, num_entity_vectors %d, vector_dim 128, 1 layer, R=5 S=1, batch 1000, 1 epoch\n",
-		cpuModel(), runtime.GOMAXPROCS(0), *entityVectors)
-	baseRes, err := sizeRun(*dir, *base, *keep, *workers, *entityVectors)
+	epoch := "1 epoch"
+	if *batches > 0 {
+		epoch = fmt.Sprintf("the first %d batches of an epoch", *batches)
+	}
+	fmt.Printf("# %s, GOMAXPROCS %d, num_entity_vectors %d, vector_dim 128, 1 layer, R=5 S=1, batch 1000, %s\n",
+		cpuModel(), runtime.GOMAXPROCS(0), *entityVectors, epoch)
+	baseRes, err := sizeRun(*dir, *base, *keep, *workers, *entityVectors, *batches)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -119,7 +131,7 @@ func main() {
 	row(baseRes)
 	var prev *result
 	for _, n := range ns {
-		r, err := sizeRun(*dir, n, *keep, *workers, *entityVectors)
+		r, err := sizeRun(*dir, n, *keep, *workers, *entityVectors, *batches)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -130,12 +142,16 @@ func main() {
 		}
 		prev = &r
 	}
-	fmt.Println("(first batch s: from the start of reading; samples/s: the epoch's expanded samples per second)")
+	if *batches > 0 {
+		fmt.Println("(first batch s: from the start of reading; samples/s: expanded samples per second over the last 100 batches trained)")
+	} else {
+		fmt.Println("(first batch s: from the start of reading; samples/s: the epoch's expanded samples per second)")
+	}
 }
 
 // sizeRun generates n rows unless a file of them exists, and measures a
 // child process on them.
-func sizeRun(dir string, n int, keep bool, workers, entityVectors int) (result, error) {
+func sizeRun(dir string, n int, keep bool, workers, entityVectors, batches int) (result, error) {
 	path := filepath.Join(dir, fmt.Sprintf("scale-%d.csv", n))
 	if _, err := os.Stat(path); err != nil {
 		t := time.Now()
@@ -148,7 +164,7 @@ func sizeRun(dir string, n int, keep bool, workers, entityVectors int) (result, 
 	if !keep {
 		defer os.Remove(path)
 	}
-	args := []string{"-child", path, "-workers", strconv.Itoa(workers), "-entity-vectors", strconv.Itoa(entityVectors)}
+	args := []string{"-child", path, "-workers", strconv.Itoa(workers), "-entity-vectors", strconv.Itoa(entityVectors), "-batches", strconv.Itoa(batches)}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -199,8 +215,9 @@ func generate(path string, n int) error {
 	return f.Close()
 }
 
-// measure reads path and trains one epoch; it runs in the child process.
-func measure(path string, workers, entityVectors int) (result, error) {
+// measure reads path and trains one epoch, or its first batches; it runs in
+// the child process.
+func measure(path string, workers, entityVectors, batches int) (result, error) {
 	var r result
 	cpu0 := cputime.Process()
 	t0 := time.Now()
@@ -225,14 +242,22 @@ func measure(path string, workers, entityVectors int) (result, error) {
 	cfg.RandomNegativeSamplingRate = 5
 	cfg.ShuffledNegativeSamplingRate = 1
 	cfg.NumIPEncoderLayers = 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if batches > 0 {
+		cfg.BatchMetricsPublishInterval = min(batches, 100)
+	}
 	prog := ipinsights.ProgressFunc(func(m ipinsights.Metrics) {
-		if m.EpochEnd {
+		if m.EpochEnd || (batches > 0 && m.Batch >= batches) {
 			r.FirstBatch = m.FirstBatch.Seconds()
 			r.SamplesPerS = m.SamplesPerSecond
+			if batches > 0 {
+				cancel()
+			}
 		}
 	})
 	t1 := time.Now()
-	if _, err := ipinsights.Train(context.Background(), cfg, data, &ipinsights.TrainOptions{Workers: workers, Progress: prog}); err != nil {
+	if _, err := ipinsights.Train(ctx, cfg, data, &ipinsights.TrainOptions{Workers: workers, Progress: prog}); err != nil && !(batches > 0 && errors.Is(err, context.Canceled)) {
 		return r, err
 	}
 	r.TrainSec = time.Since(t1).Seconds()
