@@ -293,4 +293,3 @@ func TestOptimizerStateFile(t *testing.T) {
 	_, err = Load(bytes.NewReader(with[:len(with)-1000]))
 	assert.ErrorIs(t, err, ErrCorrupt)
 }
-
