@@ -293,3 +293,142 @@ func TestOptimizerStateFile(t *testing.T) {
 	_, err = Load(bytes.NewReader(with[:len(with)-1000]))
 	assert.ErrorIs(t, err, ErrCorrupt)
 }
+
+// TestMergeHistories checks HistoryOptions.Merge: the history of one
+// dataset merged with another's is the history of both together when no
+// entity has more networks than the history keeps, and otherwise keeps
+// TopNetworks networks whose counts are lower bounds of the true ones.
+func TestMergeHistories(t *testing.T) {
+	m, _ := trainedForFiles()
+	p := newPlanted(9, 80, 3, 200) // 3 /16 networks an entity: exact with 8 kept
+	d1, d2 := p.dataset(3000), p.dataset(2000)
+	for i := range 40 { // entities only the second dataset has
+		d2.Add(entityName(500+i), p.nets0())
+	}
+	both := NewDataset()
+	both.AddTuples(append(d1.Tuples(), d2.Tuples()...)...)
+
+	h1, err := m.WithNetworkHistory(context.Background(), d1, nil)
+	require.NoError(t, err)
+	merged, err := h1.WithNetworkHistory(context.Background(), d2, &HistoryOptions{Merge: true, Workers: 2})
+	require.NoError(t, err)
+	whole, err := m.WithNetworkHistory(context.Background(), both, nil)
+	require.NoError(t, err)
+	assert.Equal(t, whole.hist.hashes, merged.hist.hashes)
+	assert.Equal(t, whole.hist.ents, merged.hist.ents)
+	assert.Equal(t, whole.hist.nets, merged.hist.nets)
+	assert.Equal(t, modelBytes(t, whole), modelBytes(t, merged))
+	replaced, err := h1.WithNetworkHistory(context.Background(), d2, nil)
+	require.NoError(t, err)
+	_, pairs1 := exactCounts(d1.Tuples(), h1.hist.levels[0])
+	_, pairs2 := exactCounts(d2.Tuples(), h1.hist.levels[0])
+	x := embedding.EntityHash(entityName(0))
+	require.Positive(t, pairs1[x]*pairs2[x])
+	assert.Equal(t, uint64(pairs2[x]), replaced.hist.find(x).pairs, "without Merge, d2's pairs only")
+	assert.Equal(t, uint64(pairs1[x]+pairs2[x]), merged.hist.find(x).pairs)
+
+	// Entities with many networks: at most top kept, counts at most the
+	// true ones, and the networks used most are kept.
+	r := newPlanted(10, 1, 1, 1).r
+	many := func(n int) *Dataset {
+		d := NewDataset()
+		for i := range n {
+			net := uint32(i % 20)
+			if i%3 == 0 {
+				net = 99 // the most used network
+			}
+			d.Add("busy", embedding.AddrV4(net<<16|uint32(r.IntN(1<<16))).Netip())
+		}
+		return d
+	}
+	a, b := many(400), many(300)
+	ha, err := m.WithNetworkHistory(context.Background(), a, &HistoryOptions{TopNetworks: 4})
+	require.NoError(t, err)
+	hm, err := ha.WithNetworkHistory(context.Background(), b, &HistoryOptions{Merge: true})
+	require.NoError(t, err)
+	assert.Equal(t, 4, hm.hist.top, "Merge keeps the history's TopNetworks")
+	e := hm.hist.find(embedding.EntityHash("busy"))
+	require.NotNil(t, e)
+	assert.Equal(t, uint64(700), e.pairs)
+	all := NewDataset()
+	all.AddTuples(append(a.Tuples(), b.Tuples()...)...)
+	exact, _ := exactCounts(all.Tuples(), hm.hist.levels[0])
+	nets := hm.hist.netsAt(e, 0)
+	require.Len(t, nets, 4)
+	assert.Equal(t, uint64(99), nets[0].key)
+	assert.Equal(t, uint32(exact[embedding.EntityHash("busy")][99]), nets[0].count, "the network of a third of the pairs is counted exactly")
+	for _, n := range nets {
+		assert.LessOrEqual(t, int(n.count), exact[embedding.EntityHash("busy")][n.key])
+	}
+	back := reload(t, hm)
+	assert.Equal(t, hm.hist.nets, back.hist.nets, "a merged history is a valid section")
+}
+
+// TestCalibrationPrevious checks CalibrationOptions.Previous: entities of
+// the previous calibration with no pair now keep their distribution (and
+// their pairs join the global one); those with pairs now are calibrated
+// on them alone.
+func TestCalibrationPrevious(t *testing.T) {
+	r := newPlanted(11, 1, 1, 1).r
+	o, err := (&CalibrationOptions{}).withDefaults()
+	require.NoError(t, err)
+	old := normalPairs(r, 300) // entities 1..40, 300 pairs each
+	prev, err := buildCalibration(slices.Clone(old), 0, o)
+	require.NoError(t, err)
+	require.Equal(t, 40, prev.Entities())
+	var now []scoredPair
+	for _, p := range normalPairs(r, 200) {
+		if p.h <= 20 {
+			p.dot += 5 // the new model scores these entities higher
+			now = append(now, p)
+		}
+	}
+	alone, err := buildCalibration(slices.Clone(now), 0, o)
+	require.NoError(t, err)
+	merged, err := buildCalibration(carryEntities(slices.Clone(now), prev, o.MaxPairs), 0, o)
+	require.NoError(t, err)
+	assert.Equal(t, 40, merged.Entities())
+	assert.Equal(t, 20*200+20*300, merged.Pairs(), "the kept entities' pairs join the global distribution")
+	for h := uint64(1); h <= 40; h++ {
+		want := alone
+		if h > 20 {
+			want = prev
+		}
+		i, ok := merged.find(h)
+		require.True(t, ok)
+		j, _ := want.find(h)
+		assert.Equal(t, want.counts[j], merged.counts[i], "entity %d", h)
+		for _, x := range []float64{-3, -1, 0, 1, 4, 6} {
+			assert.InDelta(t, want.Percentile(h, x).Value, merged.Percentile(h, x).Value, 0.01, "entity %d at %v", h, x)
+		}
+	}
+
+	// Over MaxPairs, the kept pairs are thinned to their share.
+	thin, err := buildCalibration(carryEntities(slices.Clone(now), prev, 3000), 0, o)
+	require.NoError(t, err)
+	assert.Equal(t, 40, thin.Entities())
+	assert.InDelta(t, 20*200+3000, thin.Pairs(), 20*2)
+	i, _ := thin.find(30)
+	j, _ := prev.find(30)
+	for _, x := range []float64{-3, 0, 2} {
+		assert.InDelta(t, prev.Percentile(30, x).Value, thin.Percentile(30, x).Value, 0.02)
+	}
+	assert.Less(t, thin.counts[i], prev.counts[j])
+
+	// Through Calibrate: the model's entities missing from the sample keep
+	// their distribution.
+	m, p, cal := calibrated(t)
+	some := NewDataset()
+	for some.Len() < 2000 {
+		e, a := p.pair()
+		if e < entityName(15) {
+			some.Add(e, a)
+		}
+	}
+	fresh, err := m.Calibrate(context.Background(), some, nil)
+	require.NoError(t, err)
+	kept, err := m.Calibrate(context.Background(), some, &CalibrationOptions{Previous: cal})
+	require.NoError(t, err)
+	assert.Less(t, fresh.Entities(), cal.Entities())
+	assert.Equal(t, cal.Entities(), kept.Entities())
+}
