@@ -58,6 +58,17 @@ func (e *InitMismatchError) Error() string {
 	return "ipinsights: a warm start keeps the shape of the initial model: " + strings.Join(parts, "; ")
 }
 
+// CheckWarmStart returns the error Train and TrainStream would return for
+// a warm start from m with the configuration cfg, before any data is
+// read: an *InitMismatchError when cfg does not keep m's shape, the
+// validation error of an invalid cfg, or nil.
+func (m *Model) CheckWarmStart(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return checkInit(m.cfg, cfg)
+}
+
 // checkInit returns an *InitMismatchError when cfg does not have the shape
 // of init, the configuration of the initial model.
 func checkInit(init, cfg Config) error {
@@ -81,10 +92,7 @@ func checkInit(init, cfg Config) error {
 // (nil otherwise).
 func startModel(cfg Config, init *Model) (*Model, *optState, error) {
 	if init != nil {
-		if err := cfg.Validate(); err != nil {
-			return nil, nil, err
-		}
-		if err := checkInit(init.cfg, cfg); err != nil {
+		if err := init.CheckWarmStart(cfg); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -180,6 +180,7 @@ func TestWarmStartShapeMismatch(t *testing.T) {
 	bad.VectorDim, bad.NumEntityVectors, bad.IPv4Prefixes, bad.NumIPEncoderLayers = 32, 2000, []int{16, 24}, 2
 	bad.LearningRate = 0.1 // may change: not listed
 	for _, train := range []func() error{
+		func() error { return init.CheckWarmStart(bad) },
 		func() error { _, err := Train(context.Background(), bad, data, &TrainOptions{Init: init}); return err },
 		func() error {
 			_, _, err := TrainStream(context.Background(), bad, Stream{Files: []string{"unread.csv"}}, &TrainOptions{Init: init})
