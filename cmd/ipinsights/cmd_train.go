@@ -147,9 +147,18 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if init != nil && !*quiet {
-		how := "Adam restarted (the model carries no optimizer state)"
-		if init.HasOptimizerState() && strings.EqualFold(init.Config().Optimizer, cfg.Optimizer) {
+		same := strings.EqualFold(init.Config().Optimizer, cfg.Optimizer)
+		var how string
+		switch {
+		case init.HasOptimizerState() && same:
 			how = "the optimizer continued from its saved state"
+		case init.HasOptimizerState():
+			how = "the optimizer restarted (the model's saved state is of its own optimizer, " + init.Config().Optimizer + ")"
+		default:
+			how = "the optimizer restarted (the model carries no optimizer state)"
+			if strings.EqualFold(cfg.Optimizer, "adam") {
+				how = "Adam restarted (the model carries no optimizer state; --save-optimizer-state keeps it)"
+			}
 		}
 		calibNotes = append([]string{fmt.Sprintf("continued from %s: %s", *initPath, how)}, calibNotes...)
 	}
