@@ -24,6 +24,20 @@ type optState struct {
 	lyM, lyV    []layer
 }
 
+// checkStateEpochs returns an error when a training of cfg that continues
+// st (nil for none) and saves its state would record more epochs than a
+// model file may.
+func checkStateEpochs(st *optState, cfg Config, save bool) error {
+	ep0 := 0
+	if st != nil {
+		ep0 = st.epochs
+	}
+	if save && ep0+cfg.Epochs > maxStateEpochs {
+		return fmt.Errorf("ipinsights: the optimizer state would record %d epochs, more than the %d a model file holds", ep0+cfg.Epochs, maxStateEpochs)
+	}
+	return nil
+}
+
 // snapshot returns the state of o after epochs epochs. It takes o's
 // moments: o must not be used afterwards.
 func (o *optimizer) snapshot(optimizer string, epochs int) *optState {
@@ -67,7 +81,7 @@ func (m *Model) WithoutOptimizerState() *Model {
 //	format     uint32   1
 //	optimizer  uint32   1 adam, 2 sgd (the model's optimizer hyperparameter)
 //	steps      uint64   optimiser steps taken, >= epochs
-//	epochs     uint64   epochs trained, 1 to 2^31-1
+//	epochs     uint64   epochs trained, 1 to 2^20 (maxStateEpochs)
 //	(adam only, the first and second moments of every parameter:)
 //	entity     NumEntityVectors rows of 2*VectorDim float32: the row's m, then its v
 //	ip         IPRows rows of 2*VectorDim float32, as entity
@@ -77,6 +91,10 @@ func (m *Model) WithoutOptimizerState() *Model {
 // Moments are finite and second moments not negative. With Adam the
 // section is twice the size of the parameter tables.
 const (
+	// maxStateEpochs bounds the epochs a state records: a continuation
+	// replays the shuffle of every earlier epoch (see trainer.loop), so a
+	// damaged or hostile file must not ask for billions.
+	maxStateEpochs = 1 << 20
 	optStateFormat = 1
 	optAdam        = 1
 	optSGD         = 2
@@ -162,7 +180,7 @@ func decodeOptState(m *Model, r *bufio.Reader, n int64) (*optState, error) {
 		return nil, bad("unknown optimizer %d", kind)
 	case kind != want:
 		return nil, bad("state of optimizer %d for a model trained with %s", kind, m.cfg.Optimizer)
-	case epochs < 1 || epochs > math.MaxInt32:
+	case epochs < 1 || epochs > maxStateEpochs:
 		return nil, bad("%d epochs", epochs)
 	case steps < epochs || steps > 1<<53:
 		return nil, bad("%d steps in %d epochs", steps, epochs)

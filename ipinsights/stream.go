@@ -73,6 +73,9 @@ func TrainStream(ctx context.Context, cfg Config, s Stream, opts *TrainOptions) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkStateEpochs(st, cfg, opts.SaveOptimizerState); err != nil {
+		return nil, nil, err
+	}
 	window := s.Window
 	if window == 0 {
 		window = DefaultWindow

@@ -35,7 +35,8 @@ type TrainOptions struct {
 	// optimiser continues from it, and the epochs are numbered on from
 	// Init's, so that training k epochs, then N-k from the result, gives
 	// the model of N epochs in one training, bit for bit, on the same data
-	// and seed. Without it Adam restarts: its moments from zero and its
+	// and seed (its file differs only in the epochs hyperparameter, which
+	// records this training's). Without it Adam restarts: its moments from zero and its
 	// bias correction from the first step, whose steps are about
 	// LearningRate in every coordinate whatever the gradient's size. Init
 	// is not modified.
@@ -84,6 +85,9 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 	began := time.Now()
 	m, st, err := startModel(cfg, opts.Init)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkStateEpochs(st, cfg, opts.SaveOptimizerState); err != nil {
 		return nil, err
 	}
 	t := newTrainer(m, data.Len(), workers)
@@ -237,6 +241,9 @@ func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts
 	// replays the shuffles of the epochs it continues (about a
 	// thousandth of an epoch's training each).
 	for ep := 1; ep <= t.ep0; ep++ {
+		if ep%64 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("ipinsights: training stopped before its first epoch: %w", ctx.Err())
+		}
 		sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
 	}
 	for ep := 1; ep <= t.cfg.Epochs; ep++ {

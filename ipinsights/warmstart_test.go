@@ -273,6 +273,7 @@ func TestOptimizerStateFile(t *testing.T) {
 		"optimizer":       {put32(4, 9), "unknown optimizer 9"},
 		"other optimizer": {put32(4, optSGD), "for a model trained with adam"},
 		"no epochs":       {put64(16, 0), "0 epochs"},
+		"too many epochs": {put64(16, maxStateEpochs+1), "1048577 epochs"},
 		"fewer steps":     {put64(8, 1), "1 steps in 2 epochs"},
 		"NaN moment":      {put32(28, math.Float32bits(float32(math.NaN()))), "entity table: moment"},
 		"negative v":      {put32(vAt, math.Float32bits(-1)), "is -1"},
@@ -289,6 +290,13 @@ func TestOptimizerStateFile(t *testing.T) {
 	_, err = decodeOptState(m, bufio.NewReader(bytes.NewReader(good[:len(good)-8])), int64(len(good)))
 	assert.ErrorIs(t, err, ErrCorrupt)
 	assert.ErrorContains(t, err, "optimizer state cut short")
+
+	// A continuation that would record more epochs than a file holds is
+	// refused before it trains.
+	full := m.clone()
+	full.opt = &optState{optimizer: "adam", steps: maxStateEpochs, epochs: maxStateEpochs, entMV: m.opt.entMV, ipMV: m.opt.ipMV, lyM: m.opt.lyM, lyV: m.opt.lyV}
+	_, err = Train(context.Background(), cfg, p.dataset(100), &TrainOptions{Init: full, SaveOptimizerState: true})
+	assert.ErrorContains(t, err, "the optimizer state would record 1048578 epochs, more than the 1048576")
 
 	// A truncated file is refused, naming the cause.
 	_, err = Load(bytes.NewReader(with[:len(with)-1000]))
@@ -432,4 +440,41 @@ func TestCalibrationPrevious(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, fresh.Entities(), cal.Entities())
 	assert.Equal(t, cal.Entities(), kept.Entities())
+}
+
+func FuzzOptimizerState(f *testing.F) {
+	p := newPlanted(1, 5, 1, 5)
+	cfg := smallConfig()
+	cfg.NumEntityVectors, cfg.VectorDim, cfg.Epochs = 8, 4, 1
+	cfg.IPv4Prefixes, cfg.IPv6Prefixes, cfg.IPv4HashRows, cfg.IPv6HashRows = []int{4}, []int{32}, 8, 4
+	m, err := Train(context.Background(), cfg, p.dataset(50), &TrainOptions{SaveOptimizerState: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var good bytes.Buffer
+	if err := m.opt.encode(&good); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good.Bytes())
+	f.Add(good.Bytes()[:24])
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		st, err := decodeOptState(m, bufio.NewReader(bytes.NewReader(payload)), int64(len(payload)))
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		// What is accepted encodes back to its bytes and continues a
+		// training.
+		var b bytes.Buffer
+		if err := st.encode(&b); err != nil || !bytes.Equal(b.Bytes(), payload) {
+			t.Fatalf("re-encoding differs (%v)", err)
+		}
+		c := m.clone()
+		c.opt = st
+		if _, err := Train(context.Background(), cfg, p.dataset(20), &TrainOptions{Init: c, Workers: 1}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
