@@ -61,6 +61,19 @@ type CalibrationOptions struct {
 	// Workers bounds the scoring goroutines as in ScoreTuplesWorkers; 0
 	// means GOMAXPROCS.
 	Workers int
+	// Previous, when set, is the calibration of the model this one
+	// continues (a warm start, TrainOptions.Init). An entity that has its
+	// own distribution in Previous and no pair among those scored now
+	// keeps it: the pairs its values stand for (its quantiles, read at
+	// every rank) join the pairs scored now, in its own distribution and
+	// in the global one, so that an entity absent from today's traffic
+	// keeps its habits rather than falling back on everyone's. Every
+	// other entity, and the rest of the global distribution, come from the
+	// pairs scored now. Kept pairs were scored by the earlier model, whose
+	// entity rows a warm start changes only where new pairs touch them
+	// (but whose IP tables it moves). When they number more than MaxPairs
+	// they are thinned evenly in rank, to MaxPairs in all.
+	Previous *Calibration
 }
 
 // withDefaults validates o and fills its zero fields.
@@ -318,7 +331,49 @@ func (m *Model) Calibrate(ctx context.Context, normal *Dataset, opts *Calibratio
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if o.Previous != nil {
+		pairs = carryEntities(pairs, o.Previous, o.MaxPairs)
+	}
 	return buildCalibration(pairs, skipped, o)
+}
+
+// carryEntities appends to pairs the pairs that the entities of prev with
+// their own distribution and no pair in pairs stand for (see
+// CalibrationOptions.Previous): n pairs for an entity of n, its
+// distribution's values at ranks 0 to n-1, unless that makes more than
+// maxPairs in all, when each entity gets its share of maxPairs, at ranks
+// spread evenly over 0 to n-1 (and at least 2 of them).
+func carryEntities(pairs []scoredPair, prev *Calibration, maxPairs int) []scoredPair {
+	present := make([]bool, len(prev.hashes))
+	for _, p := range pairs {
+		if i, ok := prev.find(p.h); ok {
+			present[i] = true
+		}
+	}
+	var total int64
+	for i := range prev.hashes {
+		if !present[i] {
+			total += int64(prev.counts[i])
+		}
+	}
+	for i, h := range prev.hashes {
+		if present[i] {
+			continue
+		}
+		d := prev.entity(i)
+		k := d.n
+		if total > int64(maxPairs) {
+			k = min(d.n, 2+int(int64(d.n)*int64(maxPairs)/total))
+		}
+		for j := range k {
+			r := float64(j)
+			if k < d.n {
+				r = float64(j) * float64(d.n-1) / float64(k-1)
+			}
+			pairs = append(pairs, scoredPair{h: h, dot: float32(d.valueAtRank(r))})
+		}
+	}
+	return pairs
 }
 
 // scoredPair is a calibration pair: its entity hash and dot product.

@@ -103,6 +103,7 @@ const (
 type param struct {
 	name      string
 	sagemaker bool
+	shapes    bool // shapes the model's tables: a warm start must keep it
 	kind      kind
 	min, max  float64
 	allowed   string
@@ -111,12 +112,12 @@ type param struct {
 }
 
 var params = []param{
-	{name: "num_entity_vectors", sagemaker: true, kind: kInt, min: 1, max: 250_000_000, allowed: "1 to 250000000", intp: func(c *Config) *int { return &c.NumEntityVectors }},
-	{name: "vector_dim", sagemaker: true, kind: kInt, min: 4, max: 4096, allowed: "4 to 4096", intp: func(c *Config) *int { return &c.VectorDim }},
+	{name: "num_entity_vectors", shapes: true, sagemaker: true, kind: kInt, min: 1, max: 250_000_000, allowed: "1 to 250000000", intp: func(c *Config) *int { return &c.NumEntityVectors }},
+	{name: "vector_dim", shapes: true, sagemaker: true, kind: kInt, min: 4, max: 4096, allowed: "4 to 4096", intp: func(c *Config) *int { return &c.VectorDim }},
 	{name: "epochs", sagemaker: true, kind: kInt, min: 1, max: math.MaxInt32, allowed: "an integer >= 1", intp: func(c *Config) *int { return &c.Epochs }},
 	{name: "learning_rate", sagemaker: true, kind: kFloat, min: 1e-6, max: 10, allowed: "1e-6 to 10.0", floatp: func(c *Config) *float64 { return &c.LearningRate }},
 	{name: "mini_batch_size", sagemaker: true, kind: kInt, min: 1, max: 500_000, allowed: "1 to 500000", intp: func(c *Config) *int { return &c.MiniBatchSize }},
-	{name: "num_ip_encoder_layers", sagemaker: true, kind: kInt, min: 0, max: 100, allowed: "0 to 100", intp: func(c *Config) *int { return &c.NumIPEncoderLayers }},
+	{name: "num_ip_encoder_layers", shapes: true, sagemaker: true, kind: kInt, min: 0, max: 100, allowed: "0 to 100", intp: func(c *Config) *int { return &c.NumIPEncoderLayers }},
 	{name: "random_negative_sampling_rate", sagemaker: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.RandomNegativeSamplingRate }},
 	{name: "shuffled_negative_sampling_rate", sagemaker: true, kind: kInt, min: 0, max: 500, allowed: "0 to 500, with 1 <= random + shuffled rate <= 500", intp: func(c *Config) *int { return &c.ShuffledNegativeSamplingRate }},
 	{name: "weight_decay", sagemaker: true, kind: kFloat, min: 0, max: 10, allowed: "0.0 to 10.0", floatp: func(c *Config) *float64 { return &c.WeightDecay }},
@@ -124,10 +125,10 @@ var params = []param{
 
 	{name: "seed", kind: kUint, allowed: "an integer 0 to 18446744073709551615"},
 	{name: "optimizer", kind: kString, allowed: "adam or sgd"},
-	{name: "ipv4_prefix_lengths", kind: kPrefixes, max: 32, allowed: "1 to 16 ascending lengths in 1..32, comma separated"},
-	{name: "ipv6_prefix_lengths", kind: kPrefixes, max: 128, allowed: "1 to 16 ascending lengths in 1..128, comma separated"},
-	{name: "ipv4_hash_rows", kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv4HashRows }},
-	{name: "ipv6_hash_rows", kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv6HashRows }},
+	{name: "ipv4_prefix_lengths", shapes: true, kind: kPrefixes, max: 32, allowed: "1 to 16 ascending lengths in 1..32, comma separated"},
+	{name: "ipv6_prefix_lengths", shapes: true, kind: kPrefixes, max: 128, allowed: "1 to 16 ascending lengths in 1..128, comma separated"},
+	{name: "ipv4_hash_rows", shapes: true, kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv4HashRows }},
+	{name: "ipv6_hash_rows", shapes: true, kind: kInt, min: 1, max: 1 << 30, allowed: "1 to 1073741824", intp: func(c *Config) *int { return &c.IPv6HashRows }},
 }
 
 func findParam(name string) *param {

@@ -45,6 +45,32 @@
 // It is data-parallel over goroutines and bit-reproducible for a seed,
 // whatever the number of workers.
 //
+// # Warm start
+//
+// TrainOptions.Init continues training from a saved model on new data (a
+// new day of logs): the new model starts from a copy of its tables, so
+// entities and networks it knew keep their vectors, and rows no new pair
+// touches keep them bit for bit (updates are lazy); new entities join. It
+// keeps the initial model's seen entities, adding the new data's, and its
+// network history, to which WithNetworkHistory with HistoryOptions.Merge
+// adds the new counts; Calibrate with CalibrationOptions.Previous
+// recalibrates, keeping the distribution of the entities the new sample
+// lacks. The hyperparameters that shape the tables (ShapeNames) must be
+// the initial model's (Model.Config gives them; an *InitMismatchError lists
+// each that differs); the others may change.
+//
+// TrainOptions.SaveOptimizerState keeps Adam's moments, its step count and
+// the number of epochs trained in the model (the file's optional section
+// "optimizer_state", twice the size of the tables). A warm start from such
+// a model continues Adam, and numbers its epochs on so that its shuffles
+// and negative samples are those a longer training would have drawn:
+// training k epochs, then N-k from the saved model on the same data, gives
+// the model of N epochs in one training, bit for bit, whatever the number
+// of workers of each. Without the state Adam restarts, and its first steps,
+// about LearningRate in every coordinate they touch whatever the gradient,
+// shake a trained model; the README's Warm start section measures what
+// that costs.
+//
 // # Memory
 //
 // A Dataset holds an IPv4 pair in 8 bytes and an IPv6 pair in 24, plus 16

@@ -158,20 +158,27 @@ func FuzzLoad(f *testing.F) {
 	cfg := smallConfig()
 	cfg.NumEntityVectors, cfg.VectorDim, cfg.Epochs = 8, 4, 1
 	cfg.IPv4Prefixes, cfg.IPv6Prefixes, cfg.IPv4HashRows, cfg.IPv6HashRows = []int{4, 16}, []int{32}, 8, 4
-	m, err := Train(context.Background(), cfg, p.dataset(50), nil)
+	m, err := Train(context.Background(), cfg, p.dataset(50), &TrainOptions{SaveOptimizerState: true})
 	if err != nil {
 		f.Fatal(err)
 	}
 	var b bytes.Buffer
-	m.Save(&b)
+	m.WithoutOptimizerState().Save(&b)
 	f.Add(b.Bytes())
 	f.Add(b.Bytes()[:200])
+	b.Reset()
+	m.Save(&b) // with the optional section optimizer_state
+	f.Add(b.Bytes())
 	f.Add([]byte(fileMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Load(bytes.NewReader(data))
 		if err == nil {
-			// Anything accepted must score without panicking.
+			// Anything accepted must score without panicking, and a
+			// warm start from it must train or fail with an error.
 			m.Score("x", p.nets0())
+			c := m.Config()
+			c.Epochs = 1
+			Train(context.Background(), c, p.dataset(20), &TrainOptions{Init: m, Workers: 1})
 		}
 	})
 }

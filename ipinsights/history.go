@@ -33,6 +33,16 @@ type HistoryOptions struct {
 	// Workers is the number of goroutines that count; 0 means GOMAXPROCS.
 	// The history does not depend on it.
 	Workers int
+	// Merge adds the counts of data to the model's network history, when
+	// it has one, instead of replacing it: a model from a warm start
+	// (TrainOptions.Init) keeps the history of the model it started
+	// from, and merging adds the new data's. An entity's pairs are summed,
+	// and so are the counts of each of its networks that either history
+	// kept, of which the TopNetworks with the most pairs stay (0 meaning
+	// the existing history's TopNetworks). A count stays a lower bound on
+	// the true count: a network that fell out of an entity's top before
+	// starts again from the new data's pairs.
+	Merge bool
 }
 
 // WithNetworkHistory returns a model with m's parameters and a network
@@ -64,6 +74,9 @@ func (m *Model) WithNetworkHistory(ctx context.Context, data *Dataset, opts *His
 	if opts != nil {
 		o = *opts
 	}
+	if o.TopNetworks == 0 && o.Merge && m.hist != nil {
+		o.TopNetworks = m.hist.top
+	}
 	if o.TopNetworks == 0 {
 		o.TopNetworks = DefaultTopNetworks
 	}
@@ -76,9 +89,19 @@ func (m *Model) WithNetworkHistory(ctx context.Context, data *Dataset, opts *His
 	if data == nil {
 		return nil, errors.New("network history: nil Dataset")
 	}
-	h, err := countHistory(ctx, historyLevels(m.cfg), o.TopNetworks, o.Workers, data.Tuples())
+	levels := historyLevels(m.cfg)
+	prev := m.hist
+	if !o.Merge {
+		prev = nil
+	} else if prev != nil && !slices.Equal(prev.levels, levels) {
+		return nil, fmt.Errorf("network history: the model's history keeps other levels than its encoder's (%v, not %v)", prev.levels, levels)
+	}
+	h, err := countHistory(ctx, levels, o.TopNetworks, o.Workers, data.Tuples())
 	if err != nil {
 		return nil, err
+	}
+	if prev != nil {
+		h = mergeHistories(prev, h, o.TopNetworks)
 	}
 	c := m.clone()
 	c.hist = h
@@ -377,6 +400,74 @@ func countHistory(ctx context.Context, levels []histLevel, top, workers int, ts 
 	}
 	h.finish()
 	return h, nil
+}
+
+// mergeHistories returns the history of the pairs of a and b, of the same
+// levels, keeping top networks per entity and level (see
+// HistoryOptions.Merge).
+func mergeHistories(a, b *networkHistory, top int) *networkHistory {
+	h := &networkHistory{top: top, levels: a.levels}
+	var lists [maxHistLevels][]histNet
+	add := func(x, pairs uint64) {
+		h.hashes = append(h.hashes, x)
+		e := histEntity{pairs: pairs, start: uint32(len(h.nets))}
+		for l := range h.levels {
+			c := lists[l]
+			slices.SortFunc(c, func(p, q histNet) int {
+				if d := cmp.Compare(q.count, p.count); d != 0 {
+					return d
+				}
+				return cmp.Compare(p.key, q.key)
+			})
+			c = c[:min(len(c), top)]
+			e.n[l] = uint8(len(c))
+			h.nets = append(h.nets, c...)
+		}
+		h.ents = append(h.ents, e)
+	}
+	for i, j := 0, 0; i < len(a.hashes) || j < len(b.hashes); {
+		inA := i < len(a.hashes) && (j == len(b.hashes) || a.hashes[i] <= b.hashes[j])
+		inB := j < len(b.hashes) && (i == len(a.hashes) || b.hashes[j] <= a.hashes[i])
+		var x, pairs uint64
+		for l := range h.levels {
+			lists[l] = lists[l][:0]
+		}
+		if inA {
+			x, pairs = a.hashes[i], a.ents[i].pairs
+			for l := range h.levels {
+				lists[l] = append(lists[l], a.netsAt(&a.ents[i], l)...)
+			}
+			i++
+		}
+		if inB {
+			eb := &b.ents[j]
+			x, pairs = b.hashes[j], addSat(pairs, eb.pairs)
+			for l := range h.levels {
+			next:
+				for _, n := range b.netsAt(eb, l) {
+					for k := range lists[l] {
+						if lists[l][k].key == n.key {
+							lists[l][k].count = uint32(min(uint64(lists[l][k].count)+uint64(n.count), math.MaxUint32))
+							continue next
+						}
+					}
+					lists[l] = append(lists[l], n)
+				}
+			}
+			j++
+		}
+		add(x, pairs)
+	}
+	h.finish()
+	return h
+}
+
+// addSat returns a+b, or the largest uint64 when that overflows.
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 // The "network_history" section of a model file, all integers unsigned

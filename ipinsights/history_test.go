@@ -235,6 +235,7 @@ func TestCloneCopiesEveryField(t *testing.T) {
 	cal, err := m.Calibrate(context.Background(), d, nil)
 	require.NoError(t, err)
 	m = m.WithCalibration(cal) // every optional part set, so each is checked
+	m.opt = &optState{optimizer: "sgd", steps: 1, epochs: 1}
 	caches := map[string]bool{"projOnce": true, "proj": true, "projState": true, "scratch": true}
 	c := reflect.ValueOf(m.clone()).Elem()
 	orig := reflect.ValueOf(m).Elem()

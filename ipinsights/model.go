@@ -25,6 +25,7 @@ type Model struct {
 	seen   seenSet
 	hist   *networkHistory // nil without one (see WithNetworkHistory)
 	calib  *Calibration    // nil when not calibrated
+	opt    *optState       // nil without one (see TrainOptions.SaveOptimizerState)
 
 	projOnce  sync.Once
 	proj      []float32       // per entity row: W_last^T e (dim floats) then e.b_last (1 float)
@@ -47,6 +48,7 @@ func (m *Model) clone() *Model {
 		seen:   m.seen,
 		calib:  m.calib,
 		hist:   m.hist,
+		opt:    m.opt,
 	}
 }
 
@@ -226,6 +228,13 @@ func (s *seenSet) has(h uint64) bool {
 }
 
 func (s *seenSet) len() int { return s.n }
+
+// clone returns a copy of s that does not share its slots.
+func (s *seenSet) clone() seenSet {
+	c := *s
+	c.slots = slices.Clone(s.slots)
+	return c
+}
 
 // sorted returns the hashes in ascending order (the model file stores them
 // so, which makes files of equal models byte-identical).

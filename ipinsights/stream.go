@@ -70,16 +70,19 @@ func TrainStream(ctx context.Context, cfg Config, s Stream, opts *TrainOptions) 
 		return nil, nil, fmt.Errorf("ipinsights: Stream.Window is %d; want 0 (DefaultWindow) or more", s.Window)
 	}
 	began := time.Now()
-	m, err := newModel(cfg)
+	m, st, err := startModel(cfg, opts.Init)
 	if err != nil {
 		return nil, nil, err
 	}
-	m.initParams()
+	if err := checkStateEpochs(st, cfg, opts.SaveOptimizerState); err != nil {
+		return nil, nil, err
+	}
 	window := s.Window
 	if window == 0 {
 		window = DefaultWindow
 	}
 	t := newTrainer(m, window, workers)
+	t.continueFrom(st)
 	p := t.src.smp.Positives()
 	window = max(p, window/p*p)
 	skips, err := t.streamLoop(ctx, s, window, began, opts)
@@ -88,6 +91,7 @@ func TrainStream(ctx context.Context, cfg Config, s Stream, opts *TrainOptions) 
 	if err != nil {
 		return nil, skips, err
 	}
+	t.finish(opts.SaveOptimizerState)
 	return m, skips, nil
 }
 
@@ -95,7 +99,6 @@ func TrainStream(ctx context.Context, cfg Config, s Stream, opts *TrainOptions) 
 func (t *trainer) streamLoop(ctx context.Context, s Stream, window int, began time.Time, opts *TrainOptions) ([]*csvio.SkipReport, error) {
 	rep := newReporter(t, began, opts)
 	p := t.src.smp.Positives()
-	seen := newSeenSet(nil)
 	stores := [2]*rowStore{{}, {}}
 	ids := make([]uint32, 0, window)
 	var skips []*csvio.SkipReport
@@ -109,13 +112,13 @@ func (t *trainer) streamLoop(ctx context.Context, s Stream, window int, began ti
 		for w := range rd.full {
 			if trainErr == nil {
 				ord := &order{rows: w.rows, ids: w.rows.ids(ids[:0])}
-				sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(ep), uint64(k)))) // "shuf"
+				sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(t.ep0+ep), uint64(k)))) // "shuf"
 				trainErr = t.runBatches(ctx, ord, b, batches, w.last, rep)
 				b += (ord.Len() + p - 1) / p
 				if ep == 1 {
 					for _, d := range w.rows.dicts() {
 						for _, h := range d.hashes {
-							seen.add(h)
+							t.m.seen.add(h)
 						}
 					}
 				}
@@ -141,7 +144,6 @@ func (t *trainer) streamLoop(ctx context.Context, s Stream, window int, began ti
 		batches = b
 		rep.endEpoch(batches)
 	}
-	t.m.seen = seen
 	return skips, nil
 }
 

@@ -24,6 +24,29 @@ type TrainOptions struct {
 	// Workers is the number of goroutines that train; 0 means
 	// runtime.GOMAXPROCS(0). The model does not depend on it.
 	Workers int
+	// Init, when set, is the model to continue training from (a warm
+	// start; see ShapeNames and the package documentation's Warm start
+	// section): the new model starts with a copy of its parameters, its
+	// seen entities and its network history. The configuration must keep
+	// every hyperparameter that shapes the model (ShapeNames) at Init's
+	// value, else training fails with an *InitMismatchError; the others
+	// may change, and Epochs counts the epochs of this training. When Init
+	// carries the state of the same optimiser (SaveOptimizerState), the
+	// optimiser continues from it, and the epochs are numbered on from
+	// Init's, so that training k epochs, then N-k from the result, gives
+	// the model of N epochs in one training, bit for bit, on the same data
+	// and seed (its file differs only in the epochs hyperparameter, which
+	// records this training's). Without it Adam restarts: its moments from zero and its
+	// bias correction from the first step, whose steps are about
+	// LearningRate in every coordinate whatever the gradient's size. Init
+	// is not modified.
+	Init *Model
+	// SaveOptimizerState makes the trained model carry the optimiser's
+	// state, which Save writes as the model file's optional section
+	// "optimizer_state" and a warm start from the model continues. With
+	// Adam it is twice the size of the parameter tables, in memory and
+	// in the file.
+	SaveOptimizerState bool
 }
 
 // ErrNoData is returned by Train for an empty training set.
@@ -60,19 +83,39 @@ func Train(ctx context.Context, cfg Config, data *Dataset, opts *TrainOptions) (
 		return nil, fmt.Errorf("ipinsights: the training data holds %s, more than Train can index (about %d)", plural.Count(data.Len(), "pair", "pairs"), maxChunks*chunkRows)
 	}
 	began := time.Now()
-	m, err := newModel(cfg)
+	m, st, err := startModel(cfg, opts.Init)
 	if err != nil {
 		return nil, err
 	}
-	m.initParams()
+	if err := checkStateEpochs(st, cfg, opts.SaveOptimizerState); err != nil {
+		return nil, err
+	}
 	t := newTrainer(m, data.Len(), workers)
+	t.continueFrom(st)
 	err = t.loop(ctx, data, began, opts)
 	t.close()
 	m.invalidate()
 	if err != nil {
 		return nil, err
 	}
+	t.finish(opts.SaveOptimizerState)
 	return m, nil
+}
+
+// continueFrom continues the optimiser state st, when not nil.
+func (t *trainer) continueFrom(st *optState) {
+	if st != nil {
+		t.opt.restore(st)
+		t.ep0 = st.epochs
+	}
+}
+
+// finish hands the optimiser's state to the model when save is set. The
+// trainer is not used afterwards.
+func (t *trainer) finish(save bool) {
+	if save {
+		t.m.opt = t.opt.snapshot(t.m.cfg.Optimizer, t.ep0+t.cfg.Epochs)
+	}
 }
 
 // trainer runs the optimiser steps of a training. A batch runs three
@@ -95,6 +138,7 @@ type trainer struct {
 	workers int
 	src     batchSource
 	opt     optimizer
+	ep0     int // epochs trained before (a warm start with optimiser state)
 
 	// The inputs of the current batch, read by its phases, and those of
 	// the next one, which the sparse phase prepares (as item aheadItem,
@@ -193,15 +237,28 @@ func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts
 	p := t.src.smp.Positives()
 	batches := (ord.Len() + p - 1) / p
 	rep := newReporter(t, began, opts)
-	for ep := 1; ep <= t.cfg.Epochs; ep++ {
+	// Each epoch shuffles the order the one before left: a continuation
+	// replays the shuffles of the epochs it continues (about a
+	// thousandth of an epoch's training each).
+	for ep := 1; ep <= t.ep0; ep++ {
+		if ep%64 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("ipinsights: training stopped before its first epoch: %w", ctx.Err())
+		}
 		sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(ep)))) // "shuf"
+	}
+	for ep := 1; ep <= t.cfg.Epochs; ep++ {
+		sampler.Shuffle(ord.ids, rng.New(t.cfg.Seed, rng.Stream(0x73687566, uint64(t.ep0+ep)))) // "shuf"
 		rep.startEpoch(ep)
 		if err := t.runBatches(ctx, ord, 0, batches, true, rep); err != nil {
 			return err
 		}
 		rep.endEpoch(batches)
 	}
-	t.m.seen = data.rows.seenSet()
+	for _, d := range data.rows.dicts() {
+		for _, h := range d.hashes {
+			t.m.seen.add(h)
+		}
+	}
 	return nil
 }
 
@@ -212,13 +269,13 @@ func (t *trainer) runBatches(ctx context.Context, ord *order, b0, batches int, l
 	n := ord.Len()
 	p := t.src.smp.Positives()
 	nb := (n + p - 1) / p
-	ep, seed := rep.ep, t.cfg.Seed
+	ep, seed := t.ep0+rep.ep, t.cfg.Seed // the epoch of the random streams
 	job := func(j int) batchJob {
 		return batchJob{src: ord, lo: j * p, hi: min((j+1)*p, n), seed: seed, stream: rng.Stream(uint64(ep), uint64(b0+j))}
 	}
 	for j := range nb {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", ep, err)
+			return fmt.Errorf("ipinsights: training stopped in epoch %d: %w", rep.ep, err)
 		}
 		if !rep.started {
 			rep.started = true

@@ -7,6 +7,7 @@
 //	go run ./benchmarks/quality -users 10000 -runs 3  # medians of three seeds
 //	go run ./benchmarks/quality -hp ipv4_prefix_lengths=8,16,24
 //	go run ./benchmarks/quality -users 10000 -calibration   # and the calibration figures
+//	go run ./benchmarks/quality -users 10000 -warm-start    # day-by-day retraining (see warmstart.go)
 //
 // With -calibration, each model is also calibrated twice, on the validation
 // day (held out, as train --validation does) and on the training pairs (in
@@ -52,6 +53,8 @@ func main() {
 	var copts ipinsights.CalibrationOptions
 	flag.IntVar(&copts.MinEntityPairs, "min-entity-pairs", 0, "with -calibration: CalibrationOptions.MinEntityPairs (0: default)")
 	flag.IntVar(&copts.EntityQuantiles, "entity-quantiles", 0, "with -calibration: CalibrationOptions.EntityQuantiles (0: default)")
+	warm := flag.Bool("warm-start", false, "measure day-by-day retraining instead: from scratch on days 1-8 against days 1-7 warm-started on day 8, with and without the optimizer state")
+	warmEpochs := flag.Int("warm-epochs", 0, "with -warm-start: epochs of the warm starts (0: those of the hyperparameters)")
 	flag.Parse()
 	override := map[string]string{}
 	for _, kv := range hps {
@@ -71,6 +74,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *warm {
+		if err := warmStart(ctx, os.Stdout, sizes, *runs, *workers, *warmEpochs, override); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	fmt.Printf("quality benchmark: tutorial hyperparameters%s, GOMAXPROCS=%d, %d run(s) per size\n\n",
 		overrideString(override), runtime.GOMAXPROCS(0), *runs)

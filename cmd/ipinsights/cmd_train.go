@@ -17,12 +17,16 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "train a model on entity,ip CSV rows",
-		usage:   "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history] [--no-calibration] [--stream [--window ROWS]]",
+		usage: "--train FILE [--validation FILE] --model OUT [--hp key=value ...] [--hyperparameters FILE.json] [--workers N] [--seed N] [--no-network-history] [--no-calibration] [--stream [--window ROWS]]\n" +
+			"       [--init MODEL] [--save-optimizer-state]",
 		example: `ipinsights train --train train.csv --validation valid.csv --model model.bin \
     --hp num_entity_vectors=20000 --hp vector_dim=128 --hp epochs=5 \
     --hp mini_batch_size=1000 --hp random_negative_sampling_rate=5 --hp learning_rate=0.01
 # the model is calibrated on valid.csv (without --validation: on the training pairs, in sample;
-# ipinsights calibrate recalibrates it on held-out traffic)`,
+# ipinsights calibrate recalibrates it on held-out traffic)
+ipinsights train --init model.bin --train day8.csv --validation day9.csv --model model.bin
+# a warm start: continues model.bin on a new day, with its hyperparameters (--hp epochs=2 to change one);
+# add --save-optimizer-state to both trainings to continue Adam exactly`,
 		run: runTrain,
 	})
 }
@@ -37,12 +41,17 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	var hps multiFlag
 	fs.Var(&hps, "hp", "a hyperparameter as key=value, SageMaker's names (repeatable; overrides --hyperparameters)")
 	workers := fs.Int("workers", 0, "training goroutines (default: all CPUs); does not change the result")
-	seed := fs.String("seed", "", "random seed (default 1); the same seed gives the same model")
+	seed := fs.String("seed", "", "random seed (default 1, or the --init model's); the same seed gives the same model")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	noHistory := fs.Bool("no-network-history", false, "do not store each entity's usual networks (where it logs in from, which explanations use) in the model file")
 	noCalib := fs.Bool("no-calibration", false, "do not calibrate: by default the model keeps the score distribution of the --validation pairs\n"+
 		"(without --validation: of up to 4,000,000 training pairs, in sample, against which new traffic alerts more often than the rates asked)")
+	initPath := fs.String("init", "", "continue training from this model (a warm start): known entities keep their vectors, new ones join; its hyperparameters are the defaults,\n"+
+		"and those that shape the model ("+strings.Join(ipinsights.ShapeNames(), ", ")+") must keep its values;\n"+
+		"its network history is merged and its calibration recomputed, keeping the entities the new sample lacks. --model may name the same file")
+	saveOpt := fs.Bool("save-optimizer-state", false, "store Adam's moments and step count in the model (the file grows to about three times its size), so that\n"+
+		"train --init continues exactly where this training stopped; without it, a warm start restarts Adam")
 	stream := fs.Bool("stream", false, "read --train again every epoch instead of holding it in memory, shuffling windows of --window consecutive rows (SageMaker's File mode)")
 	window := fs.Int("window", 0, fmt.Sprintf("with --stream: rows shuffled together and held in memory, twice while the next are read (default %d, 32 MiB of IPv4 rows)", ipinsights.DefaultWindow))
 	if err := parseFlags(fs, args); err != nil {
@@ -73,13 +82,28 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if *seed != "" {
 		hp["seed"] = *seed
 	}
-	cfg, err := ipinsights.ParseHyperparameters(hp)
-	if err != nil {
-		return usagef("%v", err)
-	}
 	ins := []file{{"--train", *trainPath}, {"--validation", *validPath}, {"--hyperparameters", *hpFile}}
 	if err := checkFiles(ins, file{"--model", *modelPath}); err != nil {
 		return err
+	}
+	// A warm start takes the initial model's hyperparameters, which
+	// --hyperparameters and --hp override. The model is read whole before
+	// training, so --model may replace it (SaveFile is atomic).
+	var init *ipinsights.Model
+	cfg := ipinsights.DefaultConfig()
+	if *initPath != "" {
+		if init, err = ipinsights.LoadFile(*initPath); err != nil {
+			return fmt.Errorf("--init %w", err)
+		}
+		cfg = init.Config()
+	}
+	if err := cfg.Set(hp); err != nil {
+		return usagef("%v", err)
+	}
+	if init != nil {
+		if err := init.CheckWarmStart(cfg); err != nil {
+			return usagef("--init %s: %s", *initPath, strings.TrimPrefix(err.Error(), "ipinsights: "))
+		}
 	}
 
 	start := time.Now()
@@ -102,7 +126,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		prog = newProgressPrinter(e.stderr, e.stderrIsTerminal, cfg.Epochs)
 	}
-	opts := &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers}
+	opts := &ipinsights.TrainOptions{Validation: valid, Progress: prog, Workers: *workers, Init: init, SaveOptimizerState: *saveOpt}
 	var m *ipinsights.Model
 	if *stream {
 		var skips []*csvio.SkipReport
@@ -118,39 +142,25 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var calibNotes []string
-	var calibErr error
-	switch {
-	case *noHistory:
-	case data == nil: // --stream holds no training pairs to count
-		calibNotes = append(calibNotes, "note: no network history with --stream (explanations need the training pairs in memory)")
-	default:
-		// A summary of where each entity logs in from, for explanations.
-		if m, err = m.WithNetworkHistory(ctx, data, &ipinsights.HistoryOptions{Workers: *workers}); err != nil {
-			return err
-		}
+	m, calibNotes, calibErr, err := addExtras(ctx, m, extrasOptions{data: data, valid: valid, init: init, workers: *workers, noHistory: *noHistory, noCalib: *noCalib})
+	if err != nil {
+		return err
 	}
-	if !*noCalib && valid == nil && data == nil {
-		calibErr = fmt.Errorf("with --stream, calibration needs --validation (or run ipinsights calibrate)")
-	} else if !*noCalib {
-		source, normal := "from the validation data", valid
-		if valid == nil {
-			source, normal = "from the training data", data
-		}
-		cal, err := m.Calibrate(ctx, normal, nil)
+	if init != nil && !*quiet {
+		same := strings.EqualFold(init.Config().Optimizer, cfg.Optimizer)
+		var how string
 		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil: // keep the trained model
-			calibErr = err
+		case init.HasOptimizerState() && same:
+			how = "the optimizer continued from its saved state"
+		case init.HasOptimizerState():
+			how = "the optimizer restarted (the model's saved state is of its own optimizer, " + init.Config().Optimizer + ")"
 		default:
-			m = m.WithCalibration(cal)
-			calibNotes = append(calibNotes, describeCalibration(cal, source))
-			if valid == nil {
-				calibNotes = append(calibNotes, "note: calibrated in sample (no --validation): new traffic scores lower than the training pairs, so it alerts "+
-					"more often than the rates asked (several times on the tutorial's data); ipinsights calibrate recalibrates the model on held-out traffic")
+			how = "the optimizer restarted (the model carries no optimizer state)"
+			if strings.EqualFold(cfg.Optimizer, "adam") {
+				how = "Adam restarted (the model carries no optimizer state; --save-optimizer-state keeps it)"
 			}
 		}
+		calibNotes = append([]string{fmt.Sprintf("continued from %s: %s", *initPath, how)}, calibNotes...)
 	}
 	if err := m.SaveFile(*modelPath); err != nil {
 		return err

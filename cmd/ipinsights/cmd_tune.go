@@ -43,7 +43,8 @@ Early stopping (AMT's median rule, default on with the discriminator objective,
 except with hyperband) stops a trial whose validation AUC after an epoch is below
 the median of the earlier trials' running averages at that epoch. --start FILE.json
 makes the first trial a configuration you know (the search then tries to beat it). Writes DIR/hyperparameters.json (for train
---hyperparameters and sagemaker train), DIR/model.bin and DIR/trials.csv.`,
+--hyperparameters and sagemaker train), DIR/model.bin and DIR/trials.csv. The best
+model gets a network history and a calibration, as train gives them.`,
 		example: `ipinsights gen logins --users 2000 --seed 1 --out data
 ipinsights tune --train data/train.csv --validation data/validation.csv --max-jobs 20 --out tuned \
     --range epochs=1:10 --range num_ip_encoder_layers=1:2
@@ -74,6 +75,8 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "directory for hyperparameters.json, model.bin and trials.csv (created if missing)")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	noHistory := fs.Bool("no-network-history", false, "do not store each entity's usual networks in the best model (as train)")
+	noCalib := fs.Bool("no-calibration", false, "do not calibrate the best model: by default it keeps the score distribution of the --validation pairs (as train)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,11 +199,33 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	// The best model gets what train gives a model: its network history
+	// and calibration. A search cut short writes its best model at once,
+	// without them.
+	var notes []string
+	var calibErr error
+	if ctx.Err() == nil {
+		var xerr error
+		res.Model, notes, calibErr, xerr = addExtras(ctx, res.Model, extrasOptions{data: data.Train, valid: data.Validation, noHistory: *noHistory, noCalib: *noCalib})
+		if xerr != nil {
+			return xerr
+		}
+	} else {
+		notes = append(notes, "note: the search was cut short: the best model has no network history and no calibration (ipinsights calibrate adds one)")
+	}
 	if werr := writeTuneOutputs(res, hpOut, modelOut, trialsOut); werr != nil {
 		return werr
 	}
 	best := res.BestTrial()
 	fmt.Fprintf(e.stderr, "best: trial %d, %s=%.4f; wrote %s, %s and %s\n", best.Number, res.Objective, best.Objective, hpOut, modelOut, trialsOut)
+	if !*quiet {
+		for _, n := range notes {
+			fmt.Fprintln(e.stderr, n)
+		}
+	}
+	if calibErr != nil { // even with --quiet
+		fmt.Fprintf(e.stderr, "note: the best model is not calibrated: %v\n", calibErr)
+	}
 	return err // the context's, when the search was cut short
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
 // tuneFlags keep every trial to a fraction of a second: small tables
@@ -48,14 +50,27 @@ func TestTuneWritesBestModelAndHyperparameters(t *testing.T) {
 	assert.Equal(t, "10000", hp["num_entity_vectors"])
 	assert.Contains(t, hp, "learning_rate")
 	again := filepath.Join(t.TempDir(), "again.bin")
-	// tune writes the bare model: no calibration or network history.
-	code, _, stderr = runCLI(t, "", "train", "--quiet", "--no-calibration", "--no-network-history", "--train", train, "--model", again, "--hyperparameters", hpFile)
+	// tune gives the best model a calibration and a network history as
+	// train does, so the two files are the same bytes.
+	code, _, stderr = runCLI(t, "", "train", "--quiet", "--train", train, "--validation", valid, "--model", again, "--hyperparameters", hpFile)
 	require.Equal(t, exitOK, code, stderr)
 	m1, err := os.ReadFile(filepath.Join(out, "model.bin"))
 	require.NoError(t, err)
 	m2, err := os.ReadFile(again)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(m1, m2), "the best model is what its hyperparameters train")
+	best, err := ipinsights.LoadFile(filepath.Join(out, "model.bin"))
+	require.NoError(t, err)
+	assert.True(t, best.HasNetworkHistory())
+	require.NotNil(t, best.Calibration())
+	bare := filepath.Join(t.TempDir(), "bare")
+	args = append([]string{"tune", "--quiet", "--no-calibration", "--no-network-history", "--train", train, "--validation", valid, "--max-jobs", "1", "--out", bare}, tuneFlags...)
+	code, _, stderr = runCLI(t, "", args...)
+	require.Equal(t, exitOK, code, stderr)
+	plain, err := ipinsights.LoadFile(filepath.Join(bare, "model.bin"))
+	require.NoError(t, err)
+	assert.False(t, plain.HasNetworkHistory())
+	assert.Nil(t, plain.Calibration())
 
 	// The same seed gives the same trials.
 	trials1 := readCSV(t, filepath.Join(out, "trials.csv"))
