@@ -179,6 +179,12 @@ func (m *Model) explainParallel(n, workers int, fn func(x *explainer, lo, hi int
 		w = min(w, workers)
 	}
 	w = max(1, min(w, n/explainParallelMin))
+	if w == 1 { // no closure, no WaitGroup: small batches (a server's) allocate nothing here
+		x := m.getExplainer()
+		fn(x, 0, n)
+		m.putExplainer(x)
+		return
+	}
 	run := func(lo, hi int) {
 		x := m.getExplainer()
 		fn(x, lo, hi)
