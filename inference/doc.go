@@ -17,7 +17,9 @@
 //     ({"predictions": [{"dot_product": x}, ...]}), application/jsonlines
 //     and, as our extension, text/csv (one score a line). ResponseFormat
 //     carries SageMaker's Accept parameter verbose=True (entity_embedding
-//     and ip_embedding) and our opt-in seen=True (entity_seen): without it a
+//     and ip_embedding) and our opt-in seen=True (entity_seen),
+//     percentile=True and explain=True (JSON and JSONLines; their members,
+//     which package alert encodes, go in Prediction.Extra): without them a
 //     response has exactly SageMaker's fields. ResponseAppender writes the
 //     same bodies a few predictions at a time, for servers that bound the
 //     size of a response while building it.

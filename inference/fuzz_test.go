@@ -287,6 +287,7 @@ func equalRecords(a, b []ipinsights.Pair) bool {
 func FuzzParseHeaders(f *testing.F) {
 	for _, s := range []string{
 		"", "text/csv", "application/json; verbose=True", "application/jsonlines;verbose=true;seen=True",
+		"application/json;percentile=True;explain=true", "text/csv;explain=True",
 		"application/json;q=0.5, application/jsonlines", `a/b;x="1,2";q=0.1, */*`, "text/csv;verbose=True",
 		"application/json;q=", `application/json;verbose="`, ";;,,=", "application/json;q=1e-3",
 	} {
@@ -303,7 +304,7 @@ func FuzzParseHeaders(f *testing.F) {
 			}
 			return
 		}
-		if rf.Format < CSV || rf.Format > JSONLines || (rf.Verbose && rf.Format == CSV) {
+		if rf.Format < CSV || rf.Format > JSONLines || (rf.Format == CSV && (rf.Verbose || rf.Percentile || rf.Explain)) {
 			t.Fatalf("ParseAccept(%q) = %+v", v, rf)
 		}
 		if again, err := ParseAccept(rf.String()); err != nil || again != rf {

@@ -102,7 +102,7 @@ func exactFormat(typ string) (Format, bool) {
 }
 
 // ResponseFormat is a response format with SageMaker's Accept parameter
-// verbose and our own parameter seen.
+// verbose and our own parameters seen, percentile and explain.
 type ResponseFormat struct {
 	Format Format
 	// Verbose adds each record's entity_embedding and ip_embedding, as
@@ -113,6 +113,18 @@ type ResponseFormat struct {
 	// extension, asked for with ";seen=True". Without it a response has
 	// exactly SageMaker's fields.
 	Seen bool
+	// Percentile asks for each record's percentile among the model's
+	// calibration pairs, our extension (";percentile=True"). JSON and
+	// JSONLines only. Package inference does not compute it: the writer of
+	// the response puts it in Prediction.Extra.
+	Percentile bool
+	// Explain asks for each record's percentile and explanation (the
+	// entity's pair count and usual networks, whether the address's
+	// network is one of them, the nearest of them), our extension
+	// (";explain=True"). JSON and JSONLines only; it implies Percentile's
+	// member but not the field. Like Percentile, its members are written
+	// through Prediction.Extra.
+	Explain bool
 }
 
 // String returns the Accept header value that asks for rf, for example
@@ -125,6 +137,12 @@ func (rf ResponseFormat) String() string {
 	if rf.Seen {
 		s += ";seen=True"
 	}
+	if rf.Percentile {
+		s += ";percentile=True"
+	}
+	if rf.Explain {
+		s += ";explain=True"
+	}
 	return s
 }
 
@@ -133,10 +151,11 @@ func (rf ResponseFormat) String() string {
 // An empty value, */* and application/* give JSON, as SageMaker does;
 // text/* gives CSV. Several media ranges may be listed with q-values
 // ("application/jsonlines, application/json;q=0.5"): the highest q wins,
-// the first listed among equals. The parameters verbose and seen take True
-// or False in any case (quoted or not, with or without spaces around ';');
-// other parameters are ignored. verbose=True with text/csv is not
-// acceptable, since a CSV response holds scores only.
+// the first listed among equals. The parameters verbose, seen, percentile
+// and explain take True or False in any case (quoted or not, with or
+// without spaces around ';'); other parameters are ignored. verbose=True,
+// percentile=True and explain=True with text/csv are not acceptable, since
+// a CSV response holds one score a line (and entity_seen).
 //
 // When no listed range can be produced the error is a *MediaTypeError
 // wrapping ErrNotAcceptable, with the reason when a parameter was at
@@ -210,10 +229,29 @@ func parseMediaRange(elem string) (rf ResponseFormat, q int, why string) {
 				return ResponseFormat{}, 0, fmt.Sprintf("seen must be True or False, got %q", val)
 			}
 			rf.Seen = b
+		case strings.EqualFold(name, "percentile"):
+			b, ok := parseTrueFalse(val)
+			if !ok {
+				return ResponseFormat{}, 0, fmt.Sprintf("percentile must be True or False, got %q", val)
+			}
+			rf.Percentile = b
+		case strings.EqualFold(name, "explain"):
+			b, ok := parseTrueFalse(val)
+			if !ok {
+				return ResponseFormat{}, 0, fmt.Sprintf("explain must be True or False, got %q", val)
+			}
+			rf.Explain = b
 		}
 	}
-	if rf.Verbose && f == CSV {
-		return ResponseFormat{}, 0, "verbose=True needs application/json or application/jsonlines: a text/csv response holds scores only"
+	if f == CSV {
+		switch {
+		case rf.Verbose:
+			return ResponseFormat{}, 0, "verbose=True needs application/json or application/jsonlines: a text/csv response holds scores only"
+		case rf.Percentile:
+			return ResponseFormat{}, 0, "percentile=True needs application/json or application/jsonlines: a text/csv response holds scores only"
+		case rf.Explain:
+			return ResponseFormat{}, 0, "explain=True needs application/json or application/jsonlines: a text/csv response holds scores only"
+		}
 	}
 	return rf, q, ""
 }

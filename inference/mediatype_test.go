@@ -40,6 +40,8 @@ func TestParseAccept(t *testing.T) {
 	json, jsonl, csv := ResponseFormat{Format: JSON}, ResponseFormat{Format: JSONLines}, ResponseFormat{Format: CSV}
 	verbose := func(rf ResponseFormat) ResponseFormat { rf.Verbose = true; return rf }
 	seen := func(rf ResponseFormat) ResponseFormat { rf.Seen = true; return rf }
+	pct := func(rf ResponseFormat) ResponseFormat { rf.Percentile = true; return rf }
+	explain := func(rf ResponseFormat) ResponseFormat { rf.Explain = true; return rf }
 	for _, tc := range []struct {
 		accept string
 		want   ResponseFormat
@@ -63,6 +65,12 @@ func TestParseAccept(t *testing.T) {
 		{"application/json;seen=True", seen(json)},
 		{"application/jsonlines; verbose=True; seen=true", seen(verbose(jsonl))},
 		{"text/csv;seen=TRUE", seen(csv)},
+		{"application/json;percentile=True", pct(json)},
+		{"application/jsonlines; Percentile=\"true\"", pct(jsonl)},
+		{"application/json;explain=True", explain(json)},
+		{"application/jsonlines;seen=True;percentile=True;explain=TRUE", explain(pct(seen(jsonl)))},
+		{"application/json;percentile=False;explain=false", json},
+		{"text/csv;percentile=False", csv},
 		{"application/json; charset=utf-8", json},
 		// Lists and q-values.
 		{"application/xml, application/jsonlines", jsonl},
@@ -86,6 +94,11 @@ func TestParseAccept(t *testing.T) {
 		{"application/json;seen=1", `seen must be True or False, got "1"`},
 		{"application/json;q=2", `q must be a number from 0 to 1, got "2"`},
 		{"text/csv;verbose=True", "verbose=True needs application/json or application/jsonlines"},
+		{"application/json;percentile=yes", `percentile must be True or False, got "yes"`},
+		{"application/jsonlines;explain=1", `explain must be True or False, got "1"`},
+		{"application/json;explain=", `explain must be True or False, got ""`},
+		{"text/csv;percentile=True", "percentile=True needs application/json or application/jsonlines"},
+		{"text/csv;explain=True", "explain=True needs application/json or application/jsonlines"},
 	} {
 		_, err := ParseAccept(tc.accept)
 		require.Error(t, err, tc.accept)
@@ -105,17 +118,21 @@ func TestResponseFormatStringRoundTrips(t *testing.T) {
 	for _, f := range []Format{CSV, JSON, JSONLines} {
 		for _, v := range []bool{false, true} {
 			for _, s := range []bool{false, true} {
-				if f == CSV && v {
-					continue
+				for _, x := range []int{0, 1, 2, 3} {
+					p, e := x&1 != 0, x&2 != 0
+					if f == CSV && (v || p || e) {
+						continue
+					}
+					rf := ResponseFormat{Format: f, Verbose: v, Seen: s, Percentile: p, Explain: e}
+					got, err := ParseAccept(rf.String())
+					require.NoError(t, err, rf.String())
+					assert.Equal(t, rf, got)
 				}
-				rf := ResponseFormat{Format: f, Verbose: v, Seen: s}
-				got, err := ParseAccept(rf.String())
-				require.NoError(t, err, rf.String())
-				assert.Equal(t, rf, got)
 			}
 		}
 	}
 	assert.Equal(t, "application/json;verbose=True;seen=True", ResponseFormat{Format: JSON, Verbose: true, Seen: true}.String())
+	assert.Equal(t, "application/jsonlines;percentile=True;explain=True", ResponseFormat{Format: JSONLines, Percentile: true, Explain: true}.String())
 }
 
 func TestHeaderParsingDoesNotAllocate(t *testing.T) {
@@ -123,7 +140,7 @@ func TestHeaderParsingDoesNotAllocate(t *testing.T) {
 		if _, err := ParseContentType("text/csv; charset=utf-8"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseAccept("application/jsonlines; verbose=True, application/json;q=0.5"); err != nil {
+		if _, err := ParseAccept("application/jsonlines; verbose=True; explain=True, application/json;percentile=True;q=0.5"); err != nil {
 			t.Fatal(err)
 		}
 	})

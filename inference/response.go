@@ -19,6 +19,13 @@ type Prediction struct {
 	// ip_embedding, written for ResponseFormat.Verbose; nil when a decoded
 	// response is not verbose.
 	EntityEmbedding, IPEmbedding []float32
+	// Extra holds further members of the prediction's JSON object, each
+	// led by a comma (`,"percentile":0.25`), written as they are after
+	// the others: the members of ResponseFormat.Percentile and Explain,
+	// which the writer of the response encodes (package alert's
+	// Fields.AppendJSONMembers). JSON and JSONLines only; CSV ignores it.
+	// Decoded responses leave it nil.
+	Extra []byte
 }
 
 // AppendResponse appends to dst the body of a response in format rf holding
@@ -32,9 +39,10 @@ type Prediction struct {
 //
 // Verbose adds "entity_embedding" and "ip_embedding" after "dot_product"
 // (JSON and JSONLines; ignored for CSV, which ParseAccept never pairs with
-// Verbose); Seen adds "entity_seen" last (a second CSV column, true or
-// false). Numbers are written like Python's repr, as SageMaker's responses
-// are: the shortest digits that read back to the same value, with ".0" on
+// Verbose); Seen adds "entity_seen" (a second CSV column, true or false);
+// in JSON and JSONLines each prediction's Extra members come last.
+// Numbers are written like Python's repr, as SageMaker's responses are:
+// the shortest digits that read back to the same value, with ".0" on
 // whole numbers and an exponent below 1e-4 and from 1e16. dot_product is a
 // float64 and is written as one even when it holds a float32 score, on
 // purpose: SageMaker's container sends its float32 scores as Python floats
@@ -132,6 +140,7 @@ func appendPrediction(dst []byte, rf ResponseFormat, p *Prediction) []byte {
 		dst = append(dst, `,"entity_seen":`...)
 		dst = strconv.AppendBool(dst, p.EntitySeen)
 	}
+	dst = append(dst, p.Extra...)
 	return append(dst, '}')
 }
 

@@ -43,6 +43,26 @@ func TestAppendResponse(t *testing.T) {
 	assert.Equal(t, "prefix:", string(AppendResponse([]byte("prefix:"), ResponseFormat{Format: JSONLines}, nil)))
 }
 
+// Extra members come last, as they are, in JSON and JSONLines; CSV has no
+// room for them.
+func TestAppendResponseExtra(t *testing.T) {
+	preds := []Prediction{
+		{DotProduct: 1.5, EntitySeen: true, Extra: []byte(`,"percentile":0.5`)},
+		{DotProduct: -0.25, Extra: []byte(`,"percentile":0.001,"network_seen":false`)},
+	}
+	pct := ResponseFormat{Format: JSON, Seen: true, Percentile: true}
+	assert.Equal(t, `{"predictions":[{"dot_product":1.5,"entity_seen":true,"percentile":0.5},{"dot_product":-0.25,"entity_seen":false,"percentile":0.001,"network_seen":false}]}`,
+		string(AppendResponse(nil, pct, preds)))
+	pct.Format = JSONLines
+	assert.Equal(t, "{\"dot_product\":1.5,\"entity_seen\":true,\"percentile\":0.5}\n{\"dot_product\":-0.25,\"entity_seen\":false,\"percentile\":0.001,\"network_seen\":false}\n",
+		string(AppendResponse(nil, pct, preds)))
+	assert.Equal(t, "1.5\n-0.25\n", string(AppendResponse(nil, ResponseFormat{Format: CSV}, preds)))
+	// Decoding reads past members it does not know.
+	got, err := DecodeResponse(JSON, AppendResponse(nil, ResponseFormat{Format: JSON}, preds))
+	require.NoError(t, err)
+	assert.Equal(t, []Prediction{{DotProduct: 1.5}, {DotProduct: -0.25}}, got)
+}
+
 func TestResponseAppenderPiecesMakeTheWholeResponse(t *testing.T) {
 	preds := []Prediction{
 		{DotProduct: 1.5, EntitySeen: true, EntityEmbedding: []float32{0.25, -1}, IPEmbedding: []float32{2, 0.1}},

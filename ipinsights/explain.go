@@ -179,6 +179,12 @@ func (m *Model) explainParallel(n, workers int, fn func(x *explainer, lo, hi int
 		w = min(w, workers)
 	}
 	w = max(1, min(w, n/explainParallelMin))
+	if w == 1 { // no closure, no WaitGroup: small batches (a server's) allocate nothing here
+		x := m.getExplainer()
+		fn(x, 0, n)
+		m.putExplainer(x)
+		return
+	}
 	run := func(lo, hi int) {
 		x := m.getExplainer()
 		fn(x, lo, hi)
@@ -196,8 +202,9 @@ func (m *Model) explainParallel(n, workers int, fn func(x *explainer, lo, hi int
 // explainer holds the per-goroutine buffers of explaining.
 type explainer struct {
 	s     *scratch
-	emb   []float32 // the address's IP embedding
+	emb   []float32 // the address's IP embedding, or the input of the encoder's last layer for it
 	tmp   []float32 // a network's embedding when the cache has no room
+	tmpT  []float32 // and its projection through the last layer
 	ts    []embedding.Tuple
 	arena []NetworkCount // NetworkCounts are cut from it
 }
@@ -210,7 +217,7 @@ func (m *Model) getExplainer() *explainer {
 		x = &explainer{ts: make([]embedding.Tuple, scoreChunk)}
 	}
 	if len(x.emb) != m.dim {
-		x.emb, x.tmp = make([]float32, m.dim), make([]float32, m.dim)
+		x.emb, x.tmp, x.tmpT = make([]float32, m.dim), make([]float32, m.dim), make([]float32, m.dim)
 	}
 	x.s = m.getScratch()
 	return x
@@ -402,7 +409,11 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 		// its embedding is the network's: no other is nearer.
 		dst.NearestUsualNetwork, dst.NearestSimilarity = dst.Network, 1
 	default:
-		m.nearest(x, dst, h, he, v4, v6)
+		row := int32(-1) // the address's one encoder row, when it has one
+		if n := m.enc.Encode(s.rows[:], t.Addr); n == 1 {
+			row = s.rows[0]
+		}
+		m.nearest(x, dst, h, row, he, v4, v6)
 	}
 }
 
@@ -427,12 +438,20 @@ func countOf(nets []histNet, key uint64) int {
 }
 
 // nearest sets dst's NearestUsualNetwork and NearestSimilarity. h is the
-// input of the encoder's last layer for the address.
-func (m *Model) nearest(x *explainer, dst *Explanation, h []float32, he *histEntity, v4, v6 []histNet) {
+// input of the encoder's last layer for the address; row is the address's
+// one encoder row, or -1 when it has several.
+//
+// The cosine of the address's embedding W h + b (W, b: the last layer)
+// with a network's unit embedding v is (h·Wᵀv + b·v) / |W h + b|: the
+// cache holds Wᵀv and b·v per network, and the norm per encoder row (for
+// the addresses that have one row, such as every IPv4 address of the
+// default encoder), so that an address costs a few dot products, not the
+// matrix product of its embedding.
+func (m *Model) nearest(x *explainer, dst *Explanation, h []float32, row int32, he *histEntity, v4, v6 []histNet) {
 	hist := m.hist
 	c := hist.explainCache(m)
 	// The networks' cached rows are scattered: start loading them before
-	// the address's embedding is computed.
+	// the address's norm is computed.
 	var first [2]int
 	for f, nets := range [2][]histNet{v4, v6} {
 		if len(nets) == 0 {
@@ -446,17 +465,18 @@ func (m *Model) nearest(x *explainer, dst *Explanation, h []float32, he *histEnt
 			c.prefetch(m, first[f]+i)
 		}
 	}
-	m.encoderOutput(x.emb, h) // h is in x.s's buffers, which vector may reuse below
-	norm := math.Sqrt(float64(f32.Dot(x.emb, x.emb)))
+	norm := c.norm(m, x, h, row)
 	if norm == 0 || math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return
 	}
+	copy(x.emb, h) // h is in x.s's buffers, which vector may reuse below
+	h = x.emb
 	best, bestLevel, bestKey := float32(math.Inf(-1)), -1, uint64(0)
 	for f, nets := range [2][]histNet{v4, v6} {
 		l := int(hist.fine[f])
 		for i, n := range nets {
-			v := c.vector(m, x, first[f]+i, hist.levels[l], n.key)
-			if d := f32.Dot(x.emb, v); d > best {
+			w, b := c.vector(m, x, first[f]+i, hist.levels[l], n.key)
+			if d := f32.Dot(h, w) + b; d > best {
 				best, bestLevel, bestKey = d, l, n.key
 			}
 		}
@@ -468,18 +488,28 @@ func (m *Model) nearest(x *explainer, dst *Explanation, h []float32, he *histEnt
 	dst.NearestSimilarity = max(-1, min(1, float64(best)/norm))
 }
 
-// explainCache holds the unit-length IP embeddings of the networks at a
-// history's finest levels, computed on first use, one row per distinct
-// network. The embeddings depend on the model's parameters, which never
-// change once a history is attached (models that share a history share
-// their tables; see clone).
+// explainCache holds, for the networks at a history's finest levels, their
+// unit-length IP embeddings v projected back through the encoder's last
+// layer (W, b): Wᵀv and b·v, computed on first use, one row per distinct
+// network; and the norm of the IP embedding of each encoder row, for
+// addresses encoded by one row. They depend on the model's parameters,
+// which never change once a history is attached (models that share a
+// history share their tables; see clone).
 type explainCache struct {
 	once  sync.Once
 	ids   []int32 // per history network: its row, -1 for the wider levels
 	nets  []netRef
-	emb   []float32 // len(nets) x dim; nil when over maxNetCache
+	emb   []float32 // len(nets) x dim: Wᵀv; nil when over maxNetCache
+	bias  []float32 // len(nets): b·v
 	state []atomic.Uint32
+	// norms holds per encoder row the bits of its IP embedding's norm
+	// squared, with normKnown set once computed (a squared norm is never
+	// negative, so its sign bit is free).
+	norms []atomic.Uint32
 }
+
+// normKnown marks a computed norm in explainCache.norms.
+const normKnown = 1 << 31
 
 // netRef is a distinct network of the cache: its level and prefix bits.
 type netRef struct {
@@ -520,10 +550,30 @@ func (h *networkHistory) explainCache(m *Model) *explainCache {
 		}
 		if len(c.nets)*m.dim <= maxNetCache {
 			c.emb = make([]float32, len(c.nets)*m.dim)
+			adviseHugePages(c.emb) // read at random, as the tables are
+			c.bias = make([]float32, len(c.nets))
 			c.state = make([]atomic.Uint32, len(c.nets))
 		}
+		c.norms = make([]atomic.Uint32, len(m.ip)/m.dim) // 1/dim of the IP table
 	})
 	return c
+}
+
+// norm returns the norm of the IP embedding of an address whose input of
+// the encoder's last layer is h and whose one encoder row is row (-1: it
+// has several, and the norm is not cached).
+func (c *explainCache) norm(m *Model, x *explainer, h []float32, row int32) float64 {
+	if row >= 0 {
+		if v := c.norms[row].Load(); v&normKnown != 0 {
+			return math.Sqrt(float64(math.Float32frombits(v &^ normKnown)))
+		}
+	}
+	m.encoderOutput(x.tmp, h)
+	sq := f32.Dot(x.tmp, x.tmp)
+	if row >= 0 {
+		c.norms[row].Store(math.Float32bits(sq) | normKnown)
+	}
+	return math.Sqrt(float64(sq))
 }
 
 // prefetch starts loading the cached row of network i of the history.
@@ -534,28 +584,43 @@ func (c *explainCache) prefetch(m *Model, i int) {
 	}
 }
 
-// vector returns the unit-length IP embedding of network i of the history
-// (at level l, with prefix bits key).
-func (c *explainCache) vector(m *Model, x *explainer, i int, l histLevel, key uint64) []float32 {
+// vector returns, for network i of the history (at level l, with prefix
+// bits key) and its unit-length IP embedding v, Wᵀv and b·v (see
+// nearest).
+func (c *explainCache) vector(m *Model, x *explainer, i int, l histLevel, key uint64) ([]float32, float32) {
 	if c.emb == nil {
-		networkEmbedding(m, x, x.tmp, l, key)
-		return x.tmp
+		return x.tmpT, networkProjection(m, x, x.tmpT, l, key)
 	}
 	id := int(c.ids[i])
 	row := c.emb[id*m.dim : (id+1)*m.dim]
 	state := &c.state[id]
 	switch state.Load() {
 	case projDone:
-		return row
+		return row, c.bias[id]
 	case projEmpty:
 		if state.CompareAndSwap(projEmpty, projBusy) {
-			networkEmbedding(m, x, row, l, key)
-			state.Store(projDone)
-			return row
+			c.bias[id] = networkProjection(m, x, row, l, key)
+			state.Store(projDone) // publishes row and bias
+			return row, c.bias[id]
 		}
 	}
-	networkEmbedding(m, x, x.tmp, l, key)
-	return x.tmp
+	return x.tmpT, networkProjection(m, x, x.tmpT, l, key)
+}
+
+// networkProjection sets dst to Wᵀv for the unit-length IP embedding v of
+// the network (see networkEmbedding) and the encoder's last layer (W, b),
+// and returns b·v; without layers, dst = v and it returns 0. It uses
+// x.tmp.
+func networkProjection(m *Model, x *explainer, dst []float32, l histLevel, key uint64) float32 {
+	v := x.tmp
+	networkEmbedding(m, x, v, l, key)
+	if len(m.layers) == 0 {
+		copy(dst, v)
+		return 0
+	}
+	last := m.layers[len(m.layers)-1]
+	f32.MatTVec(dst, last.w, v)
+	return f32.Dot(last.b, v)
 }
 
 // networkEmbedding sets dst to the unit-length IP embedding of the network

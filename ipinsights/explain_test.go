@@ -156,6 +156,50 @@ func TestExplainNearestMatchesBruteForce(t *testing.T) {
 	}
 }
 
+// The nearest network is computed from each network's embedding projected
+// back through the last layer and the address's cached norm: check it
+// against brute force for encoders with 0, 1 and 2 layers and one or two
+// IPv4 levels (one encoder row per address, whose norm is cached, or two),
+// explained twice (the norms cached the second time), and without the
+// network cache (as a history too large for it is explained), which must
+// give the same.
+func TestExplainNearestEveryEncoder(t *testing.T) {
+	_, d := trainedWithHistory(t)
+	ps := explainCases(d)
+	for _, layers := range []int{0, 1, 2} {
+		for _, prefixes := range [][]int{{16}, {16, 24}} {
+			name := fmt.Sprintf("%d layers, IPv4 /%v", layers, prefixes)
+			cfg := smallConfig()
+			cfg.NumIPEncoderLayers = layers
+			cfg.IPv4Prefixes = prefixes
+			cfg.Epochs = 1
+			base, err := Train(context.Background(), cfg, d, nil)
+			require.NoError(t, err, name)
+			m, err := base.WithNetworkHistory(context.Background(), d, nil)
+			require.NoError(t, err, name)
+			first := m.ExplainBatch(nil, ps)
+			nearest := 0
+			for i := range ps {
+				checkNearest(t, m, first[i])
+				if first[i].NearestUsualNetwork.IsValid() && !first[i].NetworkSeen {
+					nearest++
+				}
+			}
+			assert.Greater(t, nearest, 100, "%s: explanations that looked for the nearest network", name)
+			again := m.ExplainBatch(nil, ps)
+			c := m.hist.explainCache(m)
+			c.emb, c.bias, c.state = nil, nil, nil
+			uncached := m.ExplainBatch(nil, ps)
+			for i := range ps {
+				for _, ex := range []Explanation{again[i], uncached[i]} {
+					assert.Equal(t, first[i].NearestUsualNetwork, ex.NearestUsualNetwork, "%s: %v", name, ps[i])
+					assert.Equal(t, first[i].NearestSimilarity, ex.NearestSimilarity, "%s: %v", name, ps[i])
+				}
+			}
+		}
+	}
+}
+
 func TestExplainWideLevelAndIPv6(t *testing.T) {
 	cfg := smallConfig()
 	cfg.IPv4Prefixes = []int{16, 24}

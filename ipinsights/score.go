@@ -154,6 +154,7 @@ func (m *Model) initProjCache() {
 		return
 	}
 	m.proj = make([]float32, n)
+	adviseHugePages(m.proj) // read at random, as the tables are
 	m.projState = make([]atomic.Uint32, m.cfg.NumEntityVectors)
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -12,7 +13,23 @@ import (
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
-var bench128 = sync.OnceValues(func() (*ipinsights.Model, error) { return testmodel.Train(3, 128, 4000) })
+var bench128 = sync.OnceValues(func() (*ipinsights.Model, error) {
+	m, err := testmodel.Train(3, 128, 4000)
+	if err != nil {
+		return nil, err
+	}
+	// Calibrated, with a network history, for percentile=True and
+	// explain=True; what else a request gets does not change.
+	data := ipinsights.NewDataset()
+	for _, p := range testmodel.Pairs(3, 100, 4000) {
+		data.Add(p.Entity, p.IP)
+	}
+	c, err := m.Calibrate(context.Background(), data, &ipinsights.CalibrationOptions{MinEntityPairs: 20})
+	if err != nil {
+		return nil, err
+	}
+	return m.WithCalibration(c).WithNetworkHistory(context.Background(), data, nil)
+})
 
 // benchServer returns a Server of a vector_dim 128 model (SageMaker's
 // tutorial size).
@@ -63,6 +80,15 @@ func BenchmarkInvocationsCSV1(b *testing.B) { benchInvocations(b, inference.CSV,
 // BenchmarkInvocationsVerbose100 answers with embeddings (vector_dim 128).
 func BenchmarkInvocationsVerbose100(b *testing.B) {
 	benchInvocations(b, inference.CSV, "application/json; verbose=True", 100)
+}
+
+// BenchmarkInvocationsPercentile1000 and BenchmarkInvocationsExplain1000
+// answer with percentiles, and with percentiles and explanations.
+func BenchmarkInvocationsPercentile1000(b *testing.B) {
+	benchInvocations(b, inference.CSV, "application/jsonlines; percentile=True", 1000)
+}
+func BenchmarkInvocationsExplain1000(b *testing.B) {
+	benchInvocations(b, inference.CSV, "application/jsonlines; explain=True", 1000)
 }
 
 // benchSigned measures the handler on a request of rows records signed

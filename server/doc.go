@@ -13,6 +13,22 @@
 // Accept parameters verbose=True (embeddings) and seen=True (our
 // entity_seen flag, given only to those who ask).
 //
+// Two more parameters of ours, in JSON and JSONLines responses, give the
+// fields that the command line's JSON lines give (package alert writes
+// both): percentile=True adds each record's percentile among the model's
+// calibration pairs (low = unusual), and explain=True adds the percentile
+// and the explanation: entity_pairs, network, network_seen,
+// usual_networks, nearest_usual_network and nearest_similarity (see
+// ipinsights.Explanation). Without them a response has exactly
+// SageMaker's fields, byte for byte. A model without a calibration, or
+// for explain=True without a network history, can not give them: the
+// request is refused with 406 NotAcceptable, saying what the model lacks,
+// rather than answered without the fields asked for; a value other than
+// True or False, or either parameter with text/csv, is a 406 as for seen.
+// An explained record takes about 200 bytes of response, plus 40 per
+// usual network of its entity, so large explained requests meet
+// MaxResponseBytes sooner.
+//
 // Errors have SageMaker's status codes and a JSON body {"code", "message"},
 // the code also in the X-Amzn-ErrorType header that the AWS SDKs read: 400
 // ValidationError for a malformed body (the message names the record and
@@ -55,5 +71,5 @@
 // The scoring path reuses its buffers across requests. Beyond net/http's
 // own allocations, a request allocates its Content-Length header and, when
 // it outgrows them, larger request and response buffers; nothing per
-// record, verbose responses included.
+// record, verbose, percentile and explained responses included.
 package server

@@ -14,9 +14,11 @@ import (
 // handler: it must never panic, answer only with the documented statuses,
 // give every record a prediction, and explain every error in JSON.
 func FuzzInvocations(f *testing.F) {
-	m, _, recs := models(f)
+	_, _, recs := models(f)
+	_, m := explainedModels(f) // calibrated, with a network history
 	for _, ct := range []string{"text/csv", "application/json", "application/jsonlines", "application/xml", ""} {
-		for _, accept := range []string{"", "application/json; verbose=True", "application/jsonlines;seen=True", "text/csv", "image/png", "text/csv;verbose=True"} {
+		for _, accept := range []string{"", "application/json; verbose=True", "application/jsonlines;seen=True", "text/csv", "image/png", "text/csv;verbose=True",
+			"application/json;percentile=True", "application/jsonlines;explain=True;verbose=True", "text/csv;explain=True"} {
 			f.Add(ct, accept, []byte("user-001, 10.0.0.1\nuser-002,::1\n"))
 		}
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipinsights/ipinsights-go/alert"
+	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/inference"
 
 	"github.com/stretchr/testify/require"
@@ -48,6 +51,36 @@ func models(t testing.TB) (*ipinsights.Model, *ipinsights.Model, []ipinsights.Pa
 	})
 	require.NoError(t, modelErr)
 	return modelA, modelB, sampleRecord
+}
+
+var (
+	explainedOnce                   sync.Once
+	calibratedModel, explainedModel *ipinsights.Model
+	explainedErr                    error
+)
+
+// explainedModels returns the first model of models with a calibration
+// (calibrated), and with a calibration and a network history (explained),
+// both counted on its training pairs. Entities with 20 calibration pairs
+// or more (most of the 100 trained ones) have distributions of their own.
+func explainedModels(t testing.TB) (calibrated, explained *ipinsights.Model) {
+	t.Helper()
+	m, _, _ := models(t)
+	explainedOnce.Do(func() {
+		data := ipinsights.NewDataset()
+		for _, p := range testmodel.Pairs(1, 100, 4000) {
+			data.Add(p.Entity, p.IP)
+		}
+		ctx := context.Background()
+		var c *ipinsights.Calibration
+		if c, explainedErr = m.Calibrate(ctx, data, &ipinsights.CalibrationOptions{MinEntityPairs: 20}); explainedErr != nil {
+			return
+		}
+		calibratedModel = m.WithCalibration(c)
+		explainedModel, explainedErr = calibratedModel.WithNetworkHistory(ctx, data, nil)
+	})
+	require.NoError(t, explainedErr)
+	return calibratedModel, explainedModel
 }
 
 // newServer starts a Server of m behind an httptest server.
@@ -96,8 +129,25 @@ func wantPredictions(m *ipinsights.Model, recs []ipinsights.Pair, rf inference.R
 		if rf.Verbose {
 			out[i].EntityEmbedding, out[i].IPEmbedding = e, v
 		}
+		if rf.Percentile || rf.Explain {
+			out[i].Extra = wantMembers(m, r, rf)
+		}
 	}
 	return out
+}
+
+// wantMembers returns the members that percentile=True and explain=True
+// add to the prediction of r, as the CLI's JSON lines write them, from
+// the model's one-pair methods.
+func wantMembers(m *ipinsights.Model, r ipinsights.Pair, rf inference.ResponseFormat) []byte {
+	f := alert.Fields{Percentile: true, Explain: rf.Explain}
+	rec := alert.Record{Result: m.Score(r.Entity, r.IP)}
+	rec.Percentile = m.Calibration().Percentile(embedding.EntityHash(r.Entity), rec.Result.DotProduct)
+	if rf.Explain {
+		e := m.Explain(r.Entity, r.IP)
+		rec.Explanation = &e
+	}
+	return f.AppendJSONMembers(nil, &rec)
 }
 
 func csvBody(t testing.TB, recs []ipinsights.Pair) []byte {

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipinsights/ipinsights-go/inference"
-
+	"github.com/ipinsights/ipinsights-go/alert"
 	"github.com/ipinsights/ipinsights-go/embedding"
+	"github.com/ipinsights/ipinsights-go/inference"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -25,6 +25,14 @@ type invocation struct {
 	preds   *[predChunk]inference.Prediction // scores only: no embeddings; allocated on first use, so that a request that never scores (a stalled one) does not allocate it
 	resp    inference.ResponseAppender
 	out     []byte
+	// percentile=True and explain=True: the explanations of up to
+	// explainChunk records, from record expl0 on; the record whose
+	// members are being written; and the members of the predictions
+	// being written.
+	expls []ipinsights.Explanation
+	expl0 int
+	rec   alert.Record
+	extra []byte
 }
 
 // maxPooledBytes and maxPooledRecords bound the buffers kept for reuse, so
@@ -36,6 +44,12 @@ const (
 
 // predChunk is the number of records whose scores are written at a time.
 const predChunk = 256
+
+// explainChunk is the number of records explained at a time: an
+// explanation takes a few hundred bytes, so a request's are not all held
+// at once. A multiple of predChunk, and of the batch size from which
+// explaining is spread over goroutines.
+const explainChunk = 16 * predChunk
 
 // invoke scores a request: POST /invocations and
 // POST /endpoints/{name}/invocations. The body is read, and its signature
@@ -65,8 +79,11 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", err.Error())
 		return
 	}
-	if s.model.Load() == nil {
+	if m := s.model.Load(); m == nil {
 		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "no model loaded yet")
+		return
+	} else if msg := unanswerable(m, rf); msg != "" { // before the body is read
+		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", msg)
 		return
 	}
 	if r.ContentLength > s.opts.MaxPayloadBytes {
@@ -116,6 +133,10 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		s.fail(st, http.StatusServiceUnavailable, "ServiceUnavailable", "no model loaded")
 		return
 	}
+	if msg := unanswerable(m, rf); msg != "" { // the model may have changed since
+		s.fail(st, http.StatusNotAcceptable, "NotAcceptable", msg)
+		return
+	}
 	if err := inv.decode(format); err != nil {
 		s.fail(st, http.StatusBadRequest, "ValidationError", err.Error())
 		return
@@ -138,6 +159,32 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 	s.writeDeadline(st, len(inv.out))
 	st.WriteHeader(http.StatusOK)
 	st.Write(inv.out)
+}
+
+// unanswerable returns why m can not give the members that rf asks for
+// (percentile=True needs a calibration, explain=True a calibration and a
+// network history), "" when it can. A client that asked for a member is
+// told, rather than sent responses without it.
+func unanswerable(m *ipinsights.Model, rf inference.ResponseFormat) string {
+	if !rf.Percentile && !rf.Explain {
+		return ""
+	}
+	param := "percentile=True"
+	switch {
+	case rf.Percentile && rf.Explain:
+		param = "percentile=True and explain=True"
+	case rf.Explain:
+		param = "explain=True"
+	}
+	if m.Calibration() == nil {
+		return "the model served has no calibration (the distribution of its scores over normal pairs), which " + param +
+			" needs: ask without it, or serve a calibrated model"
+	}
+	if rf.Explain && !m.HasNetworkHistory() {
+		return "the model served has no network history (each entity's usual networks), which explain=True needs: " +
+			"ask without it (percentile=True needs a calibration only), or serve a model with a network history"
+	}
+	return ""
 }
 
 // tooSlow refuses an invocation whose body did not arrive in time.
@@ -182,6 +229,9 @@ func (s *Server) responseTooLarge(st *reqState, rf inference.ResponseFormat, fit
 	if rf.Verbose {
 		advice += fmt.Sprintf(", or leave out verbose=True (it adds 2×%d embedding numbers to every record)", dim)
 	}
+	if rf.Explain {
+		advice += ", or leave out explain=True (it adds the entity's usual networks to every record)"
+	}
 	st.limit = "MaxResponseBytes"
 	s.fail(st, http.StatusRequestEntityTooLarge, "ResponseTooLarge", fmt.Sprintf(
 		"the response would be larger than the %d-byte limit: only the first %d of the %d records fit in %s; %s",
@@ -218,23 +268,33 @@ func (inv *invocation) decode(format inference.Format) error {
 // fit costs at most about limit bytes, whatever the format; the
 // embeddings of a verbose record are written to inv.emb, which the next
 // record reuses. The other responses' records are scored at once, over at
-// most workers goroutines. It returns the number of records whose
-// predictions fit and whether all of them did.
+// most workers goroutines; explained ones explainChunk records at a time.
+// It returns the number of records whose predictions fit and whether all
+// of them did.
 func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat, limit int64, workers int) (int, bool) {
 	a := &inv.resp
 	a.Reset(rf)
 	out := inv.out[:0]
 	var p [1]inference.Prediction
 	fit := 0
+	// members: the percentile and explanation, written by package alert
+	// as the CLI writes them.
+	f := alert.Fields{Percentile: rf.Percentile || rf.Explain, Explain: rf.Explain}
+	members := f.Percentile
+	inv.expl0 = -1
 	if rf.Verbose {
 		dim := m.VectorDim()
 		if cap(inv.emb) < 2*dim {
 			inv.emb = make([]float32, 2*dim)
 		}
 		e, v := inv.emb[:dim:dim], inv.emb[dim:2*dim:2*dim]
-		for _, t := range inv.tuples {
+		for i, t := range inv.tuples {
 			res := m.ScoreTupleVerbose(e, v, t)
 			p[0] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen, EntityEmbedding: e, IPEmbedding: v}
+			if members {
+				inv.extra = inv.appendMembers(inv.extra[:0], m, &f, i, res, workers)
+				p[0].Extra = inv.extra
+			}
 			if out = a.Append(out, p[:]); int64(len(out)) > limit {
 				break
 			}
@@ -249,17 +309,41 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		if inv.preds == nil {
 			inv.preds = new([predChunk]inference.Prediction)
 		}
-		inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
-		for rest := inv.results; len(rest) > 0; {
-			preds := inv.preds[:min(len(rest), predChunk)]
-			for i, res := range rest[:len(preds)] {
+		if rf.Explain { // the scores come with the explanations
+			inv.results = inv.results[:0]
+		} else {
+			inv.results = m.ScoreTuplesWorkers(inv.results[:0], inv.tuples, workers)
+		}
+		var ends [predChunk]int
+		for lo := 0; lo < len(inv.tuples); {
+			preds := inv.preds[:min(len(inv.tuples)-lo, predChunk)]
+			for i := range preds {
+				var res ipinsights.Result
+				if rf.Explain {
+					res = inv.explanation(m, lo+i, workers).Result
+				} else {
+					res = inv.results[lo+i]
+				}
 				preds[i] = inference.Prediction{DotProduct: res.DotProduct, EntitySeen: res.EntitySeen}
+				if members {
+					if i == 0 {
+						inv.extra = inv.extra[:0]
+					}
+					inv.extra = inv.appendMembers(inv.extra, m, &f, lo+i, res, workers)
+					ends[i] = len(inv.extra)
+				}
 			}
-			rest = rest[len(preds):]
+			if members { // once inv.extra has stopped growing
+				at := 0
+				for i := range preds {
+					preds[i].Extra, at = inv.extra[at:ends[i]:ends[i]], ends[i]
+				}
+			}
+			lo += len(preds)
 			mark, saved := len(out), *a
 			if out = a.Append(out, preds); int64(len(out)) <= limit {
 				if fit == 0 {
-					out = presize(out, len(preds), len(inv.results), limit)
+					out = presize(out, len(preds), len(inv.tuples), limit)
 				}
 				fit += len(preds)
 				continue
@@ -282,6 +366,31 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 		return max(fit-1, 0), false // the closing "]}" did not fit: one record fewer would
 	}
 	return fit, true
+}
+
+// appendMembers appends to dst the members that f selects of record i,
+// whose score is res: its percentile on m's calibration and, with
+// f.Explain, its explanation. Records are asked for in order.
+func (inv *invocation) appendMembers(dst []byte, m *ipinsights.Model, f *alert.Fields, i int, res ipinsights.Result, workers int) []byte {
+	r := &inv.rec
+	r.Result = res
+	r.Percentile = m.Calibration().Percentile(inv.tuples[i].Entity, res.DotProduct)
+	r.Explanation = nil
+	if f.Explain {
+		r.Explanation = inv.explanation(m, i, workers)
+	}
+	return f.AppendJSONMembers(dst, r)
+}
+
+// explanation returns the explanation of record i, explaining it and the
+// records after it, explainChunk at most, when they are not yet. Records
+// are asked for in order.
+func (inv *invocation) explanation(m *ipinsights.Model, i, workers int) *ipinsights.Explanation {
+	if inv.expl0 < 0 || i >= inv.expl0+len(inv.expls) {
+		inv.expl0 = i
+		inv.expls = m.ExplainTuplesWorkers(inv.expls, inv.tuples[i:min(len(inv.tuples), i+explainChunk)], workers)
+	}
+	return &inv.expls[i-inv.expl0]
 }
 
 // presize grows out, in which the first n of rows records took len(out)
@@ -309,5 +418,9 @@ func (inv *invocation) trim() {
 	if cap(inv.tuples) > maxPooledRecords {
 		inv.tuples, inv.results = nil, nil
 	}
+	if cap(inv.extra) > maxPooledBytes {
+		inv.extra = nil
+	}
+	inv.rec.Explanation = nil
 	inv.dec.Reset(inference.CSV, nil)
 }

@@ -573,15 +573,16 @@ func inMemory(s *Server, contentType, accept string, body []byte) (func() int, *
 
 // TestNoAllocationPerRow: what server/doc.go promises, that a request
 // allocates nothing per record, whatever the response format, verbose
-// embeddings included.
+// embeddings, percentiles and explanations included.
 func TestNoAllocationPerRow(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector (sync.Pool drops items)")
 	}
-	m, _, _ := models(t)
+	_, m := explainedModels(t) // calibrated, with a network history
 	s, err := New(m, Options{MaxResponseBytes: 1 << 30})
 	require.NoError(t, err)
-	for _, accept := range []string{"", "text/csv", "application/jsonlines; seen=True", "application/json; verbose=True", "application/jsonlines; verbose=True"} {
+	for _, accept := range []string{"", "text/csv", "application/jsonlines; seen=True", "application/json; verbose=True", "application/jsonlines; verbose=True",
+		"application/json; percentile=True", "application/jsonlines; explain=True", "application/json; verbose=True; explain=True"} {
 		allocs := map[int]float64{}
 		for _, rows := range []int{1, 1000} {
 			recs := make([]ipinsights.Pair, rows)

@@ -8,6 +8,7 @@
 //	go run ./benchmarks/quality -hp ipv4_prefix_lengths=8,16,24
 //	go run ./benchmarks/quality -users 10000 -calibration   # and the calibration figures
 //	go run ./benchmarks/quality -users 10000 -warm-start    # day-by-day retraining (see warmstart.go)
+//	go run ./benchmarks/quality -users 10000 -blend         # and blended rankings' precision
 //
 // With -calibration, each model is also calibrated twice, on the validation
 // day (held out, as train --validation does) and on the training pairs (in
@@ -50,6 +51,7 @@ func main() {
 		return nil
 	})
 	calib := flag.Bool("calibration", false, "also calibrate each model and print the calibration figures")
+	blendFlag := flag.Bool("blend", false, "also print the precision of rankings that blend the dot product with the percentile\nor the network history, for each run")
 	var copts ipinsights.CalibrationOptions
 	flag.IntVar(&copts.MinEntityPairs, "min-entity-pairs", 0, "with -calibration: CalibrationOptions.MinEntityPairs (0: default)")
 	flag.IntVar(&copts.EntityQuantiles, "entity-quantiles", 0, "with -calibration: CalibrationOptions.EntityQuantiles (0: default)")
@@ -103,6 +105,11 @@ func main() {
 			rec = append(rec, res.Eval.Recall)
 			fpr = append(fpr, res.Eval.FPR)
 			vauc = append(vauc, res.LastEpoch.ValidationAUC)
+			if *blendFlag {
+				if err := blend(ctx, os.Stdout, res, &copts); err != nil {
+					log.Fatal(err)
+				}
+			}
 			if *calib {
 				for src := range cf {
 					f, err := calibrate(ctx, res, &copts, src == 1)
