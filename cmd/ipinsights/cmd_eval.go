@@ -262,7 +262,11 @@ func (r *evalReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "AUC                  %.4f\n", float64(r.AUC))
 	if r.Ceiling != nil {
-		fmt.Fprintf(w, "AUC ceiling          %.4f (travel rows look exactly like attacks; this model is %.4f below)\n", *r.Ceiling, *r.Ceiling-float64(r.AUC))
+		gap, side := *r.Ceiling-float64(r.AUC), "below"
+		if gap < 0 { // possible: attack users are drawn uniformly, travel is not
+			gap, side = -gap, "above"
+		}
+		fmt.Fprintf(w, "AUC ceiling          %.4f (travel rows look exactly like attacks; this model is %.4f %s)\n", *r.Ceiling, gap, side)
 	}
 	fmt.Fprintf(w, "threshold            %g (flag dot_product < %g)\n", r.Threshold, r.Threshold)
 	fmt.Fprintf(w, "precision            %.4f\n", float64(r.Precision))
