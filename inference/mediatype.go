@@ -217,30 +217,26 @@ func parseMediaRange(elem string) (rf ResponseFormat, q int, why string) {
 				return ResponseFormat{}, 0, fmt.Sprintf("q must be a number from 0 to 1, got %q", val)
 			}
 			q = int(x*1000 + 0.5)
-		case strings.EqualFold(name, "verbose"):
-			b, ok := parseTrueFalse(val)
-			if !ok {
-				return ResponseFormat{}, 0, fmt.Sprintf("verbose must be True or False, got %q", val)
+		default:
+			for i, flag := range [...]string{"verbose", "seen", "percentile", "explain"} {
+				if !strings.EqualFold(name, flag) {
+					continue
+				}
+				b, ok := parseTrueFalse(val)
+				if !ok {
+					return ResponseFormat{}, 0, fmt.Sprintf("%s must be True or False, got %q", flag, val)
+				}
+				switch i {
+				case 0:
+					rf.Verbose = b
+				case 1:
+					rf.Seen = b
+				case 2:
+					rf.Percentile = b
+				case 3:
+					rf.Explain = b
+				}
 			}
-			rf.Verbose = b
-		case strings.EqualFold(name, "seen"):
-			b, ok := parseTrueFalse(val)
-			if !ok {
-				return ResponseFormat{}, 0, fmt.Sprintf("seen must be True or False, got %q", val)
-			}
-			rf.Seen = b
-		case strings.EqualFold(name, "percentile"):
-			b, ok := parseTrueFalse(val)
-			if !ok {
-				return ResponseFormat{}, 0, fmt.Sprintf("percentile must be True or False, got %q", val)
-			}
-			rf.Percentile = b
-		case strings.EqualFold(name, "explain"):
-			b, ok := parseTrueFalse(val)
-			if !ok {
-				return ResponseFormat{}, 0, fmt.Sprintf("explain must be True or False, got %q", val)
-			}
-			rf.Explain = b
 		}
 	}
 	if f == CSV {
