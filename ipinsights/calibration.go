@@ -678,7 +678,7 @@ type AlertRule struct {
 	// With AlertByNetwork: the history that tells usual networks, and
 	// the dot-product thresholds of pairs in an unusual network and in a
 	// usual one (+Inf flags every such pair, -Inf none).
-	hist                    *networkHistory
+	hist                   *networkHistory
 	unseenBelow, seenBelow float64
 }
 

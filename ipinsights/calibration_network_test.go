@@ -290,19 +290,19 @@ func TestNetworkCalibrationSectionMalformed(t *testing.T) {
 	ku := len(nc.unseen.v)
 	seenAt := 4 + 12 + 4*ku // offset of the seen pairs
 	cases := map[string][]byte{
-		"format":             put32(0, 2),
-		"unseen values > n":  put32(12, uint32(nc.unseen.n+1)),
-		"unseen values 0":    put32(12, 0),
-		"hostile pairs":      put64(4, 1<<63),
-		"unseen NaN":         put32(16, math.Float32bits(float32(math.NaN()))),
-		"unseen descending":  put32(16, math.Float32bits(1e30)),
-		"seen +Inf":          put32(len(good)-4, math.Float32bits(float32(math.Inf(1)))),
-		"hostile seen k":     put32(seenAt+8, math.MaxUint32),
-		"cut in the header":  good[:6],
-		"cut in the values":  good[:len(good)-2],
-		"cut before seen":    good[:seenAt],
-		"empty":              nil,
-		"no pairs at all":    binary.LittleEndian.AppendUint32(make([]byte, 0, 28), netCalibrationFormat),
+		"format":            put32(0, 2),
+		"unseen values > n": put32(12, uint32(nc.unseen.n+1)),
+		"unseen values 0":   put32(12, 0),
+		"hostile pairs":     put64(4, 1<<63),
+		"unseen NaN":        put32(16, math.Float32bits(float32(math.NaN()))),
+		"unseen descending": put32(16, math.Float32bits(1e30)),
+		"seen +Inf":         put32(len(good)-4, math.Float32bits(float32(math.Inf(1)))),
+		"hostile seen k":    put32(seenAt+8, math.MaxUint32),
+		"cut in the header": good[:6],
+		"cut in the values": good[:len(good)-2],
+		"cut before seen":   good[:seenAt],
+		"empty":             nil,
+		"no pairs at all":   binary.LittleEndian.AppendUint32(make([]byte, 0, 28), netCalibrationFormat),
 	}
 	one := put64(seenAt, 3) // three seen pairs summarised by one value
 	binary.LittleEndian.PutUint32(one[seenAt+8:], 1)
