@@ -337,7 +337,7 @@ func TestScoreAlerts(t *testing.T) {
 		{[]string{"--alert-fpr", "0"}, exitUsage, "--alert-fpr 0: want"},
 		{[]string{"--alerts-only"}, exitUsage, "--alerts-only and --alert-basis go with --alert-fpr"},
 		{[]string{"--alert-basis", "percentile"}, exitUsage, "--alerts-only and --alert-basis go with --alert-fpr"},
-		{[]string{"--alert-fpr", "0.01", "--alert-basis", "dot"}, exitUsage, `--alert-basis "dot": want dot_product or percentile`},
+		{[]string{"--alert-fpr", "0.01", "--alert-basis", "dot"}, exitUsage, `--alert-basis "dot": want dot_product, percentile or network`},
 	} {
 		args := append([]string{"score", "--model", model, "--input", in, "--output", out}, c.args...)
 		code, _, stderr := runCLI(t, "", args...)

@@ -87,7 +87,22 @@ func describeCalibration(cal *ipinsights.Calibration, source string) string {
 	if n := cal.Skipped(); n > 0 {
 		s += fmt.Sprintf("; left out %s of entities unseen in training", plural.Count(int(n), "pair", "pairs"))
 	}
+	if share, _, ok := cal.UnseenNetworkShare(); ok {
+		s += fmt.Sprintf("; %.2f%% in none of their entity's usual networks", 100*share)
+	}
 	return s
+}
+
+// noNetworkCalibration turns ipinsights.ErrNoNetworkCalibration, for the
+// model m of the file modelPath, into the one-line advice of the CLI.
+func noNetworkCalibration(err error, m *ipinsights.Model, modelPath string) error {
+	if !errors.Is(err, ipinsights.ErrNoNetworkCalibration) {
+		return err
+	}
+	if !m.HasNetworkHistory() {
+		return fmt.Errorf("the network alert basis needs the entities' usual networks, and %s has no network history (trained with --no-network-history, with --stream, or saved before histories existed): retrain it without --no-network-history, or use --alert-basis dot_product", modelPath)
+	}
+	return fmt.Errorf("the network alert basis needs a calibration computed with the model's network history, and %s's was computed without it (saved before the basis existed, or calibrated before the history was added): recalibrate it with ipinsights calibrate --model %s --normal NORMAL.csv", modelPath, modelPath)
 }
 
 // notCalibrated turns ipinsights.ErrNotCalibrated, for the model file
