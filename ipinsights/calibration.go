@@ -598,8 +598,12 @@ type AlertBasis int
 
 const (
 	// AlertDefault is the basis that measured best on the tutorial's
-	// attack test with a held-out calibration: AlertByDotProduct (the
-	// README's detection quality section has the figures).
+	// attack test with a held-out calibration (the README's detection
+	// quality section has the figures): AlertByNetwork when the model has
+	// what it needs (Model.HasNetworkCalibration), else AlertByDotProduct,
+	// the better of the bases that need no network history. A Calibration
+	// alone has no history: its AlertRule resolves AlertDefault to
+	// AlertByDotProduct.
 	AlertDefault AlertBasis = iota
 	// AlertByDotProduct flags a pair whose dot product is below the
 	// global threshold of the rate (Calibration.Threshold): the share fpr
@@ -632,11 +636,12 @@ const (
 // history, gives it what the basis needs.
 var ErrNoNetworkCalibration = errors.New("ipinsights: the network alert basis needs a network history and a calibration computed with it")
 
-// String returns "dot_product", "percentile" or "network", the names
-// ParseAlertBasis reads; AlertDefault is named by what it resolves to on
-// a Calibration alone (Model.AlertRule may resolve it otherwise).
+// String returns "default", "dot_product", "percentile" or "network",
+// the names ParseAlertBasis reads.
 func (b AlertBasis) String() string {
-	switch b.resolve() {
+	switch b {
+	case AlertDefault:
+		return "default"
 	case AlertByDotProduct:
 		return "dot_product"
 	case AlertByPercentile:
@@ -647,9 +652,12 @@ func (b AlertBasis) String() string {
 	return fmt.Sprintf("AlertBasis(%d)", int(b))
 }
 
-// ParseAlertBasis reads "dot_product", "percentile" or "network".
+// ParseAlertBasis reads "default", "dot_product", "percentile" or
+// "network".
 func ParseAlertBasis(s string) (AlertBasis, error) {
 	switch s {
+	case "default":
+		return AlertDefault, nil
 	case "dot_product":
 		return AlertByDotProduct, nil
 	case "percentile":
@@ -657,7 +665,7 @@ func ParseAlertBasis(s string) (AlertBasis, error) {
 	case "network":
 		return AlertByNetwork, nil
 	}
-	return 0, fmt.Errorf("ipinsights: unknown alert basis %q (want dot_product, percentile or network)", s)
+	return 0, fmt.Errorf("ipinsights: unknown alert basis %q (want default, dot_product, percentile or network)", s)
 }
 
 func (b AlertBasis) resolve() AlertBasis {
@@ -684,8 +692,8 @@ type AlertRule struct {
 
 // AlertRule returns the rule that flags the share fpr of normal pairs on
 // basis, AlertByDotProduct or AlertByPercentile (AlertDefault: the better
-// measured of the two). fpr must be in (0, 1). AlertByNetwork needs the
-// model's network history: ask Model.AlertRule.
+// measured of the two, AlertByDotProduct). fpr must be in (0, 1).
+// AlertByNetwork needs the model's network history: ask Model.AlertRule.
 func (c *Calibration) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error) {
 	if err := checkRate(fpr); err != nil {
 		return AlertRule{}, err
@@ -703,12 +711,17 @@ func (c *Calibration) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error
 
 // AlertRule is Calibration.AlertRule of the model's calibration, which
 // also gives AlertByNetwork rules when the model has a network history and
-// its calibration was computed with one. It returns ErrNotCalibrated when
-// the model has no calibration, and ErrNoNetworkCalibration when
-// AlertByNetwork is asked without what it needs.
+// its calibration was computed with one (HasNetworkCalibration): then
+// AlertDefault is AlertByNetwork, else AlertByDotProduct (the rule's
+// Basis tells which). It returns ErrNotCalibrated when the model has no
+// calibration, and ErrNoNetworkCalibration when AlertByNetwork is asked
+// without what it needs.
 func (m *Model) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error) {
 	if m.calib == nil {
 		return AlertRule{}, ErrNotCalibrated
+	}
+	if basis == AlertDefault && m.HasNetworkCalibration() {
+		basis = AlertByNetwork
 	}
 	if basis != AlertByNetwork {
 		return m.calib.AlertRule(fpr, basis)
@@ -764,8 +777,14 @@ func (r AlertRule) AlertTuple(t embedding.Tuple, dot float64) bool {
 // FPR returns the rule's false-positive rate.
 func (r AlertRule) FPR() float64 { return r.fpr }
 
-// Basis returns what the rule compares (never AlertDefault).
-func (r AlertRule) Basis() AlertBasis { return r.basis }
+// Basis returns what the rule compares (never AlertDefault: the zero
+// AlertRule says AlertByDotProduct).
+func (r AlertRule) Basis() AlertBasis {
+	if r.basis == AlertDefault {
+		return AlertByDotProduct
+	}
+	return r.basis
+}
 
 // Threshold returns the global dot-product threshold of the rule's rate,
 // which the rule applies when its basis is AlertByDotProduct.

@@ -178,6 +178,22 @@ func TestAlertByNetworkModel(t *testing.T) {
 	assert.False(t, rule.AlertTuple(ts[0], math.NaN()), "NaN never alerts")
 	assert.Less(t, normal.Len(), 1+pairs+int(m.Calibration().Skipped()))
 
+	// The default: network when the model has what it needs, else the
+	// dot product; a Calibration alone has no history.
+	def, err := m.AlertRule(0.05, AlertDefault)
+	require.NoError(t, err)
+	assert.Equal(t, AlertByNetwork, def.Basis())
+	def, err = m.WithoutNetworkHistory().AlertRule(0.05, AlertDefault)
+	require.NoError(t, err)
+	assert.Equal(t, AlertByDotProduct, def.Basis(), "falls back without a history")
+	def, err = m.Calibration().AlertRule(0.05, AlertDefault)
+	require.NoError(t, err)
+	assert.Equal(t, AlertByDotProduct, def.Basis())
+	assert.Equal(t, "default", AlertDefault.String())
+	b, err = ParseAlertBasis("default")
+	require.NoError(t, err)
+	assert.Equal(t, AlertDefault, b)
+
 	// What it needs, missing.
 	_, err = m.Calibration().AlertRule(0.01, AlertByNetwork)
 	assert.ErrorIs(t, err, ErrNoNetworkCalibration, "a Calibration has no history")
@@ -194,6 +210,9 @@ func TestAlertByNetworkModel(t *testing.T) {
 	_, err = late.AlertRule(0.01, AlertByNetwork)
 	assert.ErrorIs(t, err, ErrNoNetworkCalibration)
 	assert.ErrorContains(t, err, "calibration was computed without")
+	def, err = late.AlertRule(0.01, AlertDefault)
+	require.NoError(t, err)
+	assert.Equal(t, AlertByDotProduct, def.Basis(), "falls back without a network calibration")
 	_, err = plain.AlertRule(0.01, AlertByNetwork)
 	assert.ErrorIs(t, err, ErrNotCalibrated)
 	_, err = m.AlertRule(1, AlertByNetwork)

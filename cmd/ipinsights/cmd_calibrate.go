@@ -105,6 +105,16 @@ func noNetworkCalibration(err error, m *ipinsights.Model, modelPath string) erro
 	return fmt.Errorf("the network alert basis needs a calibration computed with the model's network history, and %s's was computed without it (saved before the basis existed, or calibrated before the history was added): recalibrate it with ipinsights calibrate --model %s --normal NORMAL.csv", modelPath, modelPath)
 }
 
+// defaultBasisNote says why the default alert basis fell back from network
+// to dot_product for the model m of the file modelPath.
+func defaultBasisNote(m *ipinsights.Model, modelPath string) string {
+	why := "has no network history (retrain it without --no-network-history)"
+	if m.HasNetworkHistory() {
+		why = "was calibrated without its network history (recalibrate it with ipinsights calibrate)"
+	}
+	return fmt.Sprintf("note: alerting by dot_product: %s %s, which the default basis, network, needs", modelPath, why)
+}
+
 // notCalibrated turns ipinsights.ErrNotCalibrated, for the model file
 // modelPath, into the one-line advice of the CLI; alt, when not empty, is
 // another way out (a flag of the command).

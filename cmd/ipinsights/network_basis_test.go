@@ -45,12 +45,34 @@ func TestScoreAlertsByNetwork(t *testing.T) {
 	assert.Positive(t, alerts)
 	assert.Less(t, alerts, len(rows)-1)
 
+	// The default basis is network for such a model, without a note.
+	code, def, stderr := runCLI(t, "", "score", "--model", model, "--input", in, "--alert-fpr", "0.05")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, stdout, def)
+	assert.Contains(t, stderr, "by network)")
+	assert.NotContains(t, stderr, "note:")
+
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "never.csv")
 	args := []string{"score", "--model", historyless(t), "--input", in, "--output", out, "--alert-fpr", "0.01", "--alert-basis", "network"}
 	code, _, stderr = runCLI(t, "", args...)
 	assert.Equal(t, exitData, code)
 	assertOneLine(t, stderr, historyless(t)+" has no network history (trained with --no-network-history, with --stream, or saved before histories existed): retrain it without --no-network-history, or use --alert-basis dot_product", args)
+
+	// The default falls back to the dot product, with a note that says
+	// why.
+	code, stdout, stderr = runCLI(t, "", "score", "--model", historyless(t), "--input", in, "--alert-fpr", "0.05")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "note: alerting by dot_product: "+historyless(t)+" has no network history (retrain it without --no-network-history), which the default basis, network, needs\n")
+	assert.Contains(t, stderr, "by dot_product)")
+	hm, err := ipinsights.LoadFile(historyless(t))
+	require.NoError(t, err)
+	threshold, err := hm.Calibration().Threshold(0.05)
+	require.NoError(t, err)
+	for _, r := range readCSVString(t, stdout)[1:] {
+		dot := hm.Score(r[0], netip.MustParseAddr(r[1])).DotProduct
+		assert.Equal(t, strconv.FormatBool(dot < threshold), r[4], "%v", r)
+	}
 
 	// A calibration computed before the history: recalibrate.
 	plain := m.WithoutNetworkHistory()
@@ -62,6 +84,9 @@ func TestScoreAlertsByNetwork(t *testing.T) {
 	code, _, stderr = runCLI(t, "", args...)
 	assert.Equal(t, exitData, code)
 	assertOneLine(t, stderr, "recalibrate it with ipinsights calibrate --model "+late+" --normal NORMAL.csv", args)
+	code, _, stderr = runCLI(t, "", "score", "--model", late, "--input", in, "--output", out, "--alert-fpr", "0.01")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "note: alerting by dot_product: "+late+" was calibrated without its network history (recalibrate it with ipinsights calibrate)")
 
 	code, _, stderr = runCLI(t, "", "calibrate", "--model", late, "--normal", filepath.Join(dir, "validation.csv"))
 	require.Equal(t, exitOK, code, stderr)
