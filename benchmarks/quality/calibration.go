@@ -33,8 +33,8 @@ type calibFigures struct {
 	auc, precAtRecall, recallReached [3]float64
 	// unseenShare is the share of the calibration pairs in none of their
 	// entity's usual networks.
-	unseenShare float64
-	modelBytes, calibBytes           float64
+	unseenShare            float64
+	modelBytes, calibBytes float64
 }
 
 // calibrate calibrates the run's model on the validation day (or on the
