@@ -116,7 +116,9 @@ func (o *CalibrationOptions) withDefaults() (CalibrationOptions, error) {
 // count, offset) plus 4 bytes per value kept, at most EntityQuantiles
 // values (with the defaults at most 144 bytes per entity), plus at most
 // 64 KiB for the global distribution. The model file holds the same less
-// the offsets (12 bytes per entity plus 4 per value).
+// the offsets (12 bytes per entity plus 4 per value). A calibration made
+// with a network history adds at most 128 KiB, for the two kinds of pairs
+// of AlertByNetwork.
 type Calibration struct {
 	global dist
 	// Per entity with its own distribution, by ascending hash: the hash,
