@@ -17,7 +17,9 @@ func init() {
 		usage:   "--model FILE --normal FILE [--out FILE] [--min-entity-pairs N] [--entity-quantiles N] [--lenient] [--quiet]",
 		example: `ipinsights calibrate --model model.bin --normal yesterday.csv
 # replaces model.bin's calibration with the score distribution of yesterday's logins,
-# against which alert rates (score --alert-fpr, threshold --fpr) are stated`,
+# against which alert rates (score --alert-fpr, threshold --fpr) are stated; with the
+# model's network history, also the share of logins outside each entity's usual networks
+# and their scores, which the network alert basis (score's default) needs`,
 		run: runCalibrate,
 	})
 }
