@@ -309,9 +309,17 @@ func description(r *Record, f *Fields, rule *ipinsights.AlertRule) string {
 		} else {
 			fmt.Fprintf(&b, " It does not alert at a false-positive rate of %s", percent(rule.FPR()))
 		}
-		if rule.Basis() == ipinsights.AlertByDotProduct {
+		switch rule.Basis() {
+		case ipinsights.AlertByDotProduct:
 			fmt.Fprintf(&b, " (dot product below %s).", num(rule.Threshold()))
-		} else {
+		case ipinsights.AlertByNetwork:
+			b.WriteString(" (pairs outside the entity's usual networks first, then by dot product: ")
+			unseen, seen := rule.NetworkThresholds()
+			b.WriteString(networkSide("outside", unseen))
+			b.WriteString(", ")
+			b.WriteString(networkSide("inside", seen))
+			b.WriteString(").")
+		default:
 			b.WriteString(" (by percentile).")
 		}
 	}
@@ -340,6 +348,18 @@ func description(r *Record, f *Fields, rule *ipinsights.AlertRule) string {
 	return b.String()
 }
 
+// networkSide says which pairs on one side of the usual networks a rule
+// by network flags, below is its dot-product threshold there.
+func networkSide(side string, below float64) string {
+	switch {
+	case math.IsInf(below, 1):
+		return "every pair " + side
+	case math.IsInf(below, -1):
+		return "none " + side
+	}
+	return side + " below " + num(below)
+}
+
 // productFields returns the finding's ProductFields: the record's fields
 // under "ipinsights/", and the extra columns under "ipinsights/input/",
 // at most maxProductFields in all; empty values are left out.
@@ -363,7 +383,9 @@ func productFields(r *Record, f *Fields, rule *ipinsights.AlertRule) map[string]
 		if rule != nil {
 			add("ipinsights/alert_fpr", strconv.FormatFloat(rule.FPR(), 'g', -1, 64))
 			add("ipinsights/alert_basis", rule.Basis().String())
-			add("ipinsights/alert_threshold", string(appendFloat32(nil, rule.Threshold())))
+			if rule.Basis() != ipinsights.AlertByNetwork { // two thresholds, in the description
+				add("ipinsights/alert_threshold", string(appendFloat32(nil, rule.Threshold())))
+			}
 		}
 	}
 	if f.Explain {

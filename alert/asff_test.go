@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -363,4 +364,10 @@ func TestASFFWriterByteLimit(t *testing.T) {
 		total += len(req.Findings)
 	}
 	assert.Equal(t, 150, total)
+}
+
+func TestNetworkSide(t *testing.T) {
+	assert.Equal(t, "every pair outside", networkSide("outside", math.Inf(1)))
+	assert.Equal(t, "none inside", networkSide("inside", math.Inf(-1)))
+	assert.Equal(t, "outside below -1.25", networkSide("outside", -1.25))
 }

@@ -116,7 +116,9 @@ func (o *CalibrationOptions) withDefaults() (CalibrationOptions, error) {
 // count, offset) plus 4 bytes per value kept, at most EntityQuantiles
 // values (with the defaults at most 144 bytes per entity), plus at most
 // 64 KiB for the global distribution. The model file holds the same less
-// the offsets (12 bytes per entity plus 4 per value).
+// the offsets (12 bytes per entity plus 4 per value). A calibration made
+// with a network history adds at most 128 KiB, for the two kinds of pairs
+// of AlertByNetwork.
 type Calibration struct {
 	global dist
 	// Per entity with its own distribution, by ascending hash: the hash,
@@ -129,6 +131,11 @@ type Calibration struct {
 	minEntityPairs  int
 	entityQuantiles int
 	skipped         int64 // pairs left out: entity not seen in training
+
+	// net splits the pairs scored by whether their address is in one of
+	// their entity's usual networks; nil when the model had no network
+	// history (see AlertByNetwork).
+	net *netCalibration
 }
 
 // dist is the distribution of n dot products: v holds all of them in
@@ -256,7 +263,12 @@ func (d dist) valueAtRank(r float64) float64 {
 // value and the next, which flags k pairs of the calibration (the lowest
 // value itself when k is 0: nothing is flagged).
 func (d dist) threshold(fpr float64) float64 {
-	k := math.Floor(fpr * float64(d.n))
+	return d.thresholdCount(math.Floor(fpr * float64(d.n)))
+}
+
+// thresholdCount returns the dot product below which the k (a whole
+// number) lowest of d's pairs lie, as threshold does.
+func (d dist) thresholdCount(k float64) float64 {
 	if k < 1 {
 		return float64(d.v[0])
 	}
@@ -290,7 +302,10 @@ type Percentile struct {
 // Calibrate scores the pairs of normal (traffic believed normal: a
 // held-out day, yesterday's logs) with m and returns their distribution.
 // Pairs of entities that m did not see in training are left out (their
-// scores carry no information; see Skipped). m is not modified: attach
+// scores carry no information; see Skipped). When m has a network history,
+// the calibration also holds the share of the pairs scored whose address
+// is not in one of their entity's usual networks, and the distributions of
+// both kinds (see AlertByNetwork and UnseenNetworkShare). m is not modified: attach
 // the result with WithCalibration. From more than opts.MaxPairs pairs, a
 // uniform sample is used, the same for a given model seed. Calibrate
 // stops with ctx's error when ctx is done. It returns an error when no
@@ -306,6 +321,7 @@ func (m *Model) Calibrate(ctx context.Context, normal *Dataset, opts *Calibratio
 	ts := sampleTuples(normal.All(), normal.Len(), o.MaxPairs, m.cfg.Seed)
 	pairs := make([]scoredPair, 0, len(ts))
 	var res []Result
+	var seen []bool // per pair, with a network history: its network is usual
 	var skipped int64
 	const chunk = 1 << 16
 	for lo := 0; lo < len(ts); lo += chunk {
@@ -323,6 +339,9 @@ func (m *Model) Calibrate(ctx context.Context, normal *Dataset, opts *Calibratio
 				return nil, errors.New("ipinsights: calibration: the model scores NaN")
 			}
 			pairs = append(pairs, scoredPair{h: part[i].Entity, dot: float32(r.DotProduct)})
+			if m.hist != nil {
+				seen = append(seen, m.hist.networkSeen(part[i]))
+			}
 		}
 	}
 	if len(pairs) == 0 {
@@ -331,10 +350,20 @@ func (m *Model) Calibrate(ctx context.Context, normal *Dataset, opts *Calibratio
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var net *netCalibration
+	if m.hist != nil {
+		// Before carryEntities: the pairs it adds have no address.
+		net = newNetCalibration(pairs, seen)
+	}
 	if o.Previous != nil {
 		pairs = carryEntities(pairs, o.Previous, o.MaxPairs)
 	}
-	return buildCalibration(pairs, skipped, o)
+	c, err := buildCalibration(pairs, skipped, o)
+	if err != nil {
+		return nil, err
+	}
+	c.net = net
+	return c, nil
 }
 
 // carryEntities appends to pairs the pairs that the entities of prev with
@@ -571,8 +600,12 @@ type AlertBasis int
 
 const (
 	// AlertDefault is the basis that measured best on the tutorial's
-	// attack test with a held-out calibration: AlertByDotProduct (the
-	// README's detection quality section has the figures).
+	// attack test with a held-out calibration (the README's detection
+	// quality section has the figures): AlertByNetwork when the model has
+	// what it needs (Model.HasNetworkCalibration), else AlertByDotProduct,
+	// the better of the bases that need no network history. A Calibration
+	// alone has no history: its AlertRule resolves AlertDefault to
+	// AlertByDotProduct.
 	AlertDefault AlertBasis = iota
 	// AlertByDotProduct flags a pair whose dot product is below the
 	// global threshold of the rate (Calibration.Threshold): the share fpr
@@ -582,29 +615,59 @@ const (
 	// rate: each entity with its own distribution is held to the rate on
 	// its own pairs, the others to the rate on all pairs.
 	AlertByPercentile
+	// AlertByNetwork ranks the pairs whose address is not in one of their
+	// entity's usual networks (Explanation.NetworkSeen false: the
+	// network at the history's finest level is not among those the
+	// model's network history keeps for the entity) before all the others,
+	// and each kind by dot product. At the rate fpr it flags the share fpr
+	// of the calibration pairs: when that is at most the share u of
+	// unusual-network pairs (UnseenNetworkShare), the unusual-network
+	// pairs below the dot product that flags fpr/u of them; above u, every
+	// unusual-network pair and the usual-network pairs below the dot
+	// product that flags (fpr-u)/(1-u) of them. It needs a model with a
+	// network history whose calibration was computed with it
+	// (Model.AlertRule returns ErrNoNetworkCalibration otherwise), and
+	// the pair's address (AlertRule.AlertTuple).
+	AlertByNetwork
 )
 
-// String returns "dot_product" or "percentile", the names ParseAlertBasis
-// reads.
+// ErrNoNetworkCalibration is returned when the AlertByNetwork basis is
+// asked of a model without a network history, or whose calibration was
+// computed without one (saved before the basis existed, or calibrated
+// before the history was added): calibrating the model again, with its
+// history, gives it what the basis needs.
+var ErrNoNetworkCalibration = errors.New("ipinsights: the network alert basis needs a network history and a calibration computed with it")
+
+// String returns "default", "dot_product", "percentile" or "network",
+// the names ParseAlertBasis reads.
 func (b AlertBasis) String() string {
-	switch b.resolve() {
+	switch b {
+	case AlertDefault:
+		return "default"
 	case AlertByDotProduct:
 		return "dot_product"
 	case AlertByPercentile:
 		return "percentile"
+	case AlertByNetwork:
+		return "network"
 	}
 	return fmt.Sprintf("AlertBasis(%d)", int(b))
 }
 
-// ParseAlertBasis reads "dot_product" or "percentile".
+// ParseAlertBasis reads "default", "dot_product", "percentile" or
+// "network".
 func ParseAlertBasis(s string) (AlertBasis, error) {
 	switch s {
+	case "default":
+		return AlertDefault, nil
 	case "dot_product":
 		return AlertByDotProduct, nil
 	case "percentile":
 		return AlertByPercentile, nil
+	case "network":
+		return AlertByNetwork, nil
 	}
-	return 0, fmt.Errorf("ipinsights: unknown alert basis %q (want dot_product or percentile)", s)
+	return 0, fmt.Errorf("ipinsights: unknown alert basis %q (want default, dot_product, percentile or network)", s)
 }
 
 func (b AlertBasis) resolve() AlertBasis {
@@ -622,50 +685,120 @@ type AlertRule struct {
 	fpr       float64
 	basis     AlertBasis
 	threshold float64
+	// With AlertByNetwork: the history that tells usual networks, and
+	// the dot-product thresholds of pairs in an unusual network and in a
+	// usual one (+Inf flags every such pair, -Inf none).
+	hist                   *networkHistory
+	unseenBelow, seenBelow float64
 }
 
 // AlertRule returns the rule that flags the share fpr of normal pairs on
-// basis (AlertDefault: the better measured one). fpr must be in (0, 1).
+// basis, AlertByDotProduct or AlertByPercentile (AlertDefault: the better
+// measured of the two, AlertByDotProduct). fpr must be in (0, 1).
+// AlertByNetwork needs the model's network history: ask Model.AlertRule.
 func (c *Calibration) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error) {
 	if err := checkRate(fpr); err != nil {
 		return AlertRule{}, err
 	}
 	basis = basis.resolve()
-	if basis != AlertByPercentile && basis != AlertByDotProduct {
+	switch basis {
+	case AlertByDotProduct, AlertByPercentile:
+	case AlertByNetwork:
+		return AlertRule{}, fmt.Errorf("%w (a Calibration alone has no history: ask the model for the rule)", ErrNoNetworkCalibration)
+	default:
 		return AlertRule{}, fmt.Errorf("ipinsights: unknown alert basis %d", int(basis))
 	}
 	return AlertRule{cal: c, fpr: fpr, basis: basis, threshold: c.global.threshold(fpr)}, nil
 }
 
-// AlertRule is Calibration.AlertRule of the model's calibration; it
-// returns ErrNotCalibrated when the model has none.
+// AlertRule is Calibration.AlertRule of the model's calibration, which
+// also gives AlertByNetwork rules when the model has a network history and
+// its calibration was computed with one (HasNetworkCalibration): then
+// AlertDefault is AlertByNetwork, else AlertByDotProduct (the rule's
+// Basis tells which). It returns ErrNotCalibrated when the model has no
+// calibration, and ErrNoNetworkCalibration when AlertByNetwork is asked
+// without what it needs.
 func (m *Model) AlertRule(fpr float64, basis AlertBasis) (AlertRule, error) {
 	if m.calib == nil {
 		return AlertRule{}, ErrNotCalibrated
 	}
-	return m.calib.AlertRule(fpr, basis)
+	if basis == AlertDefault && m.HasNetworkCalibration() {
+		basis = AlertByNetwork
+	}
+	if basis != AlertByNetwork {
+		return m.calib.AlertRule(fpr, basis)
+	}
+	switch {
+	case m.hist == nil:
+		return AlertRule{}, fmt.Errorf("%w: the model has no network history", ErrNoNetworkCalibration)
+	case m.calib.net == nil:
+		return AlertRule{}, fmt.Errorf("%w: the model's calibration was computed without its network history", ErrNoNetworkCalibration)
+	}
+	if err := checkRate(fpr); err != nil {
+		return AlertRule{}, err
+	}
+	r := AlertRule{cal: m.calib, fpr: fpr, basis: AlertByNetwork, threshold: m.calib.global.threshold(fpr), hist: m.hist}
+	r.unseenBelow, r.seenBelow = m.calib.net.thresholds(fpr)
+	return r, nil
 }
 
 // Alert reports whether the pair of an entity with hash entity
 // (embedding.EntityHash) and dot product dot is flagged. A NaN dot product
 // (an invalid address) is never flagged. Scores of entities not seen in
-// training carry no information, and so do their alerts.
+// training carry no information, and so do their alerts. An
+// AlertByNetwork rule, which needs the address, applies the global
+// dot-product threshold of its rate instead (as AlertByDotProduct):
+// AlertTuple applies the rule itself.
 func (r AlertRule) Alert(entity uint64, dot float64) bool {
 	switch {
 	case r.cal == nil:
 		return false
-	case r.basis == AlertByDotProduct:
+	case r.basis == AlertByDotProduct || r.basis == AlertByNetwork:
 		return dot < r.threshold
 	}
 	return r.cal.Percentile(entity, dot).Value <= r.fpr
 }
 
+// AlertTuple reports whether the pair t (the Tuple of ScoreTuples and
+// ExplainTuples), of dot product dot, is flagged: as Alert, and on
+// AlertByNetwork by whether t's address is in one of its entity's usual
+// networks and by dot. It does not allocate.
+func (r AlertRule) AlertTuple(t embedding.Tuple, dot float64) bool {
+	if r.basis != AlertByNetwork || r.hist == nil {
+		return r.Alert(t.Entity, dot)
+	}
+	if math.IsNaN(dot) {
+		return false
+	}
+	if r.hist.networkSeen(t) {
+		return dot < r.seenBelow
+	}
+	return dot < r.unseenBelow
+}
+
 // FPR returns the rule's false-positive rate.
 func (r AlertRule) FPR() float64 { return r.fpr }
 
-// Basis returns what the rule compares (never AlertDefault).
-func (r AlertRule) Basis() AlertBasis { return r.basis }
+// Basis returns what the rule compares (never AlertDefault: the zero
+// AlertRule says AlertByDotProduct).
+func (r AlertRule) Basis() AlertBasis {
+	if r.basis == AlertDefault {
+		return AlertByDotProduct
+	}
+	return r.basis
+}
 
 // Threshold returns the global dot-product threshold of the rule's rate,
 // which the rule applies when its basis is AlertByDotProduct.
 func (r AlertRule) Threshold() float64 { return r.threshold }
+
+// NetworkThresholds returns, for an AlertByNetwork rule, the dot products
+// below which it flags a pair whose address is in an unusual network
+// (unseen) and in one of its entity's usual networks (seen): +Inf flags
+// every such pair, -Inf none. Both are NaN on another basis.
+func (r AlertRule) NetworkThresholds() (unseen, seen float64) {
+	if r.basis != AlertByNetwork {
+		return math.NaN(), math.NaN()
+	}
+	return r.unseenBelow, r.seenBelow
+}

@@ -45,6 +45,9 @@ func init() {
 			return nil
 		},
 	})
+	// Here rather than in its own file's init, so that it is written, and
+	// read, after the calibration it completes.
+	registerSection(netCalibrationCodec())
 }
 
 func (c *Calibration) encodedSize() int64 {

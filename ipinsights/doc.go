@@ -22,7 +22,10 @@
 // WithCalibration attaches it to a new Model (saved in the model file).
 // The calibrated model ranks a pair's score as a Percentile (low means
 // unusual) and turns a false-positive rate into a threshold
-// (Calibration.Threshold) or an AlertRule. With labeled pairs,
+// (Calibration.Threshold) or an AlertRule. A model with a network history
+// calibrates with it too, for the AlertByNetwork basis (pairs outside the
+// entity's usual networks first, then by dot product), which AlertDefault
+// picks when the model has it. With labeled pairs,
 // ThresholdForRecall and ThresholdForPrecision pick a threshold that
 // reaches a target.
 //

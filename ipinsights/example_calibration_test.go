@@ -62,14 +62,17 @@ func ExampleModel_Calibrate() {
 	}
 	fmt.Println("home is usual:", home.Value > 0.1, "away is unusual:", away.Value < 0.01)
 
-	// Alert on 1% of normal pairs: on the global dot-product threshold
-	// (AlertDefault), or each entity on its own pairs.
+	// Alert on 1% of normal pairs (AlertDefault: pairs outside the
+	// entity's usual networks first when the model has a network history,
+	// as it has not here, else on the global dot-product threshold), or
+	// each entity on its own pairs.
 	rule, err := model.AlertRule(0.01, ipinsights.AlertDefault)
 	if err != nil {
 		log.Fatal(err)
 	}
-	awayScore := model.Score("user7", netip.MustParseAddr("203.0.113.9"))
-	fmt.Println("away alerts:", rule.Alert(embedding.EntityHash("user7"), awayScore.DotProduct))
+	awayAddr := netip.MustParseAddr("203.0.113.9")
+	awayScore := model.Score("user7", awayAddr)
+	fmt.Println("away alerts:", rule.AlertTuple(embedding.NewTuple("user7", awayAddr), awayScore.DotProduct))
 
 	// The calibration is saved with the model.
 	var buf bytes.Buffer

@@ -169,6 +169,19 @@ func FuzzLoad(f *testing.F) {
 	b.Reset()
 	m.Save(&b) // with the optional section optimizer_state
 	f.Add(b.Bytes())
+	// With the sections calibration, network_calibration and
+	// network_history.
+	hm, err := m.WithoutOptimizerState().WithNetworkHistory(context.Background(), p.dataset(50), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cal, err := hm.Calibrate(context.Background(), p.dataset(50), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b.Reset()
+	hm.WithCalibration(cal).Save(&b)
+	f.Add(b.Bytes())
 	f.Add([]byte(fileMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Load(bytes.NewReader(data))

@@ -19,7 +19,7 @@ var calibRates = []float64{0.001, 0.01, 0.05}
 // targetRecall is the recall at which the rankings' precision is compared.
 const targetRecall = 0.995
 
-var bases = []ipinsights.AlertBasis{ipinsights.AlertByDotProduct, ipinsights.AlertByPercentile}
+var bases = []ipinsights.AlertBasis{ipinsights.AlertByDotProduct, ipinsights.AlertByPercentile, ipinsights.AlertByNetwork}
 
 // calibFigures are the calibration figures of one run.
 type calibFigures struct {
@@ -27,11 +27,14 @@ type calibFigures struct {
 	// Per basis and rate: the share of the attack test's normal rows
 	// flagged, the same over the normal rows that are not validation rows
 	// (out of sample), and the recall.
-	flagged, flaggedOut, recall [2][]float64
+	flagged, flaggedOut, recall [3][]float64
 	// Per basis (ranking): AUC, and precision at the threshold that
 	// reaches targetRecall.
-	auc, precAtRecall, recallReached [2]float64
-	modelBytes, calibBytes           float64
+	auc, precAtRecall, recallReached [3]float64
+	// unseenShare is the share of the calibration pairs in none of their
+	// entity's usual networks.
+	unseenShare            float64
+	modelBytes, calibBytes float64
 }
 
 // calibrate calibrates the run's model on the validation day (or on the
@@ -41,13 +44,20 @@ func calibrate(ctx context.Context, res *tutorial.Result, opts *ipinsights.Calib
 	if onTrain {
 		normal = res.Data.Train
 	}
-	cal, err := res.Model.Calibrate(ctx, tutorial.Dataset(normal), opts)
+	// The network history of the training pairs, as train gives it, for
+	// the network basis.
+	hm, err := res.Model.WithNetworkHistory(ctx, tutorial.Dataset(res.Data.Train), nil)
 	if err != nil {
 		return nil, err
 	}
-	m := res.Model.WithCalibration(cal)
+	cal, err := hm.Calibrate(ctx, tutorial.Dataset(normal), opts)
+	if err != nil {
+		return nil, err
+	}
+	m := hm.WithCalibration(cal)
 	f := &calibFigures{pairs: float64(cal.Pairs()), entities: float64(cal.Entities())}
-	plain, with := countBytes(res.Model), countBytes(m)
+	f.unseenShare, _, _ = cal.UnseenNetworkShare()
+	plain, with := countBytes(hm), countBytes(m)
 	f.modelBytes, f.calibBytes = float64(plain), float64(with-plain)
 
 	type key struct {
@@ -66,15 +76,19 @@ func calibrate(ctx context.Context, res *tutorial.Result, opts *ipinsights.Calib
 		ts[i] = embedding.NewTuple(x.Entity(), x.Addr())
 		anomalous[i] = x.Anomalous()
 	}
-	scores := m.ScoreTuples(nil, ts)
+	scores := m.ExplainTuples(nil, ts)
 	// Per basis, the ranking score: low = anomalous.
-	var rank [2][]float64
+	var rank [3][]float64
 	for b := range bases {
 		rank[b] = make([]float64, len(test))
 	}
 	for i, s := range scores {
 		rank[0][i] = s.DotProduct
 		rank[1][i] = cal.Percentile(ts[i].Entity, s.DotProduct).Value
+		rank[2][i] = s.DotProduct // usual networks after all others
+		if s.NetworkSeen {
+			rank[2][i] += 1e6
+		}
 	}
 	for b, basis := range bases {
 		neg := make([]float64, len(test))
@@ -88,13 +102,13 @@ func calibrate(ctx context.Context, res *tutorial.Result, opts *ipinsights.Calib
 		}
 		f.precAtRecall[b], f.recallReached[b] = ev.Precision, ev.Recall
 		for _, fpr := range calibRates {
-			rule, err := cal.AlertRule(fpr, basis)
+			rule, err := m.AlertRule(fpr, basis)
 			if err != nil {
 				return nil, err
 			}
 			var normal, flagged, normalOut, flaggedOut, attacks, caught int
 			for i, x := range test {
-				alert := rule.Alert(ts[i].Entity, scores[i].DotProduct)
+				alert := rule.AlertTuple(ts[i], scores[i].DotProduct)
 				switch {
 				case x.Kind == synth.Attack:
 					attacks++
@@ -156,6 +170,8 @@ func printCalibration(w io.Writer, users int, fs []*calibFigures, source string)
 	}
 	fmt.Fprintf(w, "\n%d users: calibrated on %s, %.0f pairs, %.0f entities with their own distribution\n",
 		users, source, med(func(f *calibFigures) float64 { return f.pairs }), med(func(f *calibFigures) float64 { return f.entities }))
+	fmt.Fprintf(w, "%.4f of the calibration pairs in none of their entity's usual networks (network history of the training pairs)\n",
+		med(func(f *calibFigures) float64 { return f.unseenShare }))
 	fmt.Fprintf(w, "%-12s %7s %16s %18s %8s\n", "alert basis", "fpr", "normal flagged", "(not validation)", "recall")
 	for b, basis := range bases {
 		for r, fpr := range calibRates {
@@ -173,5 +189,5 @@ func printCalibration(w io.Writer, users int, fs []*calibFigures, source string)
 			med(func(f *calibFigures) float64 { return f.recallReached[b] }))
 	}
 	mb, cb := med(func(f *calibFigures) float64 { return f.modelBytes }), med(func(f *calibFigures) float64 { return f.calibBytes })
-	fmt.Fprintf(w, "model file   %.0f bytes; calibration section +%.0f bytes (+%.2f%%)\n", mb, cb, 100*cb/mb)
+	fmt.Fprintf(w, "model file   %.0f bytes (with its network history); calibration sections +%.0f bytes (+%.2f%%)\n", mb, cb, 100*cb/mb)
 }

@@ -13,12 +13,14 @@
 // With -calibration, each model is also calibrated twice, on the validation
 // day (held out, as train --validation does) and on the training pairs (in
 // sample, as train does without --validation), and for each the harness
-// prints, per alert basis (dot_product, percentile) and false-positive rate
-// (0.001, 0.01, 0.05), the share of the attack test's normal rows flagged
-// (also over the normal rows that are not validation rows) and the recall;
-// per ranking (raw dot product, percentile), the AUC and the precision at
-// the threshold that reaches recall 0.995 on the attack test; and the model
-// file's growth from the calibration section.
+// prints, per alert basis (dot_product, percentile, network: the model
+// given the network history of its training pairs, as train gives it) and
+// false-positive rate (0.001, 0.01, 0.05), the share of the attack test's
+// normal rows flagged (also over the normal rows that are not validation
+// rows) and the recall; per ranking (raw dot product, percentile, usual
+// network first then dot product), the AUC and the precision at the
+// threshold that reaches recall 0.995 on the attack test; and the model
+// file's growth from the calibration sections.
 //
 // With several runs per size, each figure is the median over runs with
 // seeds 1..runs.

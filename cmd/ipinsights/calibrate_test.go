@@ -273,7 +273,7 @@ func TestScoreAlerts(t *testing.T) {
 	tmp := t.TempDir()
 	all, only := filepath.Join(tmp, "all.csv"), filepath.Join(tmp, "alerts.csv")
 
-	code, stdout, stderr := runCLI(t, "", "score", "--model", model, "--input", in, "--output", all, "--alert-fpr", "0.05")
+	code, stdout, stderr := runCLI(t, "", "score", "--model", model, "--input", in, "--output", all, "--alert-fpr", "0.05", "--alert-basis", "dot_product")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Empty(t, stdout)
 	rows := readCSV(t, all)
@@ -286,8 +286,8 @@ func TestScoreAlerts(t *testing.T) {
 	for _, r := range rows[1:] {
 		dot, err := strconv.ParseFloat(r[2], 32)
 		require.NoError(t, err)
-		// The default basis: the global threshold of the rate (the dot
-		// product is written as the float32 it is).
+		// The global threshold of the rate (the dot product is written
+		// as the float32 it is).
 		assert.Equal(t, strconv.FormatBool(dot < threshold), r[4], "%v", r)
 		if r[4] == "true" {
 			alerts++
@@ -303,7 +303,7 @@ func TestScoreAlerts(t *testing.T) {
 	assert.Greater(t, float64(caught)/float64(attacks), 0.5, "most attacks alert")
 
 	// --alerts-only: the same rows, less those that do not alert.
-	code, _, stderr = runCLI(t, "", "score", "--model", model, "--input", in, "--output", only, "--alert-fpr", "0.05", "--alerts-only")
+	code, _, stderr = runCLI(t, "", "score", "--model", model, "--input", in, "--output", only, "--alert-fpr", "0.05", "--alerts-only", "--alert-basis", "dot_product")
 	require.Equal(t, exitOK, code, stderr)
 	var want [][]string
 	for _, r := range rows {
@@ -337,7 +337,7 @@ func TestScoreAlerts(t *testing.T) {
 		{[]string{"--alert-fpr", "0"}, exitUsage, "--alert-fpr 0: want"},
 		{[]string{"--alerts-only"}, exitUsage, "--alerts-only and --alert-basis go with --alert-fpr"},
 		{[]string{"--alert-basis", "percentile"}, exitUsage, "--alerts-only and --alert-basis go with --alert-fpr"},
-		{[]string{"--alert-fpr", "0.01", "--alert-basis", "dot"}, exitUsage, `--alert-basis "dot": want dot_product or percentile`},
+		{[]string{"--alert-fpr", "0.01", "--alert-basis", "dot"}, exitUsage, `--alert-basis "dot": want default, network, dot_product or percentile`},
 	} {
 		args := append([]string{"score", "--model", model, "--input", in, "--output", out}, c.args...)
 		code, _, stderr := runCLI(t, "", args...)

@@ -17,7 +17,9 @@ func init() {
 		usage:   "--model FILE --normal FILE [--out FILE] [--min-entity-pairs N] [--entity-quantiles N] [--lenient] [--quiet]",
 		example: `ipinsights calibrate --model model.bin --normal yesterday.csv
 # replaces model.bin's calibration with the score distribution of yesterday's logins,
-# against which alert rates (score --alert-fpr, threshold --fpr) are stated`,
+# against which alert rates (score --alert-fpr, threshold --fpr) are stated; with the
+# model's network history, also the share of logins outside each entity's usual networks
+# and their scores, which the network alert basis (score's default) needs`,
 		run: runCalibrate,
 	})
 }
@@ -87,7 +89,32 @@ func describeCalibration(cal *ipinsights.Calibration, source string) string {
 	if n := cal.Skipped(); n > 0 {
 		s += fmt.Sprintf("; left out %s of entities unseen in training", plural.Count(int(n), "pair", "pairs"))
 	}
+	if share, _, ok := cal.UnseenNetworkShare(); ok {
+		s += fmt.Sprintf("; %.2f%% in none of their entity's usual networks", 100*share)
+	}
 	return s
+}
+
+// noNetworkCalibration turns ipinsights.ErrNoNetworkCalibration, for the
+// model m of the file modelPath, into the one-line advice of the CLI.
+func noNetworkCalibration(err error, m *ipinsights.Model, modelPath string) error {
+	if !errors.Is(err, ipinsights.ErrNoNetworkCalibration) {
+		return err
+	}
+	if !m.HasNetworkHistory() {
+		return fmt.Errorf("the network alert basis needs the entities' usual networks, and %s has no network history (trained with --no-network-history, with --stream, or saved before histories existed): retrain it without --no-network-history, or use --alert-basis dot_product", modelPath)
+	}
+	return fmt.Errorf("the network alert basis needs a calibration computed with the model's network history, and %s's was computed without it (saved before the basis existed, or calibrated before the history was added): recalibrate it with ipinsights calibrate --model %s --normal NORMAL.csv", modelPath, modelPath)
+}
+
+// defaultBasisNote says why the default alert basis fell back from network
+// to dot_product for the model m of the file modelPath.
+func defaultBasisNote(m *ipinsights.Model, modelPath string) string {
+	why := "has no network history (retrain it without --no-network-history)"
+	if m.HasNetworkHistory() {
+		why = "was calibrated without its network history (recalibrate it with ipinsights calibrate)"
+	}
+	return fmt.Sprintf("note: alerting by dot_product: %s %s, which the default basis, network, needs", modelPath, why)
 }
 
 // notCalibrated turns ipinsights.ErrNotCalibrated, for the model file

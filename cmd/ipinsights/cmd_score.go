@@ -61,7 +61,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	format := fs.String("format", formatCSV, "csv (a scored CSV), jsonl (one JSON object a row) or asff (AWS Security Hub findings\nfor the rows that alert, one BatchImportFindings request of at most 100 findings a line;\nneeds --alert-fpr and --account-id, explains, and writes only the alerting rows)")
 	alertFPR := fs.Float64("alert-fpr", 0, "add an alert column (true/false) that flags this share of normal pairs, between 0 and 1\n(0.01 = 1% of the model's calibration pairs; needs a calibrated model)")
-	basisName := fs.String("alert-basis", ipinsights.AlertDefault.String(), "with --alert-fpr: dot_product (one global threshold, the better on the tutorial's data)\nor percentile (each entity with enough calibration pairs held to the rate on its own)")
+	basisName := fs.String("alert-basis", ipinsights.AlertDefault.String(), "with --alert-fpr: network (pairs outside the entity's usual networks first, then by dot product;\nneeds a network history and a calibration computed with it, as train gives them),\ndot_product (one global threshold), percentile (each entity with enough calibration pairs\nheld to the rate on its own), or default: network when the model has what it needs, else\ndot_product (with a note)")
 	alertsOnly := fs.Bool("alerts-only", false, "with --alert-fpr: write only the rows that alert")
 	percentile := fs.Bool("percentile", false, "add a percentile column: the share of the model's calibration pairs scoring at or below the pair\n(low = unusual; needs a calibrated model)")
 	explain := fs.Bool("explain", false, "add the percentile and the explanation: entity_pairs, network_seen, usual_networks, nearest_usual_network\n(needs a calibrated model with a network history, which train writes by default)")
@@ -86,7 +86,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	case !set["alert-fpr"] && (*alertsOnly || set["alert-basis"]):
 		return usagef("--alerts-only and --alert-basis go with --alert-fpr")
 	case err != nil:
-		return usagef("--alert-basis %q: want dot_product or percentile", *basisName)
+		return usagef("--alert-basis %q: want default, network, dot_product or percentile", *basisName)
 	case *format != formatCSV && *format != formatJSONL && *format != formatASFF:
 		return usagef("--format %q: want csv, jsonl or asff", *format)
 	case *format != formatASFF && (set["account-id"] || set["region"]):
@@ -138,7 +138,10 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if set["alert-fpr"] {
 		rule, err := m.AlertRule(*alertFPR, basis)
 		if err != nil {
-			return notCalibrated(err, *modelPath, "")
+			return noNetworkCalibration(notCalibrated(err, *modelPath, ""), m, *modelPath)
+		}
+		if basis == ipinsights.AlertDefault && rule.Basis() != ipinsights.AlertByNetwork {
+			fmt.Fprintln(e.stderr, defaultBasisNote(m, *modelPath))
 		}
 		s.rule = &rule
 		s.fields.Alert = true
@@ -368,7 +371,7 @@ func (s *scorer) score() {
 	s.alerting, s.expl = s.alerting[:0], s.expl[:0]
 	written := int32(0)
 	for i, res := range s.results {
-		a := s.rule != nil && s.rule.Alert(s.tuples[i].Entity, res.DotProduct)
+		a := s.rule != nil && s.rule.AlertTuple(s.tuples[i], res.DotProduct)
 		s.alerting = append(s.alerting, a)
 		if a {
 			s.alerts++

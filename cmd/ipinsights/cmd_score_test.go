@@ -184,7 +184,7 @@ func TestScoreASFF(t *testing.T) {
 	alerting := map[string]bool{} // entity,ip of alerting rows
 	for _, r := range readCSV(t, in) {
 		addr := netip.MustParseAddr(r[1])
-		if rule.Alert(embedding.EntityHash(r[0]), m.Score(r[0], addr).DotProduct) {
+		if rule.AlertTuple(embedding.NewTuple(r[0], addr), m.Score(r[0], addr).DotProduct) {
 			alerting[r[0]+","+addr.String()] = true
 		}
 	}
@@ -200,7 +200,8 @@ func TestScoreASFF(t *testing.T) {
 		for _, k := range []string{"ipinsights/percentile", "ipinsights/entity_pairs", "ipinsights/usual_networks", "ipinsights/input/col4"} {
 			assert.NotEmpty(t, f.ProductFields[k], k)
 		}
-		assert.Contains(t, f.Description, "It alerts at a false-positive rate of 5%")
+		assert.Contains(t, f.Description, "It alerts at a false-positive rate of 5% (pairs outside the entity's usual networks first, then by dot product: ")
+		assert.Equal(t, "network", f.ProductFields["ipinsights/alert_basis"], "the default basis, with a network history")
 	})
 	assert.Greater(t, len(ids), 0)
 	assert.LessOrEqual(t, len(ids), len(alerting))

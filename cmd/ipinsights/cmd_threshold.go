@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
@@ -16,11 +17,14 @@ func init() {
 	register(&command{
 		name:    "threshold",
 		summary: "the dot-product threshold of a false-positive rate, or of a precision or recall on labeled rows",
-		usage:   "--model FILE (--fpr RATE [--normal FILE] | --labeled FILE (--precision P | --recall R) [--header]) [--lenient] [--json]",
+		usage:   "--model FILE (--fpr RATE [--alert-basis dot_product|network] [--normal FILE] | --labeled FILE (--precision P | --recall R) [--header]) [--lenient] [--json]",
 		example: `ipinsights threshold --model model.bin --fpr 0.01
 # the dot product below which 1% of the calibration pairs lie: flag dot_product < threshold
 ipinsights threshold --model model.bin --fpr 0.01 --normal yesterday.csv --json
 # {"threshold": -1.23, "fpr": 0.01, "pairs": 312000}, from yesterday's logins instead
+ipinsights threshold --model model.bin --fpr 0.01 --alert-basis network
+# the two thresholds of score --alert-basis network: one for pairs outside the entity's
+# usual networks (flagged first), one for pairs inside them
 ipinsights threshold --model model.bin --labeled test_labeled.csv --recall 0.995
 # the threshold that catches 99.5% of the anomalies (label 1) with the fewest flags`,
 		run: runThreshold,
@@ -32,6 +36,45 @@ type fprReport struct {
 	Threshold float64 `json:"threshold"`
 	FPR       float64 `json:"fpr"`
 	Pairs     int     `json:"pairs"`
+}
+
+// networkFPRReport is what threshold --fpr --alert-basis network prints,
+// also as JSON: how pairs outside their entity's usual networks (unseen)
+// and inside them are flagged.
+type networkFPRReport struct {
+	Basis              string      `json:"basis"`
+	FPR                float64     `json:"fpr"`
+	Pairs              int         `json:"pairs"`
+	UnseenNetworkShare float64     `json:"unseen_network_share"`
+	UnseenNetwork      networkSide `json:"unseen_network"`
+	UsualNetwork       networkSide `json:"usual_network"`
+}
+
+// networkSide says which pairs of one kind a network rule flags: "all",
+// "none", or those "below" Threshold (flag dot_product < threshold).
+type networkSide struct {
+	Flag      string   `json:"flag"`
+	Threshold *float64 `json:"threshold,omitempty"`
+}
+
+func newNetworkSide(below float64) networkSide {
+	switch {
+	case math.IsInf(below, 1):
+		return networkSide{Flag: "all"}
+	case math.IsInf(below, -1):
+		return networkSide{Flag: "none"}
+	}
+	return networkSide{Flag: "below", Threshold: &below}
+}
+
+func (n networkSide) String() string {
+	switch n.Flag {
+	case "all":
+		return "all flagged"
+	case "none":
+		return "none flagged"
+	}
+	return fmt.Sprintf("flag dot_product < %g", *n.Threshold)
 }
 
 // targetReport is what threshold --precision or --recall prints, also as
@@ -53,6 +96,7 @@ func runThreshold(ctx context.Context, e *env, args []string) error {
 	recall := fs.Float64("recall", 0, "with --labeled: the threshold that reaches this recall with the fewest flagged rows")
 	header := fs.Bool("header", false, "the labeled file's first row is a header")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
+	basisName := fs.String("alert-basis", "dot_product", "with --fpr: dot_product (one threshold) or network (one for pairs outside the entity's usual\nnetworks, flagged first, one for the others; needs a network history, as score --alert-basis network)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -86,6 +130,12 @@ func runThreshold(ctx context.Context, e *env, args []string) error {
 		return usagef("--normal goes with --fpr")
 	case *header && *labeledPath == "":
 		return usagef("--header applies to --labeled")
+	case set["alert-basis"] && !set["fpr"]:
+		return usagef("--alert-basis goes with --fpr")
+	case *basisName == "percentile":
+		return usagef("--alert-basis percentile has a threshold per entity, not one: score --alert-fpr RATE --alert-basis percentile applies it")
+	case *basisName != "dot_product" && *basisName != "network":
+		return usagef("--alert-basis %q: want dot_product or network", *basisName)
 	}
 	if err := checkFiles([]file{{"--model", *modelPath}, {"--normal", *normalPath}, {"--labeled", *labeledPath}}); err != nil {
 		return err
@@ -115,6 +165,9 @@ func runThreshold(ctx context.Context, e *env, args []string) error {
 	if cal == nil {
 		return notCalibrated(ipinsights.ErrNotCalibrated, *modelPath, "give --normal FILE")
 	}
+	if *basisName == "network" {
+		return networkThreshold(e, m.WithCalibration(cal), *modelPath, *fpr, source, *asJSON)
+	}
 	th, err := cal.Threshold(*fpr)
 	if err != nil {
 		return err
@@ -125,6 +178,27 @@ func runThreshold(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "threshold            %g (flag dot_product < %g)\n", th, th)
 	fmt.Fprintf(e.stdout, "false-positive rate  %g of %s (%s)\n", *fpr, plural.Count(rep.Pairs, "normal pair", "normal pairs"), source)
+	return nil
+}
+
+// networkThreshold prints the thresholds of the network rule of rate fpr
+// of m, calibrated on source.
+func networkThreshold(e *env, m *ipinsights.Model, modelPath string, fpr float64, source string, asJSON bool) error {
+	rule, err := m.AlertRule(fpr, ipinsights.AlertByNetwork)
+	if err != nil {
+		return noNetworkCalibration(err, m, modelPath)
+	}
+	share, pairs, _ := m.Calibration().UnseenNetworkShare()
+	unseen, seen := rule.NetworkThresholds()
+	rep := networkFPRReport{Basis: rule.Basis().String(), FPR: fpr, Pairs: pairs, UnseenNetworkShare: share,
+		UnseenNetwork: newNetworkSide(unseen), UsualNetwork: newNetworkSide(seen)}
+	if asJSON {
+		return writeJSON(e.stdout, rep)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "unusual network      %s (%.2f%% of the normal pairs: address in none of the entity's usual networks)\n", rep.UnseenNetwork, 100*share)
+	fmt.Fprintf(w, "usual network        %s\n", rep.UsualNetwork)
+	fmt.Fprintf(w, "false-positive rate  %g of %s (%s)\n", fpr, plural.Count(pairs, "normal pair", "normal pairs"), source)
 	return nil
 }
 
