@@ -52,7 +52,7 @@ type batchSource struct {
 //
 // The trainer holds two, the current batch's and the next one's, and swaps
 // them by pointer between batches; the next batch is prepared, during the
-// current one's sparse phase, by prepare, which reaches nothing but its own
+// current one's update phase, by prepare, which reaches nothing but its own
 // batchInputs and the read-only batchSource.
 type batchInputs struct {
 	job   batchJob

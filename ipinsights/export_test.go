@@ -40,8 +40,8 @@ func (t *trainer) gradients(job batchJob) *gradCapture {
 			c.b[l][r] = t.denseGrad(c.w[l][r*d:(r+1)*d], t.scr[0].coef, l, r)
 		}
 	}
-	t.planSparse()
-	for item := range t.cuts[t.workers] {
+	t.planUpdate()
+	for item := t.L * d; item < t.cuts[t.workers]; item++ {
 		row, entity, refs := t.sparseTarget(item)
 		dst := c.ip
 		if entity {

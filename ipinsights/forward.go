@@ -8,7 +8,7 @@ import (
 )
 
 // forwardOut holds what the forward phase computes for a batch, per group or
-// per sample, for the dense and sparse phases to sum.
+// per sample, for the update phase to sum.
 type forwardOut struct {
 	e     []float32 // per group: the entity row (with layers only)
 	us    []float32 // per group: W_last^T e (e itself without layers)
@@ -192,7 +192,7 @@ func (t *trainer) prefetchGroup(g int) {
 // and c = e.b_last (u = e and c = 0 without layers), so that a sample's
 // score is u.h + c, h the input of the last layer. u and c are the groups'
 // slots of t.fw.us and t.fw.cs; with layers, the entity rows are gathered
-// into t.fw.e, for one product over the block and for the dense phase.
+// into t.fw.e, for one product over the block and for the dense rows' gradients.
 func (t *trainer) project(g0, g1 int) {
 	d := t.d
 	fw := &t.fw
@@ -301,7 +301,7 @@ func (t *trainer) backwardEntity(g0, g1 int) {
 // backwardHidden takes the gradient of each sample of group g from the
 // input of the last layer (gs * u, u the group's projection) down through
 // the hidden layers to the prefix sum (t.fw.dXs), keeping each hidden
-// layer's delta for the dense phase. It needs 2+ layers.
+// layer's delta for the dense rows' gradients. It needs 2+ layers.
 func (t *trainer) backwardHidden(sc *workerScratch, g int, u []float32) {
 	d, K := t.d, t.K
 	fw := &t.fw

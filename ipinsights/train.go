@@ -118,14 +118,16 @@ func (t *trainer) finish(save bool) {
 	}
 }
 
-// trainer runs the optimiser steps of a training. A batch runs three
+// trainer runs the optimiser steps of a training. A batch runs two
 // phases, each in parallel over its items on the worker pool:
 //
 //   - forward: the de-duplication of the IP rows (one item a shard), then
 //     the forward and backward pass of every group (one item a group);
-//   - dense: the gradient and update of every row of the dense layers;
-//   - sparse: the gradient and update of every touched embedding row, and,
-//     as one more item, the preparation of the next batch.
+//   - update: the gradient and update of every row of the dense layers and
+//     of every touched embedding row, and, as one more item, the
+//     preparation of the next batch. None of them reads what another
+//     writes: the dense rows' gradients come from the forward phase's
+//     copies of the entity rows, and the embedding rows' from its outputs.
 //
 // Every per-batch buffer is indexed by group (positive) or sample, never by
 // worker, and every gradient sums over groups or samples in batch order, so
@@ -141,7 +143,7 @@ type trainer struct {
 	ep0     int // epochs trained before (a warm start with optimiser state)
 
 	// The inputs of the current batch, read by its phases, and those of
-	// the next one, which the sparse phase prepares (as item aheadItem,
+	// the next one, which the update phase prepares (as item aheadItem,
 	// -1 for none) when ahead has positives. trainBatch swaps them.
 	cur, next *batchInputs
 	ahead     batchJob
@@ -155,8 +157,8 @@ type trainer struct {
 	// are split into shards that never share a row, built in parallel:
 	// shard k < v4Levels holds the rows of IPv4 prefix level k (each level
 	// has its own table), the last shard every IPv6 row (the IPv6 levels
-	// share one table). segs maps the items of the sparse phase to these
-	// lists and to the entity list (see planSparse).
+	// share one table). segs maps the embedding rows' items of the update
+	// phase to these lists and to the entity list (see planUpdate).
 	ipSh     []sparseRows
 	v4Levels int
 	segs     []sparseSeg
@@ -165,15 +167,15 @@ type trainer struct {
 
 	// The worker pool, the cuts of a phase into the workers' ranges, and
 	// the tasks of the phases (method values, made once).
-	pool                               *pool
-	cuts                               []int
-	forwardTask, denseTask, sparseTask func(w, lo, hi int)
+	pool                    *pool
+	cuts                    []int
+	forwardTask, updateTask func(w, lo, hi int)
 }
 
 // workerScratch is one worker's scratch space.
 type workerScratch struct {
 	grad  []float32
-	grads []float32 // denseRows rows of gradients (dense phase)
+	grads []float32 // denseRows rows of gradients (dense rows)
 	dh    []float32
 	tmp   []float32
 	x     []float32 // prefix sum of the current sample (0 or 1 layer)
@@ -220,7 +222,7 @@ func newTrainer(m *Model, n, workers int) *trainer {
 		}
 	}
 	t.cuts = make([]int, workers+1)
-	t.forwardTask, t.denseTask, t.sparseTask = t.forwardBlock, t.denseBlock, t.sparseBlock
+	t.forwardTask, t.updateTask = t.forwardBlock, t.updateBlock
 	t.pool = newPool(workers)
 	return t
 }
@@ -404,20 +406,12 @@ func (t *trainer) runPhases() {
 	t.forwardCuts()
 	t.pool.run(t.cuts, 1, t.forwardTask)
 	t.opt.beginStep()
-	t.denseCuts()
-	t.pool.run(t.cuts, denseRows, t.denseTask)
-	t.planSparse()
-	t.pool.run(t.cuts, spBlock, t.sparseTask)
-}
-
-// denseCuts divides the rows of the dense layers into ranges of about
-// equal size, one a worker, each a whole number of blocks of denseRows.
-func (t *trainer) denseCuts() {
-	n := t.L * t.d
-	blocks := (n + denseRows - 1) / denseRows
-	for w := range t.cuts {
-		t.cuts[w] = min(n, w*blocks/t.workers*denseRows)
+	t.planUpdate()
+	block := spBlock
+	if t.L > 0 {
+		block = denseRows // the dense rows' blocks must start at multiples of it
 	}
+	t.pool.run(t.cuts, block, t.updateTask)
 }
 
 // logLoss is the binary cross-entropy of score s (log-odds) for the label,

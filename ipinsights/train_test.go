@@ -98,7 +98,7 @@ func modelBytes(t *testing.T, m *Model) []byte {
 }
 
 // TestPrepareAheadMatchesSerial trains the same batches twice, once
-// preparing each batch during the previous one's sparse phase, as Train
+// preparing each batch during the previous one's update phase, as Train
 // does, and once preparing each on its own before it runs: the parameters
 // must be the same bits.
 func TestPrepareAheadMatchesSerial(t *testing.T) {

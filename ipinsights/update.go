@@ -93,13 +93,27 @@ func (o *optimizer) updateDense(ly layer, l, r int, gw []float32, gb float32) {
 	ly.b[r] -= a.LR * *mb / (float32(math.Sqrt(float64(*vb))) + a.Eps)
 }
 
-// denseRows is how many rows of a dense layer the dense phase takes at a
+// denseRows is how many rows of a dense layer the update phase takes at a
 // time: the gradients of a block of the last layer's rows are one
 // matrix-matrix product (f32.MatTMul).
 const denseRows = 6
 
-// denseBlock runs items lo to hi of the dense phase on worker w: item
-// l*d + r is row r of dense layer l.
+// updateBlock runs items lo to hi of the update phase on worker w: item
+// l*d + r, below the dense layers' rows L*d, is row r of dense layer l; the
+// items from L*d on are those of planUpdate.
+func (t *trainer) updateBlock(w, lo, hi int) {
+	if nd := t.L * t.d; lo < nd {
+		t.denseBlock(w, lo, min(hi, nd))
+		lo = nd
+	}
+	if lo < hi {
+		t.sparseBlock(w, lo, hi)
+	}
+}
+
+// denseBlock runs items lo to hi of the update phase, rows of the dense
+// layers, on worker w: item l*d + r is row r of dense layer l. lo is a
+// multiple of denseRows, or the first row of a layer.
 func (t *trainer) denseBlock(w, lo, hi int) {
 	d := t.d
 	sc := &t.scr[w]
@@ -180,7 +194,7 @@ func (t *trainer) denseGrad(dst, coef []float32, l, r int) float32 {
 	return gb
 }
 
-// sparseSeg is a run of items of the sparse phase: items from item on are
+// sparseSeg is a run of items of the update phase: items from item on are
 // rows j0, j0+1, ... of rows.
 type sparseSeg struct {
 	item, j0, n int
@@ -188,21 +202,29 @@ type sparseSeg struct {
 	entity      bool // rows of the entity table, else of the IP table
 }
 
-// planSparse numbers the touched rows for the sparse phase and cuts them
-// into the workers' ranges. Worker w's range holds the rows whose first
-// use lies in its share of the groups in the forward phase (forwardCuts),
-// table by table: the rows a worker loaded and whose gradients it wrote in
-// the forward phase are then likely still in its own cache.
-func (t *trainer) planSparse() {
+// planUpdate numbers the items of the update phase and cuts them into the
+// workers' ranges. The rows of the dense layers come first, items 0 to
+// L*d, at the start of worker 0's range. Then come the touched embedding
+// rows: worker w's range holds those whose first use lies in its share of
+// the groups in the forward phase (forwardCuts), table by table: the rows a
+// worker loaded and whose gradients it wrote in the forward phase are then
+// likely still in its own cache.
+//
+// The last worker, usually the last to start, first prepares the next
+// batch, while worker 0 updates the dense rows: both are serial work of a
+// similar time with one layer, and the dense rows alone gain nothing from
+// being split over two cores, each of which would then read the other's
+// half of the batch's entity rows and gradients. The others take over a
+// worker's items when they finish theirs first.
+func (t *trainer) planUpdate() {
 	t.segs = t.segs[:0]
-	item := 0
+	item := t.L * t.d
 	t.aheadItem = -1
 	for w := range t.workers {
-		t.cuts[w] = item
+		if w > 0 {
+			t.cuts[w] = item
+		}
 		if w == t.workers-1 && t.ahead.positives() > 0 {
-			// The last worker, usually the last to start, prepares the
-			// next batch first; the others take over its rows if they
-			// finish theirs before it does.
 			t.aheadItem = item
 			item++
 		}
@@ -219,21 +241,24 @@ func (t *trainer) planSparse() {
 			add(&t.ipSh[k], false, int32(g0*t.K), int32(g1*t.K))
 		}
 	}
+	t.cuts[0] = 0
 	t.cuts[t.workers] = item
 }
 
-// The sparse phase takes rows in blocks of spBlock, and a worker starts
-// loading the row spAhead after the current one, and its moments: rows are
-// spread over hundreds of megabytes, so each is a cache miss. Prefetching
-// stays within the block (the first rows are prefetched when the block is
-// taken) so that the rows land in the cache of the worker that updates
-// them, not in the other worker's, which then has them written back.
+// The update phase takes embedding rows in blocks of spBlock (denseRows
+// with dense layers), and a worker starts loading the row spAhead after the
+// current one, and its moments: rows are spread over hundreds of megabytes,
+// so each is a cache miss. Prefetching stays within the block (the first
+// rows are prefetched when the block is taken) so that the rows land in the
+// cache of the worker that updates them, not in the other worker's, which
+// then has them written back.
 const (
 	spBlock = 8
 	spAhead = 2
 )
 
-// sparseBlock runs items lo to hi of the sparse phase on worker w.
+// sparseBlock runs items lo to hi of the update phase, from L*d on, on
+// worker w.
 func (t *trainer) sparseBlock(w, lo, hi int) {
 	for i := lo; i < min(lo+spAhead, hi); i++ {
 		t.prefetchSparse(i)
@@ -251,7 +276,7 @@ func (t *trainer) sparseBlock(w, lo, hi int) {
 }
 
 // prefetchSparse starts loading the parameter row and moments of an item
-// of the sparse phase.
+// of the update phase (not a dense row).
 func (t *trainer) prefetchSparse(item int) {
 	if item == t.aheadItem {
 		return
@@ -263,7 +288,7 @@ func (t *trainer) prefetchSparse(item int) {
 }
 
 // sparseRow sums the gradient of the embedding row of an item of the
-// sparse phase and applies the optimiser to it.
+// update phase and applies the optimiser to it.
 func (t *trainer) sparseRow(w, item int) {
 	row, entity, refs := t.sparseTarget(item)
 	gr := t.scr[w].grad
@@ -272,7 +297,7 @@ func (t *trainer) sparseRow(w, item int) {
 	t.opt.updateRow(p, mv, gr)
 }
 
-// sparseTarget returns, for an item of the sparse phase, the row it
+// sparseTarget returns, for an item of the update phase, the row it
 // updates, in the entity table or the IP table, and the groups (entity) or
 // samples (IP) that touch the row, in batch order.
 func (t *trainer) sparseTarget(item int) (row int, entity bool, refs []int32) {
