@@ -5,7 +5,9 @@
 //
 // A Verifier holds access keys (Key, read from text by ParseKeys), the
 // region and the service that signatures must be scoped to, and the
-// clock skew it allows. Verify recomputes a request's signature with the
+// clock skew it allows; SetKeys replaces its keys while it verifies
+// (to rotate them without a restart), atomically: a request is checked
+// against one key set or the other, and verifying takes no lock. Verify recomputes a request's signature with the
 // AWS SDK for Go's own signer (github.com/aws/aws-sdk-go-v2/aws/signer/v4):
 // it signs a copy of the request that holds only the headers the client
 // signed, at the time the client claims, with the payload hash of the body

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,10 +74,13 @@ type Options struct {
 }
 
 // Verifier verifies AWS Signature Version 4 on HTTP requests against a
-// set of access keys. It is safe for concurrent use.
+// set of access keys, which SetKeys replaces while it verifies. It is
+// safe for concurrent use.
 type Verifier struct {
 	opts Options
-	keys map[string]*key
+	// keys is the key set, by access key ID. It is replaced whole, never
+	// changed in place, so that verifying takes no lock.
+	keys atomic.Pointer[map[string]*key]
 }
 
 // key is an access key with its own signer, whose cache of derived
@@ -99,26 +103,52 @@ func NewVerifier(keys []Key, opts Options) (*Verifier, error) {
 		return nil, fmt.Errorf("sigv4: service %q: want a signing name such as sagemaker", opts.Service)
 	case opts.MaxSkew < 0:
 		return nil, fmt.Errorf("sigv4: negative MaxSkew %s", opts.MaxSkew)
-	case len(keys) == 0:
-		return nil, ErrNoKeys
 	}
-	v := &Verifier{opts: opts, keys: make(map[string]*key, len(keys))}
+	v := &Verifier{opts: opts}
+	if err := v.SetKeys(keys); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// SetKeys makes keys the access keys that v verifies requests against,
+// in place of the ones it had: a request signed by a key that is no longer
+// among them is refused from then on, as an unknown key. keys are checked
+// as NewVerifier checks them, and when they are refused the keys in use
+// stay and the error is returned. A request whose headers were checked
+// before the change and whose body is verified after it is verified
+// against the new keys.
+func (v *Verifier) SetKeys(keys []Key) error {
+	if len(keys) == 0 {
+		return ErrNoKeys
+	}
+	old := v.keys.Load()
+	set := make(map[string]*key, len(keys))
 	for _, k := range keys {
 		if err := checkKeyID(k.AccessKeyID); err != nil {
-			return nil, fmt.Errorf("sigv4: %w", err)
+			return fmt.Errorf("sigv4: %w", err)
 		}
 		if k.SecretAccessKey == "" {
-			return nil, fmt.Errorf("sigv4: access key %s has an empty secret", k.AccessKeyID)
+			return fmt.Errorf("sigv4: access key %s has an empty secret", k.AccessKeyID)
 		}
-		if _, dup := v.keys[k.AccessKeyID]; dup {
-			return nil, fmt.Errorf("sigv4: access key ID %s given twice", k.AccessKeyID)
+		if _, dup := set[k.AccessKeyID]; dup {
+			return fmt.Errorf("sigv4: access key ID %s given twice", k.AccessKeyID)
 		}
-		v.keys[k.AccessKeyID] = &key{
+		// An unchanged key keeps its signer, and the signing keys that
+		// the signer has derived and cached.
+		if old != nil {
+			if prev := (*old)[k.AccessKeyID]; prev != nil && prev.creds.SecretAccessKey == k.SecretAccessKey {
+				set[k.AccessKeyID] = prev
+				continue
+			}
+		}
+		set[k.AccessKeyID] = &key{
 			creds:  aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, Source: "sigv4.Verifier"},
 			signer: v4.NewSigner(),
 		}
 	}
-	return v, nil
+	v.keys.Store(&set)
+	return nil
 }
 
 // Options returns the options v verifies with, MaxSkew filled in.
@@ -294,7 +324,7 @@ func (v *Verifier) check(r *http.Request, now time.Time) (claim, error) {
 	if c.date, err = time.Parse(amzDate, dates[0]); err != nil {
 		return incomplete("X-Amz-Date %s: want the form %s", quote(dates[0]), amzDate)
 	}
-	if c.key = v.keys[c.keyID]; c.key == nil {
+	if c.key = (*v.keys.Load())[c.keyID]; c.key == nil {
 		return c, &Error{Code: UnrecognizedClient, Message: msgUnknownKey, AccessKeyID: c.keyID}
 	}
 	if _, ok := r.Header["X-Amz-Security-Token"]; ok {

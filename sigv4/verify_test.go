@@ -295,3 +295,91 @@ func TestNewVerifier(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want)
 	}
 }
+
+// SetKeys replaces the key set: a removed key is unknown from then on, an
+// added one verifies, a changed secret no longer matches old signatures,
+// and a refused set keeps the keys in use.
+func TestSetKeys(t *testing.T) {
+	v := newVerifier(t)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	h := sha256.Sum256(testBody)
+	added := Key{AccessKeyID: "AKIDADDED", SecretAccessKey: "added-secret"}
+	verify := func(k Key) string {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/invocations", bytes.NewReader(testBody))
+		req.Header.Set("Content-Type", "text/csv")
+		sign(t, req, testBody, k, "sagemaker", "us-east-1", at)
+		_, err := v.Verify(req, h[:], at)
+		return errorCode(t, err)
+	}
+	require.Equal(t, "", verify(testKey))
+	require.Equal(t, "", verify(otherKey))
+	require.Equal(t, UnrecognizedClient, verify(added))
+
+	require.NoError(t, v.SetKeys([]Key{otherKey, added}))
+	assert.Equal(t, UnrecognizedClient, verify(testKey), "removed")
+	assert.Equal(t, "", verify(otherKey), "kept")
+	assert.Equal(t, "", verify(added), "added")
+
+	for _, tc := range []struct {
+		keys []Key
+		want string
+	}{
+		{nil, "sigv4: no access keys"},
+		{[]Key{testKey, testKey}, "access key ID AKIDEXAMPLE given twice"},
+		{[]Key{testKey, {AccessKeyID: "A", SecretAccessKey: ""}}, "access key A has an empty secret"},
+		{[]Key{testKey, {AccessKeyID: "A/B", SecretAccessKey: "s"}}, "not an access key ID"},
+	} {
+		assert.ErrorContains(t, v.SetKeys(tc.keys), tc.want)
+		assert.Equal(t, UnrecognizedClient, verify(testKey), "a refused set is not applied")
+		assert.Equal(t, "", verify(added), "a refused set keeps the keys in use")
+	}
+
+	changed := Key{AccessKeyID: added.AccessKeyID, SecretAccessKey: "rotated-secret"}
+	require.NoError(t, v.SetKeys([]Key{changed}))
+	assert.Equal(t, InvalidSignature, verify(added), "the old secret of a rotated key")
+	assert.Equal(t, "", verify(changed))
+	assert.Equal(t, UnrecognizedClient, verify(otherKey))
+}
+
+// Verifying while SetKeys swaps the key set is safe (run with -race):
+// a key in every set always verifies.
+func TestSetKeysWhileVerifying(t *testing.T) {
+	v := newVerifier(t)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	h := sha256.Sum256(testBody)
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/invocations", bytes.NewReader(testBody))
+	req.Header.Set("Content-Type", "text/csv")
+	sign(t, req, testBody, testKey, "sagemaker", "us-east-1", at)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := v.Verify(req, h[:], at); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		keys := []Key{testKey}
+		if i%2 == 0 {
+			keys = append(keys, otherKey)
+		}
+		require.NoError(t, v.SetKeys(keys))
+	}
+	close(stop)
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+}
