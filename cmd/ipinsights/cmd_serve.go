@@ -32,8 +32,8 @@ aws sagemaker-runtime invoke-endpoint --endpoint-url http://127.0.0.1:8080 \
 The server answers GET /ping, POST /invocations, POST /endpoints/{name}/invocations
 (the SageMaker Runtime API path), GET /execution-parameters and GET /metrics.
 SIGTERM or SIGINT: finish the requests under way, then exit 0.
-SIGHUP: reload --model (and --tls-cert, --tls-key); requests are not dropped, a bad
-file keeps the old one.
+SIGHUP: reload --model (and --tls-cert, --tls-key, and --credentials with --auth sigv4);
+requests are not dropped, a bad file keeps the old one.
 SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY and
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS are read as in a SageMaker container; flags win.
 
@@ -227,6 +227,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		select {
 		case <-hup:
 			srv.Reload(*modelPath) // logs the outcome; a bad file keeps the old model
+			if opts.SigV4 != nil {
+				reloadCredentials(opts.SigV4, *credentials, logger) // logs the outcome; a bad file keeps the old keys
+			}
 			if kp != nil {
 				if err := kp.Reload(); err != nil {
 					logger.Error("TLS certificate reload failed; serving the previous one", "error", err.Error())
@@ -325,6 +328,26 @@ func readCredentials(path string) ([]sigv4.Key, error) {
 		return nil, fmt.Errorf("--credentials %s: %w", path, err)
 	}
 	return keys, nil
+}
+
+// reloadCredentials reads the --auth sigv4 credentials file at path again,
+// with the rules of startup (readCredentials), and makes its keys the ones
+// v verifies against: requests signed by a key no longer in the file are
+// refused from then on. When the file is refused, v keeps the keys it has
+// and the error is logged, in one line, and returned.
+func reloadCredentials(v *sigv4.Verifier, path string, logger *slog.Logger) error {
+	keys, err := readCredentials(path)
+	if err == nil {
+		if err = v.SetKeys(keys); err != nil {
+			err = fmt.Errorf("--credentials %s: %w", path, err)
+		}
+	}
+	if err != nil {
+		logger.Error("credentials reload failed; serving the previous keys", "credentials", path, "error", err.Error())
+		return err
+	}
+	logger.Info("credentials reloaded", "credentials", path, "access_keys", len(keys))
+	return nil
 }
 
 // defaultRegion is the region of the AWS CLI's and SDKs' environment, or
