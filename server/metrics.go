@@ -26,6 +26,8 @@ type metrics struct {
 	buffered     atomic.Int64     // bytes of MaxBufferedBytes held
 	connsOpen    atomic.Int64     // through Listener
 	connsRefused atomic.Uint64
+	// idle keep-alive connections closed to make room at MaxConnections
+	connsIdleClosed atomic.Uint64
 }
 
 // gauges are the bounds' states that the Server knows and the metrics do
@@ -142,6 +144,8 @@ func (m *metrics) write(w io.Writer, g gauges) error {
 	gauge("ipinsights_connections_limit", "Bound on open connections (MaxConnections); -1: no bound.", int64(g.connectionsLimit))
 	header("ipinsights_connections_refused_total", "counter", "Connections refused with 503 because MaxConnections were open.")
 	sample("ipinsights_connections_refused_total", "", m.connsRefused.Load())
+	header("ipinsights_connections_idle_closed_total", "counter", "Idle keep-alive connections closed to make room for a new one because MaxConnections were open.")
+	sample("ipinsights_connections_idle_closed_total", "", m.connsIdleClosed.Load())
 	header("ipinsights_model_reloads_total", "counter", "Model reloads (SIGHUP) by result.")
 	sample("ipinsights_model_reloads_total", `{result="ok"}`, m.reloads[0].Load())
 	sample("ipinsights_model_reloads_total", `{result="error"}`, m.reloads[1].Load())

@@ -263,6 +263,7 @@ type Server struct {
 	buffers    *semaphore.Weighted // bytes of MaxBufferedBytes; nil when it is negative
 	states     sync.Pool           // *reqState
 	refusals   refusals            // of connections beyond MaxConnections
+	conns      connSet             // open through Listener
 }
 
 // New returns a Server of m with opts. m may be nil: /ping and
@@ -339,8 +340,9 @@ const MaxHeaderBytes = 64 << 10
 // be at most MaxHeaderBytes; a request's body, and its response, get 60
 // seconds (SageMaker's invocation limit) unless the handler gives them
 // their own deadline, as invocations have (Options.TransferTimeout and
-// MinTransferRate); an idle connection is closed after 120 seconds.
-// Serve it on a Listener of s, which bounds the open connections.
+// MinTransferRate); an idle connection is closed after 120 seconds, or
+// sooner when a new one needs its place (see Listener). Serve it on a
+// Listener of s, which bounds the open connections.
 //
 // It serves HTTP/1.1 only: the bounds on slow clients are per
 // connection, which holds one request at a time.
@@ -355,6 +357,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
+		ConnState:         s.ConnState,
 	}
 }
 
