@@ -52,7 +52,10 @@
 // bounded by Options.MaxBufferedBytes, a body taking its room as it
 // arrives. Clients must send and take data in time
 // (Options.TransferTimeout, MinTransferRate), and Listener bounds the
-// open connections (Options.MaxConnections), answering the next 503. The
+// open connections (Options.MaxConnections): at the bound, a new one takes
+// the place of the keep-alive connection idle longest, which is closed
+// (HTTPServer's ConnState hook tells which are idle), and with none idle
+// it is answered 503. The
 // records of one invocation are scored over at most Options.ScoreWorkers
 // goroutines: by default GOMAXPROCS shared among the MaxConcurrent
 // invocations, so that invocations scoring at once do not queue for the
@@ -61,7 +64,8 @@
 // With Options.SigV4, every request but GET /ping must be signed with AWS
 // Signature Version 4 by one of its access keys, as SageMaker Runtime
 // requests are, and others are refused with 403 and the error type AWS
-// sends. KeyPair serves HTTPS with a certificate that can be reloaded.
+// sends; its keys can be replaced while serving (sigv4.Verifier.SetKeys).
+// KeyPair serves HTTPS with a certificate that can be reloaded.
 //
 // The model can be replaced while serving (SetModel, Reload): requests under
 // way finish with the model they started with. Every request is logged as a

@@ -147,9 +147,10 @@ type Options struct {
 	// body of MaxPayloadBytes.
 	MaxBufferedBytes int64
 	// MaxConnections bounds the connections open at once through
-	// Listener: one more is answered 503 ServiceUnavailable with
-	// Retry-After and closed, without reaching the handler. Zero means
-	// DefaultMaxConnections; negative means no bound.
+	// Listener: one more takes the place of the keep-alive connection idle
+	// longest, which is closed, or, when none is idle, is answered 503
+	// ServiceUnavailable with Retry-After and closed, without reaching the
+	// handler. Zero means DefaultMaxConnections; negative means no bound.
 	MaxConnections int
 	// TransferTimeout and MinTransferRate (bytes per second) bound how
 	// slowly a client may send or take data: its headers must arrive within

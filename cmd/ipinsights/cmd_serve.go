@@ -53,7 +53,8 @@ Limits, which bound the memory the server takes:
   slow clients   headers within --transfer-timeout (10s); a body must keep arriving at
                  --min-transfer-rate bytes/s (65536) after that, or gets 408 RequestTimeout;
                  a response must be taken as fast, or the connection is closed.
-  connections    --max-connections open at once (1024); the next is answered 503 and closed.
+  connections    --max-connections open at once (1024); the next takes the place of the
+                 keep-alive connection idle longest, or with none idle is answered 503 and closed.
 The log line of a request refused by a limit names the flag that sets it (flag=...);
 the error body the client reads does not.
 
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConcurrent := fs.Int("max-concurrent", 0, fmt.Sprintf("most invocations scoring at once, -1 for no bound (default 2 × GOMAXPROCS, at least 4: %d here); SAGEMAKER_MAX_CONCURRENT_TRANSFORMS sets the default", server.DefaultMaxConcurrent()))
 	queueTimeout := fs.Duration("queue-timeout", server.DefaultQueueTimeout, "how long an invocation waits for one of the --max-concurrent slots, or for room in --max-buffered-mb, before a 503; 0 answers 503 at once")
 	maxBufferedMB := fs.Int64("max-buffered-mb", 0, "most MB (MiB) of request and response bodies held at once, -1 for no bound (default 2 × (--max-payload-mb + --max-response-mb))")
-	maxConnections := fs.Int("max-connections", server.DefaultMaxConnections, "most connections open at once, -1 for no bound; one more is answered 503 and closed")
+	maxConnections := fs.Int("max-connections", server.DefaultMaxConnections, "most connections open at once, -1 for no bound; one more closes the connection idle longest, or with none idle is answered 503 and closed")
 	transferTimeout := fs.Duration("transfer-timeout", server.DefaultTransferTimeout, "time a client has to send its headers, and to start sending a body or taking a response")
 	minTransferRate := fs.Int64("min-transfer-rate", server.DefaultMinTransferRate, "slowest a body may arrive, or a response be taken, after --transfer-timeout, in bytes per second; -1: no rate, the whole body within --transfer-timeout")
 	auth := fs.String("auth", "none", "authentication: none, or sigv4 (AWS Signature Version 4 with the keys of --credentials)")
