@@ -250,19 +250,10 @@ func rangeBound(v float64, integer bool) string {
 func (c *Client) RunTuning(ctx context.Context, j *TuningJob) (*TuningResult, error) {
 	api := c.sm.(TuningAPI) // checked by PrepareTuning
 	tj := j.train
-	if tj.train.uploads() {
-		if _, err := c.uploadRows(ctx, tj.train, tj.trainURI); err != nil {
-			return nil, err
-		}
+	if err := c.uploadData(ctx, tj); err != nil {
+		return nil, err
 	}
-	if tj.validation.uploads() {
-		if _, err := c.uploadRows(ctx, tj.validation, tj.validationURI); err != nil {
-			return nil, err
-		}
-	}
-	if len(j.NotSent) > 0 {
-		c.report(Event{Kind: EventNote, Resource: j.Name, Message: fmt.Sprintf("not sent to SageMaker (this implementation's own hyperparameters): %v", j.NotSent)})
-	}
+	c.noteNotSent(j.Name, j.NotSent)
 	channels := []types.Channel{channel("train", tj.trainURI), channel("validation", tj.validationURI)}
 	out, err := api.CreateHyperParameterTuningJob(ctx, &sm.CreateHyperParameterTuningJobInput{
 		HyperParameterTuningJobName:   aws.String(j.Name),
@@ -272,19 +263,11 @@ func (c *Client) RunTuning(ctx context.Context, j *TuningJob) (*TuningResult, er
 				TrainingImage:     aws.String(c.opts.Image),
 				TrainingInputMode: types.TrainingInputModeFile,
 			},
-			RoleArn:         aws.String(c.opts.RoleARN),
-			InputDataConfig: channels,
-			OutputDataConfig: &types.OutputDataConfig{
-				S3OutputPath: aws.String(c.outputURI().String()),
-			},
-			ResourceConfig: &types.ResourceConfig{
-				InstanceType:   types.TrainingInstanceType(c.opts.InstanceType),
-				InstanceCount:  aws.Int32(int32(c.opts.InstanceCount)),
-				VolumeSizeInGB: aws.Int32(int32(c.opts.VolumeSizeGB)),
-			},
-			StoppingCondition: &types.StoppingCondition{
-				MaxRuntimeInSeconds: aws.Int32(int32(math.Ceil(c.opts.MaxRuntime.Seconds()))),
-			},
+			RoleArn:               aws.String(c.opts.RoleARN),
+			InputDataConfig:       channels,
+			OutputDataConfig:      c.outputDataConfig(),
+			ResourceConfig:        c.resourceConfig(),
+			StoppingCondition:     c.stoppingCondition(),
 			StaticHyperParameters: j.Static,
 		},
 	})
