@@ -212,14 +212,7 @@ func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResu
 		StoppingCondition: c.stoppingCondition(),
 	})
 	if err != nil {
-		if outcomeUnknown(ctx, err) {
-			// The request may have reached SageMaker: stop the job in
-			// case it exists.
-			cctx, cancel := c.cleanupContext(ctx)
-			_, _ = c.sm.StopTrainingJob(cctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(j.Name)})
-			cancel()
-		}
-		return nil, fmt.Errorf("sagemaker: create training job %s: %w", j.Name, err)
+		return nil, c.createFailed(ctx, "training job", j.Name, err, c.stopTraining(j.Name))
 	}
 	c.report(Event{Kind: EventCreate, Resource: j.Name, Message: fmt.Sprintf("training job on %d x %s", c.opts.InstanceCount, c.opts.InstanceType)})
 	d, err := c.waitTraining(ctx, j.Name)
@@ -303,12 +296,16 @@ func (c *Client) waitTraining(ctx context.Context, name string) (*sm.DescribeTra
 		}
 		return jobState{status: string(d.TrainingJobStatus), reason: aws.ToString(d.FailureReason)}, nil
 	}
-	stop := func(ctx context.Context) error {
-		_, err := c.sm.StopTrainingJob(ctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(name)})
-		return err
-	}
-	if err := c.wait(ctx, "training job", name, describe, stop); err != nil {
+	if err := c.wait(ctx, "training job", name, describe, c.stopTraining(name)); err != nil {
 		return nil, err
 	}
 	return last, nil
+}
+
+// stopTraining returns the call that stops the training job name.
+func (c *Client) stopTraining(name string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.sm.StopTrainingJob(ctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(name)})
+		return err
+	}
 }

@@ -272,14 +272,7 @@ func (c *Client) RunTuning(ctx context.Context, j *TuningJob) (*TuningResult, er
 		},
 	})
 	if err != nil {
-		if outcomeUnknown(ctx, err) {
-			// The request may have reached SageMaker: stop the job in
-			// case it exists.
-			cctx, cancel := c.cleanupContext(ctx)
-			_, _ = api.StopHyperParameterTuningJob(cctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(j.Name)})
-			cancel()
-		}
-		return nil, fmt.Errorf("sagemaker: create tuning job %s: %w", j.Name, err)
+		return nil, c.createFailed(ctx, "tuning job", j.Name, err, stopTuning(api, j.Name))
 	}
 	c.report(Event{Kind: EventCreate, Resource: j.Name, Message: fmt.Sprintf("tuning job: %d training jobs on %d x %s, %d at a time", j.spec.MaxJobs, c.opts.InstanceCount, c.opts.InstanceType, j.spec.MaxParallelJobs)})
 	d, err := c.waitTuning(ctx, api, j.Name)
@@ -341,14 +334,19 @@ func (c *Client) waitTuning(ctx context.Context, api TuningAPI, name string) (*s
 		}
 		return jobState{status: string(d.HyperParameterTuningJobStatus), reason: aws.ToString(d.FailureReason)}, nil
 	}
-	stop := func(ctx context.Context) error {
-		_, err := api.StopHyperParameterTuningJob(ctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(name)})
-		return err
-	}
-	if err := c.wait(ctx, "tuning job", name, describe, stop); err != nil {
+	if err := c.wait(ctx, "tuning job", name, describe, stopTuning(api, name)); err != nil {
 		return nil, err
 	}
 	return last, nil
+}
+
+// stopTuning returns the call that stops the tuning job name (and its
+// training jobs).
+func stopTuning(api TuningAPI, name string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := api.StopHyperParameterTuningJob(ctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(name)})
+		return err
+	}
 }
 
 // countsMessage summarises a tuning job's training jobs and best objective.
