@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
+	"github.com/ipinsights/ipinsights-go/internal/jsontext"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
@@ -602,33 +603,8 @@ func AppendRequest(dst []byte, f Format, recs []ipinsights.Pair) ([]byte, error)
 
 func appendFeatures(dst []byte, r ipinsights.Pair) []byte {
 	dst = append(dst, `{"features":[`...)
-	dst = appendJSONString(dst, r.Entity)
+	dst = jsontext.AppendString(dst, r.Entity)
 	dst = append(dst, `,"`...)
 	dst = r.IP.AppendTo(dst)
 	return append(dst, `"]}`...)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			dst = utf8.AppendRune(dst, r) // RuneError for invalid UTF-8
-			i += n
-			continue
-		}
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-		i++
-	}
-	return append(dst, '"')
 }

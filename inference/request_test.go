@@ -2,10 +2,12 @@ package inference
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/jsonscan"
@@ -220,6 +222,44 @@ func TestAppendRequestRoundTrips(t *testing.T) {
 	body, err := AppendRequest(nil, JSON, recs[:2])
 	require.NoError(t, err)
 	assert.Equal(t, `{"instances":[{"features":["plain","1.2.3.4"]},{"features":[" spaced ","2001:db8::1"]}]}`, string(body))
+}
+
+// A JSON request body writes its entities as encoding/json does (but for
+// <, > and &, which it leaves as they are), so SageMaker reads them as
+// sent; invalid UTF-8 is sent, and read back, as U+FFFD.
+func TestAppendRequestJSONStrings(t *testing.T) {
+	entities := []string{"tab\there", "line\nbreak\r\x00\x1f", `q"b\s`, "sep\u2028ara\u2029tors", "ünï 😀", "a<b>&c"}
+	recs := make([]ipinsights.Pair, len(entities))
+	type instance struct {
+		Features []string `json:"features"`
+	}
+	var want struct {
+		Instances []instance `json:"instances"`
+	}
+	for i, e := range entities {
+		recs[i] = rec(e, "1.2.3.4")
+		want.Instances = append(want.Instances, instance{Features: []string{e, "1.2.3.4"}})
+	}
+	body, err := AppendRequest(nil, JSON, recs)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(want))
+	assert.Equal(t, strings.TrimSuffix(buf.String(), "\n"), string(body))
+	got, err := DecodeRequest(JSON, body)
+	require.NoError(t, err)
+	assert.Equal(t, recs, got)
+
+	bad := []ipinsights.Pair{rec("bad \xff\xfe utf8", "1.2.3.4")}
+	for _, f := range []Format{JSON, JSONLines} {
+		body, err := AppendRequest(nil, f, bad)
+		require.NoError(t, err)
+		assert.True(t, utf8.Valid(body), "%s: %q", f, body)
+		got, err := DecodeRequest(f, body)
+		require.NoError(t, err)
+		assert.Equal(t, "bad \ufffd\ufffd utf8", got[0].Entity, f)
+	}
 }
 
 // csvio.AppendField quotes exactly what Reader would read back differently, for

@@ -217,3 +217,30 @@ func TestLoadDatasetInParts(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, path+": stopped after 0 rows: context canceled", err.Error())
 }
+
+// indexHashes, which builds the entity indexes of a Dataset's dictionary
+// and of a network history, puts each hash at its home slot or after it,
+// wrapping round the table's end, with nothing empty in between.
+func TestIndexHashes(t *testing.T) {
+	// In a table of 8: 3 and 11 share home slot 3; 7 and 15 share 7, the
+	// last, so 15 wraps to 0 and pushes 8 (home 0) to 1.
+	hashes := []uint64{3, 11, 7, 15, 8}
+	slots := make([]uint32, 8)
+	indexHashes(slots, hashes)
+	assert.Equal(t, []uint32{4, 5, 0, 1, 2, 0, 0, 3}, slots)
+
+	hashes = hashes[:0]
+	for i := range uint64(500) {
+		hashes = append(hashes, i*0x9e3779b97f4a7c15)
+	}
+	slots = make([]uint32, 1024)
+	indexHashes(slots, hashes)
+	mask := uint64(len(slots) - 1)
+	for k, h := range hashes {
+		i := h & mask
+		for slots[i] != uint32(k+1) {
+			require.NotZero(t, slots[i], "hash %d: an empty slot before its own", k)
+			i = (i + 1) & mask
+		}
+	}
+}

@@ -268,14 +268,7 @@ func (h *networkHistory) finish() {
 		size *= 2
 	}
 	h.index = make([]uint32, size)
-	mask := uint64(size - 1)
-	for n, x := range h.hashes {
-		i := x & mask
-		for h.index[i] != 0 {
-			i = (i + 1) & mask
-		}
-		h.index[i] = uint32(n + 1)
-	}
+	indexHashes(h.index, h.hashes)
 }
 
 // ssCounter is one counter of a Space-Saving sketch: a network, its

@@ -77,13 +77,21 @@ func (d *entityDict) id(h uint64) uint32 {
 
 func (d *entityDict) grow() {
 	d.slots = make([]uint32, max(1024, 2*len(d.slots)))
-	mask := uint64(len(d.slots) - 1)
-	for k, h := range d.hashes {
+	indexHashes(d.slots, d.hashes)
+}
+
+// indexHashes fills slots, an empty open-addressing table whose length is
+// a power of two greater than len(hashes), with 1 + the index of each
+// hash, at the first free slot from hash & (len(slots)-1) on (linear
+// probing); 0 stays the mark of an empty slot.
+func indexHashes(slots []uint32, hashes []uint64) {
+	mask := uint64(len(slots) - 1)
+	for k, h := range hashes {
 		i := h & mask
-		for d.slots[i] != 0 {
+		for slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		d.slots[i] = uint32(k + 1)
+		slots[i] = uint32(k + 1)
 	}
 }
 

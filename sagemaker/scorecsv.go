@@ -335,14 +335,22 @@ func (sr *ScoreReader) parse(rec []string) error {
 		}
 		return rec[c], nil
 	}
-	row := ScoredRow{Extra: sr.row.Extra[:0]}
-	v, err := field(sr.dot, "dot_product")
-	if err != nil {
-		return err
+	number := func(c int, what string) (float64, error) {
+		v, err := field(c, what)
+		if err != nil {
+			return 0, err
+		}
+		v = strings.TrimSpace(v)
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s:%d: %s %q is not a number", sr.name, sr.line, what, v)
+		}
+		return x, nil
 	}
-	v = strings.TrimSpace(v)
-	if row.DotProduct, err = strconv.ParseFloat(v, 64); err != nil {
-		return fmt.Errorf("%s:%d: dot_product %q is not a number", sr.name, sr.line, v)
+	row := ScoredRow{Extra: sr.row.Extra[:0]}
+	var err error
+	if row.DotProduct, err = number(sr.dot, "dot_product"); err != nil {
+		return err
 	}
 	for _, b := range []struct {
 		col  int
@@ -362,13 +370,8 @@ func (sr *ScoreReader) parse(rec []string) error {
 		}
 	}
 	if sr.pct >= 0 {
-		v, err := field(sr.pct, "percentile")
-		if err != nil {
+		if row.Percentile, err = number(sr.pct, "percentile"); err != nil {
 			return err
-		}
-		v = strings.TrimSpace(v)
-		if row.Percentile, err = strconv.ParseFloat(v, 64); err != nil {
-			return fmt.Errorf("%s:%d: percentile %q is not a number", sr.name, sr.line, v)
 		}
 	}
 	if sr.entity >= 0 {

@@ -110,6 +110,8 @@ func TestScoreCSVPercentileAndAlert(t *testing.T) {
 	for in, want := range map[string]string{
 		"dot_product,alert\n1,maybe\n":    `scores.csv:2: alert "maybe" is not true or false`,
 		"dot_product,percentile\n1,low\n": `scores.csv:2: percentile "low" is not a number`,
+		"dot_product,percentile\n1\n":     "scores.csv:2: no percentile column (1 fields)",
+		"dot_product,percentile\n,0.5\n":  `scores.csv:2: dot_product "" is not a number`,
 	} {
 		sr, err := NewScoreReader(strings.NewReader(in), "scores.csv")
 		require.NoError(t, err)

@@ -141,24 +141,59 @@ type TrainingResult struct {
 // <output>/<job name>/output/model.tar.gz.
 func (c *Client) outputURI() S3URI { return c.s3Root().Join("output") }
 
+// uploadData uploads the data files of j that are sent from here (not
+// those already in S3) to their channels' S3 prefixes: the training job
+// and the training jobs of a tuning job.
+func (c *Client) uploadData(ctx context.Context, j *TrainingJob) error {
+	if j.train.uploads() {
+		if _, err := c.uploadRows(ctx, j.train, j.trainURI); err != nil {
+			return err
+		}
+	}
+	if j.validation.uploads() {
+		if _, err := c.uploadRows(ctx, j.validation, j.validationURI); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noteNotSent reports the hyperparameters, if any, that the job resource
+// does not send to SageMaker.
+func (c *Client) noteNotSent(resource string, notSent []string) {
+	if len(notSent) > 0 {
+		c.report(Event{Kind: EventNote, Resource: resource, Message: fmt.Sprintf("not sent to SageMaker (this implementation's own hyperparameters): %v", notSent)})
+	}
+}
+
+// outputDataConfig, resourceConfig and stoppingCondition are the parts of
+// a training job's definition that come from the client's options, the
+// same for a training job and for the training jobs of a tuning job.
+func (c *Client) outputDataConfig() *types.OutputDataConfig {
+	return &types.OutputDataConfig{S3OutputPath: aws.String(c.outputURI().String())}
+}
+
+func (c *Client) resourceConfig() *types.ResourceConfig {
+	return &types.ResourceConfig{
+		InstanceType:   types.TrainingInstanceType(c.opts.InstanceType),
+		InstanceCount:  aws.Int32(int32(c.opts.InstanceCount)),
+		VolumeSizeInGB: aws.Int32(int32(c.opts.VolumeSizeGB)),
+	}
+}
+
+func (c *Client) stoppingCondition() *types.StoppingCondition {
+	return &types.StoppingCondition{MaxRuntimeInSeconds: aws.Int32(int32(math.Ceil(c.opts.MaxRuntime.Seconds())))}
+}
+
 // RunTraining uploads j's data, creates the training job and waits for it,
 // reporting status transitions and metrics. When ctx is cancelled the job
 // is stopped, and RunTraining returns after it reached Stopped (or after
 // StopTimeout).
 func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResult, error) {
-	if j.train.uploads() {
-		if _, err := c.uploadRows(ctx, j.train, j.trainURI); err != nil {
-			return nil, err
-		}
+	if err := c.uploadData(ctx, j); err != nil {
+		return nil, err
 	}
-	if j.validation.uploads() {
-		if _, err := c.uploadRows(ctx, j.validation, j.validationURI); err != nil {
-			return nil, err
-		}
-	}
-	if len(j.NotSent) > 0 {
-		c.report(Event{Kind: EventNote, Resource: j.Name, Message: fmt.Sprintf("not sent to SageMaker (this implementation's own hyperparameters): %v", j.NotSent)})
-	}
+	c.noteNotSent(j.Name, j.NotSent)
 	channels := []types.Channel{channel("train", j.trainURI)}
 	if j.validationURI != (S3URI{}) {
 		channels = append(channels, channel("validation", j.validationURI))
@@ -170,29 +205,14 @@ func (c *Client) RunTraining(ctx context.Context, j *TrainingJob) (*TrainingResu
 			TrainingImage:     aws.String(c.opts.Image),
 			TrainingInputMode: types.TrainingInputModeFile,
 		},
-		HyperParameters: j.Hyperparameters,
-		InputDataConfig: channels,
-		OutputDataConfig: &types.OutputDataConfig{
-			S3OutputPath: aws.String(c.outputURI().String()),
-		},
-		ResourceConfig: &types.ResourceConfig{
-			InstanceType:   types.TrainingInstanceType(c.opts.InstanceType),
-			InstanceCount:  aws.Int32(int32(c.opts.InstanceCount)),
-			VolumeSizeInGB: aws.Int32(int32(c.opts.VolumeSizeGB)),
-		},
-		StoppingCondition: &types.StoppingCondition{
-			MaxRuntimeInSeconds: aws.Int32(int32(math.Ceil(c.opts.MaxRuntime.Seconds()))),
-		},
+		HyperParameters:   j.Hyperparameters,
+		InputDataConfig:   channels,
+		OutputDataConfig:  c.outputDataConfig(),
+		ResourceConfig:    c.resourceConfig(),
+		StoppingCondition: c.stoppingCondition(),
 	})
 	if err != nil {
-		if outcomeUnknown(ctx, err) {
-			// The request may have reached SageMaker: stop the job in
-			// case it exists.
-			cctx, cancel := c.cleanupContext(ctx)
-			_, _ = c.sm.StopTrainingJob(cctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(j.Name)})
-			cancel()
-		}
-		return nil, fmt.Errorf("sagemaker: create training job %s: %w", j.Name, err)
+		return nil, c.createFailed(ctx, "training job", j.Name, err, c.stopTraining(j.Name))
 	}
 	c.report(Event{Kind: EventCreate, Resource: j.Name, Message: fmt.Sprintf("training job on %d x %s", c.opts.InstanceCount, c.opts.InstanceType)})
 	d, err := c.waitTraining(ctx, j.Name)
@@ -276,12 +296,16 @@ func (c *Client) waitTraining(ctx context.Context, name string) (*sm.DescribeTra
 		}
 		return jobState{status: string(d.TrainingJobStatus), reason: aws.ToString(d.FailureReason)}, nil
 	}
-	stop := func(ctx context.Context) error {
-		_, err := c.sm.StopTrainingJob(ctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(name)})
-		return err
-	}
-	if err := c.wait(ctx, "training job", name, describe, stop); err != nil {
+	if err := c.wait(ctx, "training job", name, describe, c.stopTraining(name)); err != nil {
 		return nil, err
 	}
 	return last, nil
+}
+
+// stopTraining returns the call that stops the training job name.
+func (c *Client) stopTraining(name string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.sm.StopTrainingJob(ctx, &sm.StopTrainingJobInput{TrainingJobName: aws.String(name)})
+		return err
+	}
 }

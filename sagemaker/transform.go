@@ -183,13 +183,12 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 			InstanceCount: aws.Int32(int32(c.opts.InstanceCount)),
 		},
 	})
+	stop := func(ctx context.Context) error {
+		_, err := c.sm.StopTransformJob(ctx, &sm.StopTransformJobInput{TransformJobName: aws.String(j.Name)})
+		return err
+	}
 	if err != nil {
-		if outcomeUnknown(ctx, err) {
-			cctx, cancel := c.cleanupContext(ctx)
-			_, _ = c.sm.StopTransformJob(cctx, &sm.StopTransformJobInput{TransformJobName: aws.String(j.Name)})
-			cancel()
-		}
-		return nil, fmt.Errorf("sagemaker: create transform job %s: %w", j.Name, err)
+		return nil, c.createFailed(ctx, "transform job", j.Name, err, stop)
 	}
 	c.report(Event{Kind: EventCreate, Resource: j.Name, Message: fmt.Sprintf("transform job on %d x %s", c.opts.InstanceCount, c.opts.InstanceType)})
 
@@ -204,10 +203,6 @@ func (c *Client) RunTransform(ctx context.Context, j *TransformJob) (res *Transf
 			c.report(Event{Kind: EventStatus, Resource: j.Name, Status: s})
 		}
 		return jobState{status: string(d.TransformJobStatus), reason: aws.ToString(d.FailureReason)}, nil
-	}
-	stop := func(ctx context.Context) error {
-		_, err := c.sm.StopTransformJob(ctx, &sm.StopTransformJobInput{TransformJobName: aws.String(j.Name)})
-		return err
 	}
 	if err := c.wait(ctx, "transform job", j.Name, describe, stop); err != nil {
 		return nil, err

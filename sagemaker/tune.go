@@ -250,19 +250,10 @@ func rangeBound(v float64, integer bool) string {
 func (c *Client) RunTuning(ctx context.Context, j *TuningJob) (*TuningResult, error) {
 	api := c.sm.(TuningAPI) // checked by PrepareTuning
 	tj := j.train
-	if tj.train.uploads() {
-		if _, err := c.uploadRows(ctx, tj.train, tj.trainURI); err != nil {
-			return nil, err
-		}
+	if err := c.uploadData(ctx, tj); err != nil {
+		return nil, err
 	}
-	if tj.validation.uploads() {
-		if _, err := c.uploadRows(ctx, tj.validation, tj.validationURI); err != nil {
-			return nil, err
-		}
-	}
-	if len(j.NotSent) > 0 {
-		c.report(Event{Kind: EventNote, Resource: j.Name, Message: fmt.Sprintf("not sent to SageMaker (this implementation's own hyperparameters): %v", j.NotSent)})
-	}
+	c.noteNotSent(j.Name, j.NotSent)
 	channels := []types.Channel{channel("train", tj.trainURI), channel("validation", tj.validationURI)}
 	out, err := api.CreateHyperParameterTuningJob(ctx, &sm.CreateHyperParameterTuningJobInput{
 		HyperParameterTuningJobName:   aws.String(j.Name),
@@ -272,31 +263,16 @@ func (c *Client) RunTuning(ctx context.Context, j *TuningJob) (*TuningResult, er
 				TrainingImage:     aws.String(c.opts.Image),
 				TrainingInputMode: types.TrainingInputModeFile,
 			},
-			RoleArn:         aws.String(c.opts.RoleARN),
-			InputDataConfig: channels,
-			OutputDataConfig: &types.OutputDataConfig{
-				S3OutputPath: aws.String(c.outputURI().String()),
-			},
-			ResourceConfig: &types.ResourceConfig{
-				InstanceType:   types.TrainingInstanceType(c.opts.InstanceType),
-				InstanceCount:  aws.Int32(int32(c.opts.InstanceCount)),
-				VolumeSizeInGB: aws.Int32(int32(c.opts.VolumeSizeGB)),
-			},
-			StoppingCondition: &types.StoppingCondition{
-				MaxRuntimeInSeconds: aws.Int32(int32(math.Ceil(c.opts.MaxRuntime.Seconds()))),
-			},
+			RoleArn:               aws.String(c.opts.RoleARN),
+			InputDataConfig:       channels,
+			OutputDataConfig:      c.outputDataConfig(),
+			ResourceConfig:        c.resourceConfig(),
+			StoppingCondition:     c.stoppingCondition(),
 			StaticHyperParameters: j.Static,
 		},
 	})
 	if err != nil {
-		if outcomeUnknown(ctx, err) {
-			// The request may have reached SageMaker: stop the job in
-			// case it exists.
-			cctx, cancel := c.cleanupContext(ctx)
-			_, _ = api.StopHyperParameterTuningJob(cctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(j.Name)})
-			cancel()
-		}
-		return nil, fmt.Errorf("sagemaker: create tuning job %s: %w", j.Name, err)
+		return nil, c.createFailed(ctx, "tuning job", j.Name, err, stopTuning(api, j.Name))
 	}
 	c.report(Event{Kind: EventCreate, Resource: j.Name, Message: fmt.Sprintf("tuning job: %d training jobs on %d x %s, %d at a time", j.spec.MaxJobs, c.opts.InstanceCount, c.opts.InstanceType, j.spec.MaxParallelJobs)})
 	d, err := c.waitTuning(ctx, api, j.Name)
@@ -358,14 +334,19 @@ func (c *Client) waitTuning(ctx context.Context, api TuningAPI, name string) (*s
 		}
 		return jobState{status: string(d.HyperParameterTuningJobStatus), reason: aws.ToString(d.FailureReason)}, nil
 	}
-	stop := func(ctx context.Context) error {
-		_, err := api.StopHyperParameterTuningJob(ctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(name)})
-		return err
-	}
-	if err := c.wait(ctx, "tuning job", name, describe, stop); err != nil {
+	if err := c.wait(ctx, "tuning job", name, describe, stopTuning(api, name)); err != nil {
 		return nil, err
 	}
 	return last, nil
+}
+
+// stopTuning returns the call that stops the tuning job name (and its
+// training jobs).
+func stopTuning(api TuningAPI, name string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := api.StopHyperParameterTuningJob(ctx, &sm.StopHyperParameterTuningJobInput{HyperParameterTuningJobName: aws.String(name)})
+		return err
+	}
 }
 
 // countsMessage summarises a tuning job's training jobs and best objective.

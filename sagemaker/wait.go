@@ -30,6 +30,19 @@ func outcomeUnknown(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || !errors.As(err, &apiErr)
 }
 
+// createFailed returns the error of a create call of the kind job name
+// that failed with err. When the call may still have created the job
+// (outcomeUnknown), it first stops the job with stop, in case it exists,
+// on a context that outlives a cancelled ctx.
+func (c *Client) createFailed(ctx context.Context, kind, name string, err error, stop func(context.Context) error) error {
+	if outcomeUnknown(ctx, err) {
+		cctx, cancel := c.cleanupContext(ctx)
+		_ = stop(cctx)
+		cancel()
+	}
+	return fmt.Errorf("sagemaker: create %s %s: %w", kind, name, err)
+}
+
 // maxDescribeErrors is how many describe calls in a row may fail (after the
 // SDK's own retries) before the delegate stops the job rather than leave it
 // running unwatched.

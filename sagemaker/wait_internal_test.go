@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
 
@@ -43,4 +44,37 @@ func TestOutcomeUnknown(t *testing.T) {
 	cancelled, cancel := context.WithCancel(live)
 	cancel()
 	assert.True(t, outcomeUnknown(cancelled, refused))
+}
+
+// A failed create call stops the job it may have created, on a context that
+// is live even when the caller's was cancelled, and not one that SageMaker
+// refused; its error names the job and wraps the call's.
+func TestCreateFailed(t *testing.T) {
+	c := &Client{opts: Options{StopTimeout: time.Minute}}
+	refused := &smithy.GenericAPIError{Code: "ValidationException", Message: "bad"}
+	lost := errors.New("dial tcp: connection reset")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		ctx      context.Context
+		err      error
+		wantStop bool
+	}{
+		{context.Background(), refused, false},
+		{context.Background(), lost, true},
+		{cancelled, refused, true},
+	} {
+		stops := 0
+		stop := func(ctx context.Context) error {
+			stops++
+			assert.NoError(t, ctx.Err(), "the stop call's context is live")
+			_, ok := ctx.Deadline()
+			assert.True(t, ok, "bounded by StopTimeout")
+			return errors.New("no such job") // ignored
+		}
+		err := c.createFailed(tc.ctx, "training job", "j1", tc.err, stop)
+		assert.ErrorIs(t, err, tc.err)
+		assert.Equal(t, "sagemaker: create training job j1: "+tc.err.Error(), err.Error())
+		assert.Equal(t, tc.wantStop, stops == 1, "%v", tc.err)
+	}
 }

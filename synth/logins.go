@@ -285,18 +285,7 @@ func simulateUser(r *rng.RNG, asns *ASNTable, c LoginConfig, id int32) user {
 func (l *Logins) WriteTrainCSV(w io.Writer) error { return WriteCSV(w, l.Train) }
 
 // WriteCSV writes logins as entity,ip rows (no header).
-func WriteCSV(w io.Writer, logins []Login) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var b []byte
-	for _, x := range logins {
-		b = x.AppendEntity(b[:0])
-		b = append(b, ',')
-		b = x.Addr().AppendTo(b)
-		b = append(b, '\n')
-		bw.Write(b)
-	}
-	return bw.Flush()
-}
+func WriteCSV(w io.Writer, logins []Login) error { return writeCSV(w, logins, false) }
 
 // WriteTestCSV writes the attack test as entity,ip,label,kind rows (no
 // header): label 1 for attacks, 0 for normal events; kind is home, work,
@@ -305,19 +294,25 @@ func (l *Logins) WriteTestCSV(w io.Writer) error { return WriteLabeledCSV(w, l.T
 
 // WriteLabeledCSV writes logins as entity,ip,label,kind rows (no header),
 // as WriteTestCSV writes the attack test.
-func WriteLabeledCSV(w io.Writer, logins []Login) error {
+func WriteLabeledCSV(w io.Writer, logins []Login) error { return writeCSV(w, logins, true) }
+
+// writeCSV writes logins as entity,ip rows, and with labeled their label
+// and kind.
+func writeCSV(w io.Writer, logins []Login, labeled bool) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var b []byte
 	for _, x := range logins {
 		b = x.AppendEntity(b[:0])
 		b = append(b, ',')
 		b = x.Addr().AppendTo(b)
-		if x.Anomalous() {
-			b = append(b, ",1,"...)
-		} else {
-			b = append(b, ",0,"...)
+		if labeled {
+			if x.Anomalous() {
+				b = append(b, ",1,"...)
+			} else {
+				b = append(b, ",0,"...)
+			}
+			b = append(b, x.Kind.String()...)
 		}
-		b = append(b, x.Kind.String()...)
 		b = append(b, '\n')
 		bw.Write(b)
 	}

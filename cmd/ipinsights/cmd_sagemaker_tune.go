@@ -32,15 +32,10 @@ func runSMTune(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlagSet(c, e)
 	awsf := addAWSFlags(fs)
 	tf := addTrainFlags(fs)
-	var ranges multiFlag
-	fs.Var(&ranges, "range", "narrow a tuned range: key=min:max, or key=min:max:log (repeatable); --hp fixes a hyperparameter")
-	maxJobs := fs.Int("max-jobs", 0, "number of training jobs (MaxNumberOfTrainingJobs); required")
+	sf := addSearchFlags(fs, "training jobs", "SageMaker", "default auto, off with hyperband")
 	maxParallel := fs.Int("max-parallel-jobs", 1, "training jobs at a time (MaxParallelTrainingJobs)")
-	strategy := fs.String("strategy", "bayesian", "bayesian, random or hyperband (its maximum epochs: --hp epochs=N)")
 	seed := fs.Uint64("seed", 1, "AMT's RandomSeed")
 	objective := fs.String("objective", "discriminator_auc", "only discriminator_auc (validation:discriminator_auc): SageMaker tunes on the metrics the algorithm emits")
-	early := fs.String("early-stopping", "", "auto or off: AMT's median stopping rule (default auto, off with hyperband)")
-	minEpochs := fs.Int("min-epochs", 1, "hyperband: MinResource, in epochs")
 	out := fs.String("out", "", "directory for the best training job's hyperparameters.json (created if missing)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -51,37 +46,24 @@ func runSMTune(ctx context.Context, e *env, c *command, args []string) error {
 	if err := awsf.check(); err != nil {
 		return err
 	}
+	st, err := sf.check()
+	if err != nil {
+		return err
+	}
 	switch {
-	case *maxJobs < 1:
-		return usagef("--max-jobs is required: the number of training jobs, 1 or more")
-	case *maxParallel < 1 || *maxParallel > *maxJobs:
-		return usagef("--max-parallel-jobs %d: want 1 to --max-jobs (%d)", *maxParallel, *maxJobs)
-	case *minEpochs < 1:
-		return usagef("--min-epochs %d: want 1 or more", *minEpochs)
+	case *maxParallel < 1 || *maxParallel > *sf.maxJobs:
+		return usagef("--max-parallel-jobs %d: want 1 to --max-jobs (%d)", *maxParallel, *sf.maxJobs)
 	case *objective != "discriminator_auc" && *objective != string(tune.DiscriminatorAUC):
 		return usagef("--objective %q: sagemaker tune maximises validation:discriminator_auc only (SageMaker tunes on the metrics IP Insights emits); use ipinsights tune --objective attack_auc locally", *objective)
 	case *tf.valid == "" && *tf.validS3 == "":
 		return usagef("--validation or --validation-s3 is required: the objective validation:discriminator_auc is measured on it")
 	}
-	st, err := tune.ParseStrategy(*strategy)
-	if err != nil {
-		return usagef("--strategy %q: want bayesian, random or hyperband", *strategy)
-	}
 	spec := sagemaker.TuningSpec{
 		Train: *tf.train, TrainS3: *tf.trainS3, Validation: *tf.valid, ValidationS3: *tf.validS3,
-		Strategy: st, MaxJobs: *maxJobs, MaxParallelJobs: *maxParallel, MinEpochs: *minEpochs, Seed: *seed, JobName: *tf.jobName,
-		EarlyStopping: st != tune.Hyperband,
+		Strategy: st, MaxJobs: *sf.maxJobs, MaxParallelJobs: *maxParallel, MinEpochs: *sf.minEpochs, Seed: *seed, JobName: *tf.jobName,
 	}
-	switch *early {
-	case "":
-	case "auto":
-		if st == tune.Hyperband {
-			return usagef("--early-stopping auto: hyperband stops training jobs itself (SageMaker requires early stopping off with it)")
-		}
-	case "off":
-		spec.EarlyStopping = false
-	default:
-		return usagef("--early-stopping %q: want auto or off", *early)
+	if spec.EarlyStopping, err = sf.earlyStopping(st, st != tune.Hyperband); err != nil {
+		return err
 	}
 	if *tf.train == "" && *tf.trainS3 == "" {
 		return usagef("--train or --train-s3 is required")
@@ -89,12 +71,8 @@ func runSMTune(ctx context.Context, e *env, c *command, args []string) error {
 	if spec.Static, err = tf.hyperparameters(); err != nil {
 		return err
 	}
-	for _, r := range ranges {
-		rg, err := tune.ParseRange(r)
-		if err != nil {
-			return usagef("--%v", err)
-		}
-		spec.Ranges = append(spec.Ranges, rg)
+	if spec.Ranges, err = sf.parseRanges(); err != nil {
+		return err
 	}
 	var hpOut string
 	if *out != "" {

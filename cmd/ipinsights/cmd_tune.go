@@ -59,18 +59,14 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	trainPath := fs.String("train", "", "training data: entity,ip rows, no header (.gz ok)")
 	validPath := fs.String("validation", "", "validation data, same format: scored after every epoch (validation:discriminator_auc)")
 	hpFile := fs.String("hyperparameters", "", "a hyperparameters.json file of fixed hyperparameters")
-	var hps, ranges multiFlag
+	var hps multiFlag
 	fs.Var(&hps, "hp", "a fixed hyperparameter key=value (repeatable; overrides --hyperparameters); fixed ones are not tuned")
-	fs.Var(&ranges, "range", "narrow a tuned range: key=min:max, or key=min:max:log for a logarithmic scale (repeatable)")
-	maxJobs := fs.Int("max-jobs", 0, "number of trials (AMT's MaxNumberOfTrainingJobs); required")
-	strategy := fs.String("strategy", "bayesian", "bayesian, random or hyperband (epochs are hyperband's resource: fix the maximum with --hp epochs=N)")
+	sf := addSearchFlags(fs, "trials", "AMT", "default auto, but off with hyperband, with attack_auc and without --validation")
 	seed := fs.Uint64("seed", 1, "seed of the search; the training seed of every trial is --hp seed (default 1)")
 	objective := fs.String("objective", "discriminator_auc", "discriminator_auc (validation:discriminator_auc, AMT's) or attack_auc (needs --labeled)")
 	labeledPath := fs.String("labeled", "", "labeled rows entity,ip,label[,kind] (label 1 = attack) for --objective attack_auc")
 	header := fs.Bool("header", false, "the --labeled file's first row is a header")
-	early := fs.String("early-stopping", "", "auto or off: AMT's median stopping rule on the per-epoch validation AUC (default auto, but off with hyperband, with attack_auc and without --validation)")
 	startFile := fs.String("start", "", "a hyperparameters.json to train as the first trial (say, what you run today), so the search starts from it; tuned hyperparameters it lacks take their defaults")
-	minEpochs := fs.Int("min-epochs", 1, "hyperband: the first rung, in epochs (AMT's MinResource)")
 	maxRuntime := fs.Duration("max-runtime", 0, "stop a trial that trains longer (a training job's stopping condition); 0: no limit. Makes the search depend on the machine's speed")
 	out := fs.String("out", "", "directory for hyperparameters.json, model.bin and trials.csv (created if missing)")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
@@ -83,20 +79,16 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	opts := tune.Options{MaxJobs: *maxJobs, Seed: *seed, MinEpochs: *minEpochs, MaxTrialRuntime: *maxRuntime}
-	switch {
-	case *trainPath == "" || *out == "":
+	opts := tune.Options{MaxJobs: *sf.maxJobs, Seed: *seed, MinEpochs: *sf.minEpochs, MaxTrialRuntime: *maxRuntime}
+	if *trainPath == "" || *out == "" {
 		return usagef("--train and --out are required")
-	case *maxJobs < 1:
-		return usagef("--max-jobs is required: the number of trials, 1 or more")
-	case *minEpochs < 1:
-		return usagef("--min-epochs %d: want 1 or more", *minEpochs)
-	case *maxRuntime < 0:
-		return usagef("--max-runtime %s: want a positive duration, or 0 for no limit", *maxRuntime)
 	}
 	var err error
-	if opts.Strategy, err = tune.ParseStrategy(*strategy); err != nil {
-		return usagef("--strategy %q: want bayesian, random or hyperband", *strategy)
+	if opts.Strategy, err = sf.check(); err != nil {
+		return err
+	}
+	if *maxRuntime < 0 {
+		return usagef("--max-runtime %s: want a positive duration, or 0 for no limit", *maxRuntime)
 	}
 	switch *objective {
 	case "discriminator_auc", string(tune.DiscriminatorAUC):
@@ -115,22 +107,13 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	default:
 		return usagef("--objective %q: want discriminator_auc or attack_auc", *objective)
 	}
-	switch *early {
-	case "":
-		// The median rule judges the per-epoch validation AUC, which is
-		// the attack_auc objective's only by proxy.
-		opts.EarlyStopping = opts.Strategy != tune.Hyperband && *validPath != "" && opts.Objective == tune.DiscriminatorAUC
-	case "auto":
-		switch {
-		case opts.Strategy == tune.Hyperband:
-			return usagef("--early-stopping auto: hyperband stops trials itself (AMT requires early stopping off with it)")
-		case *validPath == "":
-			return usagef("--early-stopping auto judges trials by their validation AUC: give --validation")
-		}
-		opts.EarlyStopping = true
-	case "off":
-	default:
-		return usagef("--early-stopping %q: want auto or off", *early)
+	// The median rule judges the per-epoch validation AUC, which is the
+	// attack_auc objective's only by proxy.
+	if opts.EarlyStopping, err = sf.earlyStopping(opts.Strategy, opts.Strategy != tune.Hyperband && *validPath != "" && opts.Objective == tune.DiscriminatorAUC); err != nil {
+		return err
+	}
+	if opts.EarlyStopping && *validPath == "" {
+		return usagef("--early-stopping auto judges trials by their validation AUC: give --validation")
 	}
 	if opts.Strategy == tune.Hyperband && *validPath == "" {
 		return usagef("--strategy hyperband judges trials by their validation AUC: give --validation")
@@ -138,12 +121,8 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	if opts.Static, err = hyperparameterFlags(*hpFile, hps); err != nil {
 		return err
 	}
-	for _, r := range ranges {
-		rg, err := tune.ParseRange(r)
-		if err != nil {
-			return usagef("--%v", err)
-		}
-		opts.Ranges = append(opts.Ranges, rg)
+	if opts.Ranges, err = sf.parseRanges(); err != nil {
+		return err
 	}
 	space, err := tune.NewSpace(opts.Static, opts.Ranges, opts.Strategy)
 	if err != nil {
@@ -184,7 +163,7 @@ func runTune(ctx context.Context, e *env, args []string) error {
 	}
 	if !*quiet {
 		fmt.Fprintf(e.stderr, "tuning %s over %s (%s strategy, %s, early stopping %s); %s\n",
-			strings.Join(space.Names(), ", "), plural.Count(*maxJobs, "trial", "trials"), strings.ToLower(string(opts.Strategy)),
+			strings.Join(space.Names(), ", "), plural.Count(*sf.maxJobs, "trial", "trials"), strings.ToLower(string(opts.Strategy)),
 			opts.Objective, onOff(opts.EarlyStopping), plural.Count(data.Train.Len(), "training row", "training rows"))
 		opts.Progress = &tuneProgress{w: e.stderr, tty: e.stderrIsTerminal, names: space.Names()}
 	}

@@ -91,6 +91,12 @@ type result struct {
 	findingAlerts, normalAlerts int
 	asffPath                    string
 	asffFindings                int
+	// basis is the alert rule's basis (network when the model has its
+	// network history and a calibration made with it); unusualFindings
+	// counts the findings whose address is in none of their principal's
+	// usual networks.
+	basis           ipinsights.AlertBasis
+	unusualFindings int
 }
 
 // alertFPR is the false-positive rate of the alert list: the share of
@@ -186,17 +192,22 @@ func run(ctx context.Context, s settings, out io.Writer) (*result, error) {
 	}
 	fmt.Fprintf(out, "trained on %d tuples (%d principals)\n\n", train.Len(), model.SeenEntities())
 
-	// What ipinsights train adds to the model it writes: a calibration,
-	// here in sample on the training tuples (as train does without
-	// --validation), which states thresholds as a share of normal pairs,
-	// and the network history that explanations read.
+	// What ipinsights train adds to the model it writes: the network
+	// history that explanations read, and then a calibration, here in
+	// sample on the training tuples (as train does without --validation),
+	// which states thresholds as a share of normal pairs. The order
+	// matters: a calibration made with the history also measures the
+	// pairs outside their principal's usual networks, which the default
+	// alert basis (network) needs; one made before it would leave the
+	// default on dot_product.
+	if model, err = model.WithNetworkHistory(ctx, train, nil); err != nil {
+		return nil, err
+	}
 	cal, err := model.Calibrate(ctx, train, nil)
 	if err != nil {
 		return nil, err
 	}
-	if model, err = model.WithCalibration(cal).WithNetworkHistory(ctx, train, nil); err != nil {
-		return nil, err
-	}
+	model = model.WithCalibration(cal)
 
 	res := &result{}
 	for _, sc := range model.ScoreBatch(nil, held) {
@@ -263,9 +274,13 @@ func alertList(out io.Writer, s settings, res *result, model *ipinsights.Model, 
 	if err != nil {
 		return err
 	}
+	res.basis = rule.Basis()
 	cal := model.Calibration()
+	// AlertTuple, not Alert: the network basis needs the pair's address
+	// (Alert, given only the entity, applies the global dot-product
+	// threshold instead).
 	for i, d := range res.normal {
-		if rule.Alert(embedding.EntityHash(held[i].Entity), d) {
+		if rule.AlertTuple(embedding.NewTuple(held[i].Entity, held[i].IP), d) {
 			res.normalAlerts++
 		}
 	}
@@ -286,14 +301,17 @@ func alertList(out io.Writer, s settings, res *result, model *ipinsights.Model, 
 	opts := alert.ASFFOptions{AccountID: acct.Config.ID, Region: "us-east-1", Rule: &rule}
 
 	fmt.Fprintf(out, "\nThe alert list: each finding's pair, its percentile among normal pairs (the principal's own when it has\n")
-	fmt.Fprintf(out, "%d or more), whether it alerts at a %g%% false-positive rate (by %s: below %.3f), and why.\n",
-		cal.MinEntityPairs(), 100*alertFPR, rule.Basis(), rule.Threshold())
+	fmt.Fprintf(out, "%d or more), whether it alerts at a %g%% false-positive rate (%s), and why.\n",
+		cal.MinEntityPairs(), 100*alertFPR, ruleText(rule))
 	for i, t := range findings {
 		e := &expls[i]
 		rec := alert.Record{Entity: []byte(t.Principal), Addr: t.Addr, Result: e.Result, Explanation: e,
 			Percentile: cal.Percentile(embedding.EntityHash(t.Principal), e.DotProduct),
-			Alert:      rule.Alert(embedding.EntityHash(t.Principal), e.DotProduct),
+			Alert:      rule.AlertTuple(embedding.NewTuple(t.Principal, t.Addr), e.DotProduct),
 			Extra:      [][]byte{[]byte(t.FindingID), []byte(t.FindingType)}}
+		if !e.NetworkSeen {
+			res.unusualFindings++
+		}
 		flag := "no alert"
 		if rec.Alert {
 			flag = "ALERT"
@@ -321,6 +339,26 @@ func alertList(out io.Writer, s settings, res *result, model *ipinsights.Model, 
 	fmt.Fprintf(out, " (calibrated in sample, on the training days: new traffic alerts more often than the rate).\n")
 	fmt.Fprintf(out, "Security Hub findings for the %d alerts: %s\n", res.asffFindings, res.asffPath)
 	return nil
+}
+
+// ruleText says what rule flags: on the network basis, the dot products
+// below which a pair outside and inside its principal's usual networks
+// alerts; on the others, the one threshold.
+func ruleText(rule ipinsights.AlertRule) string {
+	if rule.Basis() != ipinsights.AlertByNetwork {
+		return fmt.Sprintf("by %s: below %.3f", rule.Basis(), rule.Threshold())
+	}
+	unseen, seen := rule.NetworkThresholds()
+	side := func(where string, below float64) string {
+		switch {
+		case math.IsInf(below, 1):
+			return "every pair " + where
+		case math.IsInf(below, -1):
+			return "no pair " + where
+		}
+		return fmt.Sprintf("pairs %s below %.3f", where, below)
+	}
+	return fmt.Sprintf("by network: %s, %s", side("outside the principal's usual networks", unseen), side("inside them", seen))
 }
 
 // percentile says where a pair ranks among the normal pairs its

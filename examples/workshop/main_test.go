@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipinsights/ipinsights-go/ipinsights"
 )
 
 // TestWorkshopSmall runs the whole flow on a small account (12 users, 3
@@ -41,7 +43,15 @@ func TestWorkshopSmall(t *testing.T) {
 	// The ending: the alert list at a 1% false-positive rate.
 	assert.Contains(t, out.String(), "The alert list: each finding's pair")
 	assert.Contains(t, out.String(), "is not among its usual networks (")
-	assert.Greater(t, res.findingAlerts, len(res.findings)/2, "most findings alert")
+	// The default basis is network: the history was added before the
+	// calibration, and the alerts are decided with each pair's address.
+	assert.Equal(t, ipinsights.AlertByNetwork, res.basis)
+	assert.Equal(t, len(res.findings), res.unusualFindings, "every finding calls from an attacker's network, none of its principal's usual ones")
+	// In sample, fewer than 1% of the calibration pairs are outside their
+	// principal's usual networks, so at 1% the rule flags every such pair
+	// whatever its dot product: every finding alerts.
+	assert.Contains(t, out.String(), "(by network: every pair outside the principal's usual networks, pairs inside them below ")
+	assert.Equal(t, len(res.findings), res.findingAlerts, "every finding alerts")
 	assert.Greater(t, res.normalAlerts, 0)
 	assert.Less(t, float64(res.normalAlerts), 0.1*float64(len(res.normal)), "a few normal pairs alert, near the rate")
 	assert.Contains(t, out.String(), fmt.Sprintf("%d of %d findings alert. The normal day: %d of %d pairs alert (",
@@ -62,7 +72,7 @@ func TestWorkshopSmall(t *testing.T) {
 		for _, f := range body.Findings {
 			assert.Equal(t, "2018-10-08", f.SchemaVersion)
 			assert.Equal(t, "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default", f.ProductArn)
-			assert.Contains(t, f.Description, "It alerts at a false-positive rate of 1%")
+			assert.Contains(t, f.Description, "It alerts at a false-positive rate of 1% (pairs outside the entity's usual networks first")
 			assert.Contains(t, []string{"AwsIamUser", "AwsIamRole"}, f.Resources[0].Type, f.Resources[0].Id)
 			n++
 		}
