@@ -296,34 +296,24 @@ func TestNetworkCalibrationSectionMalformed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, nc, c)
 
-	put32 := func(at int, v uint32) []byte {
-		q := bytes.Clone(good)
-		binary.LittleEndian.PutUint32(q[at:], v)
-		return q
-	}
-	put64 := func(at int, v uint64) []byte {
-		q := bytes.Clone(good)
-		binary.LittleEndian.PutUint64(q[at:], v)
-		return q
-	}
 	ku := len(nc.unseen.v)
 	seenAt := 4 + 12 + 4*ku // offset of the seen pairs
 	cases := map[string][]byte{
-		"format":            put32(0, 2),
-		"unseen values > n": put32(12, uint32(nc.unseen.n+1)),
-		"unseen values 0":   put32(12, 0),
-		"hostile pairs":     put64(4, 1<<63),
-		"unseen NaN":        put32(16, math.Float32bits(float32(math.NaN()))),
-		"unseen descending": put32(16, math.Float32bits(1e30)),
-		"seen +Inf":         put32(len(good)-4, math.Float32bits(float32(math.Inf(1)))),
-		"hostile seen k":    put32(seenAt+8, math.MaxUint32),
+		"format":            patch32(good, 0, 2),
+		"unseen values > n": patch32(good, 12, uint32(nc.unseen.n+1)),
+		"unseen values 0":   patch32(good, 12, 0),
+		"hostile pairs":     patch64(good, 4, 1<<63),
+		"unseen NaN":        patch32(good, 16, math.Float32bits(float32(math.NaN()))),
+		"unseen descending": patch32(good, 16, math.Float32bits(1e30)),
+		"seen +Inf":         patch32(good, len(good)-4, math.Float32bits(float32(math.Inf(1)))),
+		"hostile seen k":    patch32(good, seenAt+8, math.MaxUint32),
 		"cut in the header": good[:6],
 		"cut in the values": good[:len(good)-2],
 		"cut before seen":   good[:seenAt],
 		"empty":             nil,
 		"no pairs at all":   binary.LittleEndian.AppendUint32(make([]byte, 0, 28), netCalibrationFormat),
 	}
-	one := put64(seenAt, 3) // three seen pairs summarised by one value
+	one := patch64(good, seenAt, 3) // three seen pairs summarised by one value
 	binary.LittleEndian.PutUint32(one[seenAt+8:], 1)
 	cases["one value of three"] = one[:seenAt+12+4]
 	cases["no pairs at all"] = append(cases["no pairs at all"], make([]byte, 24)...)

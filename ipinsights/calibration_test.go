@@ -324,40 +324,30 @@ func TestCalibrationSectionMalformed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, cal, c)
 
-	put32 := func(p []byte, at int, v uint32) []byte {
-		q := bytes.Clone(p)
-		binary.LittleEndian.PutUint32(q[at:], v)
-		return q
-	}
-	put64 := func(p []byte, at int, v uint64) []byte {
-		q := bytes.Clone(p)
-		binary.LittleEndian.PutUint64(q[at:], v)
-		return q
-	}
 	k := len(cal.global.v)
 	ents := 32 + 4*k // offset of the entity count
 	cases := map[string][]byte{
-		"format":              put32(good, 0, 2),
-		"min pairs 0":         put32(good, 4, 0),
-		"quantiles 1":         put32(good, 8, 1),
-		"no pairs":            put64(good, 20, 0),
-		"more values than n":  put32(put64(good, 20, 5), 28, 6),
-		"global values 0":     put32(good, 28, 0),
-		"global NaN":          put32(good, 32, math.Float32bits(float32(math.NaN()))),
-		"global descending":   put32(good, 32, math.Float32bits(1e30)),
-		"global +Inf":         put32(good, 32+4*(k-1), math.Float32bits(float32(math.Inf(1)))),
-		"hostile entities":    put32(good, ents, math.MaxUint32),
-		"hostile global k":    put32(put64(good, 20, 1<<40), 28, math.MaxUint32),
-		"entity below min":    put32(good, ents+4+8, 1),
-		"entity pairs > all":  put32(good, ents+4+8, math.MaxUint32),
-		"hashes not sorted":   put64(good, ents+4, math.MaxUint64),
+		"format":              patch32(good, 0, 2),
+		"min pairs 0":         patch32(good, 4, 0),
+		"quantiles 1":         patch32(good, 8, 1),
+		"no pairs":            patch64(good, 20, 0),
+		"more values than n":  patch32(patch64(good, 20, 5), 28, 6),
+		"global values 0":     patch32(good, 28, 0),
+		"global NaN":          patch32(good, 32, math.Float32bits(float32(math.NaN()))),
+		"global descending":   patch32(good, 32, math.Float32bits(1e30)),
+		"global +Inf":         patch32(good, 32+4*(k-1), math.Float32bits(float32(math.Inf(1)))),
+		"hostile entities":    patch32(good, ents, math.MaxUint32),
+		"hostile global k":    patch32(patch64(good, 20, 1<<40), 28, math.MaxUint32),
+		"entity below min":    patch32(good, ents+4+8, 1),
+		"entity pairs > all":  patch32(good, ents+4+8, math.MaxUint32),
+		"hashes not sorted":   patch64(good, ents+4, math.MaxUint64),
 		"cut in the middle":   good[:len(good)/2],
 		"cut in the header":   good[:10],
 		"empty":               nil,
 		"entities cut short":  good[:ents+4+12],
 		"entity values cut":   good[:len(good)-2],
-		"huge skipped":        put64(good, 12, 1<<63),
-		"quantiles too large": put32(good, 8, 1<<20),
+		"huge skipped":        patch64(good, 12, 1<<63),
+		"quantiles too large": patch32(good, 8, 1<<20),
 	}
 	for name, p := range cases {
 		_, err := decode(p)

@@ -1,6 +1,8 @@
 package ipinsights
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -67,4 +69,19 @@ func smallConfig() Config {
 // nets0 returns an address in the first entity's first network.
 func (p *planted) nets0() netip.Addr {
 	return embedding.AddrV4(p.nets[0][0]<<16 | 1).Netip()
+}
+
+// patch32 returns a copy of p whose little-endian uint32 at offset at is v:
+// a model file or section corrupted in one field.
+func patch32(p []byte, at int, v uint32) []byte {
+	q := bytes.Clone(p)
+	binary.LittleEndian.PutUint32(q[at:], v)
+	return q
+}
+
+// patch64 is patch32 for a uint64.
+func patch64(p []byte, at int, v uint64) []byte {
+	q := bytes.Clone(p)
+	binary.LittleEndian.PutUint64(q[at:], v)
+	return q
 }

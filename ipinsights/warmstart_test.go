@@ -254,29 +254,19 @@ func TestOptimizerStateFile(t *testing.T) {
 		return err
 	}
 	require.NoError(t, decode(good))
-	put32 := func(off int, v uint32) []byte {
-		q := slices.Clone(good)
-		binary.LittleEndian.PutUint32(q[off:], v)
-		return q
-	}
-	put64 := func(off int, v uint64) []byte {
-		q := slices.Clone(good)
-		binary.LittleEndian.PutUint64(q[off:], v)
-		return q
-	}
 	vAt := 24 + 4*int(d) // the first row's first second moment
 	for name, c := range map[string]struct {
 		p    []byte
 		want string
 	}{
-		"format":          {put32(0, 2), "format 2"},
-		"optimizer":       {put32(4, 9), "unknown optimizer 9"},
-		"other optimizer": {put32(4, optSGD), "for a model trained with adam"},
-		"no epochs":       {put64(16, 0), "0 epochs"},
-		"too many epochs": {put64(16, maxStateEpochs+1), "1048577 epochs"},
-		"fewer steps":     {put64(8, 1), "1 steps in 2 epochs"},
-		"NaN moment":      {put32(28, math.Float32bits(float32(math.NaN()))), "entity table: moment"},
-		"negative v":      {put32(vAt, math.Float32bits(-1)), "is -1"},
+		"format":          {patch32(good, 0, 2), "format 2"},
+		"optimizer":       {patch32(good, 4, 9), "unknown optimizer 9"},
+		"other optimizer": {patch32(good, 4, optSGD), "for a model trained with adam"},
+		"no epochs":       {patch64(good, 16, 0), "0 epochs"},
+		"too many epochs": {patch64(good, 16, maxStateEpochs+1), "1048577 epochs"},
+		"fewer steps":     {patch64(good, 8, 1), "1 steps in 2 epochs"},
+		"NaN moment":      {patch32(good, 28, math.Float32bits(float32(math.NaN()))), "entity table: moment"},
+		"negative v":      {patch32(good, vAt, math.Float32bits(-1)), "is -1"},
 		"cut short":       {good[:len(good)-3], "bytes, the model's shape takes"},
 		"header cut":      {good[:10], "optimizer state cut short"},
 		"empty":           {nil, "optimizer state cut short"},
