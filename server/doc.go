@@ -25,8 +25,14 @@
 // request is refused with 406 NotAcceptable, saying what the model lacks,
 // rather than answered without the fields asked for; a value other than
 // True or False, or either parameter with text/csv, is a 406 as for seen.
+// With Options.ASLookup (an *asn.DB, say), explain=True also adds the AS
+// members that the command line's JSON lines give with an AS database,
+// written by the same alert.Annotator and encoder: asn and as_org of the
+// address and of each usual network (null when unknown). Other responses
+// do not change.
 // An explained record takes about 200 bytes of response, plus 40 per
-// usual network of its entity, so large explained requests meet
+// usual network of its entity (and about 40 more per network, and for the
+// address, with AS members), so large explained requests meet
 // MaxResponseBytes sooner.
 //
 // Errors have SageMaker's status codes and a JSON body {"code", "message"},
@@ -75,5 +81,7 @@
 // The scoring path reuses its buffers across requests. Beyond net/http's
 // own allocations, a request allocates its Content-Length header and, when
 // it outgrows them, larger request and response buffers; nothing per
-// record, verbose, percentile and explained responses included.
+// record, verbose, percentile and explained responses included (with AS
+// members too, once the annotator's caches, kept with each pooled request
+// state, hold the networks seen).
 package server

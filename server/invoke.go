@@ -33,6 +33,10 @@ type invocation struct {
 	expl0 int
 	rec   alert.Record
 	extra []byte
+	// ann annotates explained records with their AS (Options.ASLookup);
+	// nil without one. Created on first use, kept with the pooled state
+	// so that its caches serve the next requests.
+	ann *alert.Annotator
 }
 
 // maxPooledBytes and maxPooledRecords bound the buffers kept for reuse, so
@@ -142,6 +146,9 @@ func (s *Server) invoke(st *reqState, r *http.Request) {
 		return
 	}
 	rows := len(inv.tuples)
+	if rf.Explain && s.opts.ASLookup != nil && inv.ann == nil {
+		inv.ann = alert.NewAnnotator(s.opts.ASLookup)
+	}
 	if fit, ok := inv.respond(m, rf, s.opts.MaxResponseBytes, s.opts.ScoreWorkers); !ok {
 		s.responseTooLarge(st, rf, fit, rows, m.VectorDim())
 		return
@@ -279,7 +286,7 @@ func (inv *invocation) respond(m *ipinsights.Model, rf inference.ResponseFormat,
 	fit := 0
 	// members: the percentile and explanation, written by package alert
 	// as the CLI writes them.
-	f := alert.Fields{Percentile: rf.Percentile || rf.Explain, Explain: rf.Explain}
+	f := alert.Fields{Percentile: rf.Percentile || rf.Explain, Explain: rf.Explain, AS: rf.Explain && inv.ann != nil}
 	members := f.Percentile
 	inv.expl0 = -1
 	if rf.Verbose {
@@ -378,6 +385,10 @@ func (inv *invocation) appendMembers(dst []byte, m *ipinsights.Model, f *alert.F
 	r.Explanation = nil
 	if f.Explain {
 		r.Explanation = inv.explanation(m, i, workers)
+	}
+	if f.AS {
+		r.Addr = inv.tuples[i].Addr.Netip()
+		inv.ann.Annotate(r)
 	}
 	return f.AppendJSONMembers(dst, r)
 }

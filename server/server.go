@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/ipinsights/ipinsights-go/alert"
 	"github.com/ipinsights/ipinsights-go/inference"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/sigv4"
@@ -188,6 +189,13 @@ type Options struct {
 	// request lines of successful invocations, one per mini-batch, are
 	// logged at Debug rather than Info level.
 	Batch bool
+	// ASLookup, when not nil, gives the autonomous system of addresses: an
+	// explain=True response then also carries the AS members of package
+	// alert (asn and as_org of the address, and of each usual network), as
+	// an alert.Annotator writes them. An *asn.DB is one. It must be safe
+	// for concurrent use, and is not replaced while the server serves.
+	// Nil writes no AS members.
+	ASLookup alert.ASLookup
 	// Logger receives a structured line per request, and reloads. Nil
 	// discards them. The line of an invocation refused by a limit has a
 	// "limit" attribute that names the option:

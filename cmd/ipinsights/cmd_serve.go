@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/asn"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/server"
 	"github.com/ipinsights/ipinsights-go/sigv4"
@@ -33,7 +34,8 @@ The server answers GET /ping, POST /invocations, POST /endpoints/{name}/invocati
 (the SageMaker Runtime API path), GET /execution-parameters and GET /metrics.
 SIGTERM or SIGINT: finish the requests under way, then exit 0.
 SIGHUP: reload --model (and --tls-cert, --tls-key, and --credentials with --auth sigv4);
-requests are not dropped, a bad file keeps the old one.
+requests are not dropped, a bad file keeps the old one. --asn-db is not reloaded: restart
+the server for a new ASN database.
 SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY and
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS are read as in a SageMaker container; flags win.
 
@@ -89,6 +91,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	region := fs.String("region", defaultRegion(), "with --auth sigv4: the region that signatures are scoped to, as the clients are configured ($AWS_REGION or $AWS_DEFAULT_REGION when set)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; TLS 1.2 or later)")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	asnDB := fs.String("asn-db", "", "an ASN database (MaxMind/DB-IP .mmdb, ip2asn TSV or start,end,asn[,org] CSV): explain=True responses\nthen carry asn and as_org of the address and of each usual network, as score --explain --asn-db writes them\n(opened at startup; not reloaded on SIGHUP)")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	logLevel := fs.String("log-level", "info", "least log level: debug, info, warn or error (request lines are info; warn shows only failures)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests under way")
@@ -185,6 +188,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		tlsConfig = kp.TLSConfig()
 	}
 
+	if *asnDB != "" {
+		db, err := asn.Open(*asnDB) // before the model: a wrong file fails at once
+		if err != nil {
+			return fmt.Errorf("--asn-db: %w", err)
+		}
+		defer db.Close()
+		opts.ASLookup = db
+	}
+
 	m, err := ipinsights.LoadFile(*modelPath)
 	if err != nil {
 		return err
@@ -214,6 +226,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		logger.Info("requests must be signed (AWS Signature Version 4)", "credentials", *credentials, "region", *region, "service", "sagemaker")
 	} else if !isLoopback(ln.Addr()) {
 		logger.Warn("serving without authentication on an address other hosts can reach: anyone who reaches it can score and read /metrics; add --auth sigv4 --credentials FILE", "addr", ln.Addr().String())
+	}
+	if *asnDB != "" {
+		logger.Info("explain=True responses carry the AS of addresses and networks", "asn_db", *asnDB)
 	}
 	if kp != nil {
 		logger.Info("serving HTTPS", "tls_cert", *tlsCert, "not_after", kp.NotAfter())

@@ -196,6 +196,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--auth", "sigv4", "--credentials", creds("ok.txt", "AKID1 secret1\n", 0o600), "--region", ""}, `--region: sigv4: region ""`},
 		{[]string{"--tls-cert", ca.CertFile, "--tls-key", cb.KeyFile}, "tls: private key does not match public key"},
 		{[]string{"--tls-cert", ca.KeyFile, "--tls-key", ca.KeyFile}, "server: TLS certificate"},
+		{[]string{"--asn-db", filepath.Join(dir, "missing-asn.tsv")}, "--asn-db: "},
+		{[]string{"--asn-db", creds("bad-asn.tsv", "1.0.0.0\t1.0.0.255\tx13335\tUS\tX\n", 0o644)}, "bad-asn.tsv"},
 	} {
 		code, _, stderr := runCLI(t, "", append([]string{"serve", "--model", path, "--addr", "127.0.0.1:0"}, tc.args...)...)
 		assert.Equal(t, exitData, code, "%v: %s", tc.args, stderr)
