@@ -14,12 +14,15 @@ func init() {
 	register(&command{
 		name:    "calibrate",
 		summary: "recalibrate a model on normal entity,ip rows, without retraining",
-		usage:   "--model FILE --normal FILE [--out FILE] [--min-entity-pairs N] [--entity-quantiles N] [--lenient] [--quiet]",
+		usage:   "--model FILE --normal FILE [--out FILE] [--min-entity-pairs N] [--entity-quantiles N] [--keep-entities] [--lenient] [--quiet]",
 		example: `ipinsights calibrate --model model.bin --normal yesterday.csv
 # replaces model.bin's calibration with the score distribution of yesterday's logins,
 # against which alert rates (score --alert-fpr, threshold --fpr) are stated; with the
 # model's network history, also the share of logins outside each entity's usual networks
-# and their scores, which the network alert basis (score's default) needs`,
+# and their scores, which the network alert basis (score's default) needs
+ipinsights calibrate --model model.bin --normal today.csv --keep-entities
+# the same, but a user with their own distribution in model.bin's calibration and no
+# login today keeps it, rather than being ranked against everyone's`,
 		run: runCalibrate,
 	})
 }
@@ -33,6 +36,8 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	var copts ipinsights.CalibrationOptions
 	fs.IntVar(&copts.MinEntityPairs, "min-entity-pairs", ipinsights.DefaultMinEntityPairs, "pairs an entity needs to be ranked against its own pairs rather than all of them")
 	fs.IntVar(&copts.EntityQuantiles, "entity-quantiles", ipinsights.DefaultEntityQuantiles, "scores kept per such entity (4 bytes each): all up to this many, else quantiles")
+	keep := fs.Bool("keep-entities", false, "an entity that the model's current calibration ranks against its own pairs and that has no pair in --normal keeps that distribution\n"+
+		"(its values join the new calibration, as in a warm start); without it, every distribution comes from --normal alone. With a model that has no calibration: a no-op, with a note")
 	lenient := fs.Bool("lenient", false, "skip malformed rows (counted on stderr) instead of failing")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,6 +72,14 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var notes []string
+	if *keep {
+		if prev := m.Calibration(); prev != nil {
+			copts.Previous = prev
+		} else {
+			notes = append(notes, fmt.Sprintf("note: --keep-entities: %s has no calibration to keep entities from; calibrating on %s alone", *modelPath, inputName(*normalPath)))
+		}
+	}
 	cal, err := m.Calibrate(ctx, normal, &copts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", inputName(*normalPath), err)
@@ -74,7 +87,13 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if err := m.WithCalibration(cal).SaveFile(dst.path); err != nil {
 		return err
 	}
+	if copts.Previous != nil {
+		notes = append(notes, "note: entities of the earlier calibration absent from "+inputName(*normalPath)+" keep their own score distribution (the network calibration is of "+inputName(*normalPath)+"'s pairs alone)")
+	}
 	if !*quiet {
+		for _, n := range notes {
+			fmt.Fprintln(e.stderr, n)
+		}
 		fmt.Fprintf(e.stderr, "%s; wrote %s\n", describeCalibration(cal, "from "+inputName(*normalPath)), dst.path)
 	}
 	return nil
