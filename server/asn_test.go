@@ -117,21 +117,6 @@ func TestNoAllocationPerRowWithAS(t *testing.T) {
 	s, err := New(m, Options{MaxResponseBytes: 1 << 30, ASLookup: asnDB(t)})
 	require.NoError(t, err)
 	for _, accept := range []string{"application/jsonlines; explain=True", "application/json; verbose=True; explain=True"} {
-		allocs := map[int]float64{}
-		for _, rows := range []int{1, 1000} {
-			recs := make([]ipinsights.Pair, rows)
-			for i := range recs {
-				recs[i] = ipinsights.Pair{Entity: fmt.Sprintf("user-%03d", i%150), IP: sampleRecord[i%3].IP}
-			}
-			serve, _ := inMemory(s, "text/csv", accept, csvBody(t, recs))
-			require.Equal(t, 200, serve(), accept)
-			allocs[rows] = testing.AllocsPerRun(50, func() {
-				if serve() != 200 {
-					t.Fatal("not 200")
-				}
-			})
-		}
-		t.Logf("Accept %q: allocations per request: %v", accept, allocs)
-		assert.Less(t, allocs[1000], allocs[1]+5, "Accept %q: a 1000-row request allocates about what a 1-row one does", accept)
+		assertFlatAllocs(t, s, accept)
 	}
 }
