@@ -20,7 +20,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +33,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipinsights/ipinsights-go/internal/bench/host"
+	"github.com/ipinsights/ipinsights-go/internal/stats"
 
 	"github.com/ipinsights/ipinsights-go/internal/tutorial"
 )
@@ -94,7 +96,7 @@ func main() {
 
 	fmt.Printf("score --explain speed: %s rows (the attack test of %d users x %d), --format %s, model %s\n",
 		commas(rows), *users, *repeat, *format, filepath.Base(model))
-	fmt.Printf("CPU %s, %d CPUs, %s\n\n", cpuModel(), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("CPU %s, %d CPUs, %s\n\n", host.CPUModel(), runtime.NumCPU(), runtime.Version())
 	variants := []string{"explain"}
 	if *baseline {
 		variants = append(variants, "plain")
@@ -115,8 +117,8 @@ func main() {
 	}
 	fmt.Println()
 	for _, v := range variants {
-		wall := median(res[v], func(x result) float64 { return x.wall.Seconds() })
-		cpu := median(res[v], func(x result) float64 { return x.cpu.Seconds() })
+		wall := medianOf(res[v], func(x result) float64 { return x.wall.Seconds() })
+		cpu := medianOf(res[v], func(x result) float64 { return x.cpu.Seconds() })
 		fmt.Printf("%-8s median of %d: %.2f s wall, %.2f CPU-s: %s rows/s wall clock, %s rows per CPU-second\n",
 			v, *runs, wall, cpu, commas(int(float64(rows)/wall)), commas(int(float64(rows)/cpu)))
 	}
@@ -189,30 +191,13 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func median(xs []result, f func(result) float64) float64 {
+// medianOf returns the median of f over xs.
+func medianOf(xs []result, f func(result) float64) float64 {
 	v := make([]float64, len(xs))
 	for i, x := range xs {
 		v[i] = f(x)
 	}
-	slices.SortFunc(v, cmp.Compare[float64])
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-// cpuModel returns the model name of the first CPU, as lscpu shows it.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown (" + runtime.GOARCH + ")"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown (" + runtime.GOARCH + ")"
+	return stats.Median(v)
 }
 
 // loadAvg returns the 1-minute load average, or "-" where unknown.

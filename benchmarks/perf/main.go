@@ -37,6 +37,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipinsights/ipinsights-go/internal/bench/host"
+
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/embedding"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
@@ -255,7 +257,7 @@ func fullRun(res *result, ds *ipinsights.Dataset, t0 time.Time, pairs []ipinsigh
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
-	res.peakRSS = peakRSS()
+	res.peakRSS = host.PeakRSS()
 	res.trainAllocs = ms1.Mallocs - ms0.Mallocs
 	res.batches = rec.batches
 	res.fullRate = float64(rec.samples) / trainSeconds
@@ -353,24 +355,6 @@ func cpuTicks() (steal, total int64) {
 
 func resetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS returns VmHWM of this process in bytes, or -1 when unknown.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return kb << 10
-		}
-	}
-	return -1
 }
 
 func printTable(out *os.File, rs []result, epochs int) {

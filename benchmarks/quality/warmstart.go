@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/ipinsights/ipinsights-go/internal/bench/host"
 
 	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
 	"github.com/ipinsights/ipinsights-go/internal/stats"
@@ -126,7 +126,7 @@ func warmRun(ctx context.Context, users int, seed uint64, workers, warmEpochs in
 // warmStart runs the -warm-start mode and prints its table to w.
 func warmStart(ctx context.Context, w io.Writer, sizes []int, runs, workers, warmEpochs int, override map[string]string) error {
 	fmt.Fprintf(w, "warm-start benchmark: tutorial hyperparameters%s, GOMAXPROCS=%d, %d run(s) per size; CPU: %s\n",
-		overrideString(override), runtime.GOMAXPROCS(0), runs, cpuModel())
+		overrideString(override), runtime.GOMAXPROCS(0), runs, host.CPUModel())
 	fmt.Fprintln(w, "days 1-7 and day 8 are the training rows of the tutorial's generator with 8 training days, split by timestamp;")
 	fmt.Fprintln(w, "the attack test is days 9-10 (users seen in days 1-8). Time and CPU are of training alone; ratios are to from scratch.")
 	for _, users := range sizes {
@@ -163,19 +163,4 @@ func warmStart(ctx context.Context, w io.Writer, sizes []int, runs, workers, war
 		fmt.Fprintf(w, "attack-test AUC ceiling (travel rows tie with attacks): %.4f\n", med(all[0], func(r warmRow) float64 { return r.ceilingT }))
 	}
 	return nil
-}
-
-// cpuModel returns the processor's model name from /proc/cpuinfo, or
-// "unknown".
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }

@@ -47,9 +47,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ipinsights/ipinsights-go/internal/bench/host"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
 	"github.com/ipinsights/ipinsights-go/internal/bench/cputime"
@@ -112,7 +113,7 @@ func main() {
 		epoch = fmt.Sprintf("the first %d batches of an epoch", *batches)
 	}
 	fmt.Printf("# %s, GOMAXPROCS %d, num_entity_vectors %d, vector_dim 128, 1 layer, R=5 S=1, batch 1000, %s\n",
-		cpuModel(), runtime.GOMAXPROCS(0), *entityVectors, epoch)
+		host.CPUModel(), runtime.GOMAXPROCS(0), *entityVectors, epoch)
 	baseRes, err := sizeRun(*dir, *base, *keep, *workers, *entityVectors, *batches)
 	if err != nil {
 		log.Fatal(err)
@@ -231,7 +232,7 @@ func measure(path string, workers, entityVectors, batches int) (result, error) {
 	r.Rows = data.Len()
 	r.ReadSec = time.Since(t0).Seconds()
 	r.ReadCPUSec = (cputime.Process() - cpu0).Seconds()
-	r.ReadRSS = peakRSS()
+	r.ReadRSS = host.PeakRSS()
 
 	cfg := ipinsights.DefaultConfig()
 	cfg.NumEntityVectors = entityVectors
@@ -262,41 +263,6 @@ func measure(path string, workers, entityVectors, batches int) (result, error) {
 	}
 	r.TrainSec = time.Since(t1).Seconds()
 	r.CPUSec = (cputime.Process() - cpu0).Seconds()
-	r.PeakRSS = peakRSS()
+	r.PeakRSS = host.PeakRSS()
 	return r, nil
-}
-
-// peakRSS returns the peak resident set size of this process in bytes:
-// VmHWM of /proc/self/status. (getrusage's ru_maxrss would do but for a
-// child: Linux carries the parent's resident set at fork over exec.)
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				log.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	log.Fatal("no VmHWM in /proc/self/status")
-	return 0
-}
-
-// cpuModel returns the CPU model from /proc/cpuinfo, if there is one.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
