@@ -347,7 +347,7 @@ func TestExplainTwoWideFamilies(t *testing.T) {
 		}
 	}
 	levels := []histLevel{{bits: 24}, {bits: 16}, {v6: true, bits: 64}, {v6: true, bits: 32}}
-	h, err := countHistory(context.Background(), levels, 8, 1, d.Tuples())
+	h, err := countHistory(context.Background(), levels, 8, 1, d.All(), d.Len())
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, h.encode(&b))

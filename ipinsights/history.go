@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"net/netip"
 	"runtime"
@@ -96,7 +97,7 @@ func (m *Model) WithNetworkHistory(ctx context.Context, data *Dataset, opts *His
 	} else if prev != nil && !slices.Equal(prev.levels, levels) {
 		return nil, fmt.Errorf("network history: the model's history keeps other levels than its encoder's (%v, not %v)", prev.levels, levels)
 	}
-	h, err := countHistory(ctx, levels, o.TopNetworks, o.Workers, data.Tuples())
+	h, err := countHistory(ctx, levels, o.TopNetworks, o.Workers, data.All(), data.Len())
 	if err != nil {
 		return nil, err
 	}
@@ -312,14 +313,16 @@ type entityCounts struct {
 // looks at its context.
 const ctxCheckPairs = 1 << 16
 
-// countHistory counts the history of ts over workers goroutines, each
-// taking the entities of its share of the hash space (so that an entity's
-// pairs are counted in data order whatever the number of workers).
-func countHistory(ctx context.Context, levels []histLevel, top, workers int, ts []embedding.Tuple) (*networkHistory, error) {
+// countHistory counts the history of the n pairs of ts over workers
+// goroutines, each reading them all and taking the entities of its share
+// of the hash space (so that an entity's pairs are counted in data order
+// whatever the number of workers). ts is read, not copied: a Dataset's
+// compact rows stay its only copy.
+func countHistory(ctx context.Context, levels []histLevel, top, workers int, ts iter.Seq[embedding.Tuple], n int) (*networkHistory, error) {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = max(1, min(workers, len(ts)/ctxCheckPairs+1))
+	workers = max(1, min(workers, n/ctxCheckPairs+1))
 	size := 4 * top
 	parts := make([][]entityCounts, workers)
 	errs := make([]error, workers)
@@ -329,8 +332,9 @@ func countHistory(ctx context.Context, levels []histLevel, top, workers int, ts 
 			done := ctx.Done()
 			idx := map[uint64]int32{}
 			var ents []entityCounts
-			for i, t := range ts {
-				if i%ctxCheckPairs == 0 {
+			i := 0
+			for t := range ts {
+				if i++; i%ctxCheckPairs == 1 {
 					select {
 					case <-done:
 						errs[w] = ctx.Err()
