@@ -306,11 +306,12 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 	usual, wide := dst.UsualNetworks, dst.UsualWideNetworks // reused when they have room
 	*dst = Explanation{Result: Result{DotProduct: math.NaN(), EntitySeen: m.seen.has(t.Entity)}}
 	var h []float32
+	var rows []int32 // the address's encoder rows; nearest reads them below
 	if valid {
 		// As scoreRows computes it, so that the score is Score's.
-		n := m.enc.Encode(s.rows[:], t.Addr)
+		rows = s.rows[:m.enc.Encode(s.rows[:], t.Addr)]
 		u, c := m.projection(s, embedding.Bucket(t.Entity, m.cfg.NumEntityVectors))
-		h = m.lastInputRows(s, s.rows[:n])
+		h = m.lastInputRows(s, rows)
 		dst.DotProduct = float64(f32.Dot(u, h) + c)
 	}
 
@@ -410,8 +411,8 @@ func (m *Model) explainTuple(x *explainer, dst *Explanation, t embedding.Tuple, 
 		dst.NearestUsualNetwork, dst.NearestSimilarity = dst.Network, 1
 	default:
 		row := int32(-1) // the address's one encoder row, when it has one
-		if n := m.enc.Encode(s.rows[:], t.Addr); n == 1 {
-			row = s.rows[0]
+		if len(rows) == 1 {
+			row = rows[0]
 		}
 		m.nearest(x, dst, h, row, he, v4, v6)
 	}
