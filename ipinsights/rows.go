@@ -223,10 +223,15 @@ func (s *rowStore) dicts() []*entityDict {
 // seenSet returns the set of the entity hashes of s.
 func (s *rowStore) seenSet() seenSet {
 	set := newSeenSet(nil)
+	s.addEntitiesTo(&set)
+	return set
+}
+
+// addEntitiesTo adds the entity hashes of s to set.
+func (s *rowStore) addEntitiesTo(set *seenSet) {
 	for _, d := range s.dicts() {
 		for _, h := range d.hashes {
 			set.add(h)
 		}
 	}
-	return set
 }

@@ -116,11 +116,7 @@ func (t *trainer) streamLoop(ctx context.Context, s Stream, window int, began ti
 				trainErr = t.runBatches(ctx, ord, b, batches, w.last, rep)
 				b += (ord.Len() + p - 1) / p
 				if ep == 1 {
-					for _, d := range w.rows.dicts() {
-						for _, h := range d.hashes {
-							t.m.seen.add(h)
-						}
-					}
+					w.rows.addEntitiesTo(&t.m.seen)
 				}
 				t.forget()
 			}

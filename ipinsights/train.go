@@ -256,11 +256,7 @@ func (t *trainer) loop(ctx context.Context, data *Dataset, began time.Time, opts
 		}
 		rep.endEpoch(batches)
 	}
-	for _, d := range data.rows.dicts() {
-		for _, h := range d.hashes {
-			t.m.seen.add(h)
-		}
-	}
+	data.rows.addEntitiesTo(&t.m.seen)
 	return nil
 }
 
