@@ -37,6 +37,11 @@ func (t *trainer) gradients(job batchJob) *gradCapture {
 		c.w = append(c.w, make([]float32, len(ly.w)))
 		c.b = append(c.b, make([]float32, len(ly.b)))
 		for r := range d {
+			if l == t.L-1 { // as denseBlock computes the last layer's rows
+				t.lastGrads(c.w[l][r*d:(r+1)*d], r, r+1)
+				c.b[l][r] = t.lastBiasGrads(t.scr[0].coef, r, 1)[0]
+				continue
+			}
 			c.b[l][r] = t.denseGrad(c.w[l][r*d:(r+1)*d], t.scr[0].coef, l, r)
 		}
 	}

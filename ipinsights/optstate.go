@@ -135,10 +135,7 @@ func optStateSize(m *Model, adam bool) int64 {
 func (st *optState) encode(w io.Writer) error {
 	var b [24]byte
 	binary.LittleEndian.PutUint32(b[0:], optStateFormat)
-	kind := uint32(optSGD)
-	if st.optimizer == "adam" {
-		kind = optAdam
-	}
+	kind := optKind(st.optimizer)
 	binary.LittleEndian.PutUint32(b[4:], kind)
 	binary.LittleEndian.PutUint64(b[8:], uint64(st.steps))
 	binary.LittleEndian.PutUint64(b[16:], uint64(st.epochs))
@@ -174,7 +171,7 @@ func decodeOptState(m *Model, r *bufio.Reader, n int64) (*optState, error) {
 	}
 	kind := binary.LittleEndian.Uint32(b[4:])
 	steps, epochs := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])
-	want := map[string]uint32{"adam": optAdam, "sgd": optSGD}[m.cfg.Optimizer]
+	want := optKind(m.cfg.Optimizer)
 	switch {
 	case kind != optAdam && kind != optSGD:
 		return nil, bad("unknown optimizer %d", kind)
@@ -238,4 +235,16 @@ func decodeOptState(m *Model, r *bufio.Reader, n int64) (*optState, error) {
 		st.lyV = append(st.lyV, layer{w: ly[2], b: ly[3]})
 	}
 	return st, nil
+}
+
+// optKind returns the number that a state section gives optimizer name,
+// 0 for a name it does not know.
+func optKind(name string) uint32 {
+	switch name {
+	case "adam":
+		return optAdam
+	case "sgd":
+		return optSGD
+	}
+	return 0
 }

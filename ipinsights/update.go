@@ -175,10 +175,6 @@ func (t *trainer) denseGrad(dst, coef []float32, l, r int) float32 {
 	d := t.d
 	in, fw := t.cur, &t.fw
 	clear(dst)
-	if l == t.L-1 {
-		t.lastGrads(dst, r, r+1)
-		return t.lastBiasGrads(coef, r, 1)[0]
-	}
 	x := fw.xs
 	if l > 0 {
 		x = fw.acts[l-1]
