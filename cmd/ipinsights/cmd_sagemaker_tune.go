@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,11 +102,7 @@ func runSMTune(ctx context.Context, e *env, c *command, args []string) error {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
-		b, err := json.MarshalIndent(res.BestHyperparameters, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(hpOut, append(b, '\n'), 0o644); err != nil {
+		if err := writeHyperparameters(hpOut, res.BestHyperparameters); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "wrote %s\n", hpOut)
@@ -140,11 +134,7 @@ func printSMTrials(w io.Writer, res *sagemaker.TuningResult, names []string) {
 		if i == res.Best {
 			mark = "*"
 		}
-		obj := ""
-		if !math.IsNaN(t.Objective) {
-			obj = strconv.FormatFloat(t.Objective, 'f', 4, 64)
-		}
-		row := []string{strconv.Itoa(i+1) + mark, t.TrainingJob, t.Status, obj, fmt.Sprintf("%.0f", t.Duration.Seconds())}
+		row := []string{strconv.Itoa(i+1) + mark, t.TrainingJob, t.Status, fmtObjective(t.Objective, 'f', 4), fmt.Sprintf("%.0f", t.Duration.Seconds())}
 		for _, n := range names {
 			row = append(row, t.Hyperparameters[n])
 		}
@@ -152,4 +142,5 @@ func printSMTrials(w io.Writer, res *sagemaker.TuningResult, names []string) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "objective: %s; * best training job (SageMaker's BestTrainingJob)\n", tune.DiscriminatorAUC)
+	printColumnLegend(w, names)
 }

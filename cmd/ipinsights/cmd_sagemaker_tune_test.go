@@ -41,6 +41,7 @@ func TestSageMakerTune(t *testing.T) {
 	assert.Regexp(t, `trial\s+training job\s+status\s+objective\s+seconds\s+epochs\s+lr`, stdout)
 	assert.Equal(t, 3, strings.Count(stdout, "  Completed"), stdout)
 	assert.Contains(t, stdout, "best training job  cli-tune-")
+	assert.Contains(t, stdout, "columns: lr=learning_rate", "the abbreviated columns are explained, as tune does")
 	assert.Contains(t, stdout, "model              s3://ipinsights-test/ipinsights/output/cli-tune-")
 
 	// The best hyperparameters, extras included, train locally.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipinsights/ipinsights-go/csvio"
+	"github.com/ipinsights/ipinsights-go/internal/atomicfile"
 	"github.com/ipinsights/ipinsights-go/internal/plural"
 	"github.com/ipinsights/ipinsights-go/ipinsights"
 	"github.com/ipinsights/ipinsights-go/tune"
@@ -236,20 +237,17 @@ func loadLabeled(ctx context.Context, e *env, path string, header, lenient bool)
 // writeTuneOutputs writes the best hyperparameters, the best model and the
 // table of trials.
 func writeTuneOutputs(res *tune.Result, hpOut, modelOut, trialsOut string) error {
-	b, err := json.MarshalIndent(res.BestHyperparameters(), "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(hpOut, append(b, '\n'), 0o644); err != nil {
+	if err := writeHyperparameters(hpOut, res.BestHyperparameters()); err != nil {
 		return err
 	}
 	if err := res.Model.SaveFile(modelOut); err != nil {
 		return err
 	}
-	f, err := os.Create(trialsOut)
+	f, err := atomicfile.Create(trialsOut)
 	if err != nil {
 		return err
 	}
+	defer f.Abort() // an earlier trials.csv stays as it was unless this one is complete
 	w := csv.NewWriter(f)
 	names := res.Space.Names()
 	w.Write(append([]string{"trial", "status", string(res.Objective), "seconds", "epochs_done", "reason"}, names...))
@@ -263,10 +261,28 @@ func writeTuneOutputs(res *tune.Result, hpOut, modelOut, trialsOut string) error
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.Commit()
+}
+
+// writeHyperparameters writes hp as the indented JSON object that train
+// --hyperparameters and sagemaker train read, replacing path only once it
+// is complete.
+func writeHyperparameters(path string, hp map[string]string) error {
+	b, err := json.MarshalIndent(hp, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 func fmtObjective(v float64, format byte, prec int) string {
@@ -308,13 +324,19 @@ func printTrials(w io.Writer, res *tune.Result) {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "objective: %s; * best completed trial; stopped@N: stopped early after N epochs\n", res.Objective)
+	printColumnLegend(w, names)
+}
+
+// printColumnLegend says which hyperparameter each abbreviated column of a
+// table of trials is.
+func printColumnLegend(w io.Writer, names []string) {
 	var legend []string
 	for _, n := range names {
 		if shortNames[n] != n {
 			legend = append(legend, shortNames[n]+"="+n)
 		}
 	}
-	fmt.Fprintf(w, "objective: %s; * best completed trial; stopped@N: stopped early after N epochs\n", res.Objective)
 	if len(legend) > 0 {
 		fmt.Fprintf(w, "columns: %s\n", strings.Join(legend, ", "))
 	}
