@@ -149,6 +149,7 @@ func TestAnnotator(t *testing.T) {
 	a.Annotate(&r2)
 	assert.Equal(t, []AS{{}, {64500, "Example Org"}}, r2.NetworkAS)
 	assert.Equal(t, 5, db.lookups, "its networks were known")
+	assert.Equal(t, 2+2, a.Cached(), "two networks, two lists")
 
 	r.Explanation = nil
 	a.Annotate(r)

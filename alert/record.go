@@ -138,6 +138,10 @@ func NewAnnotator(db ASLookup) *Annotator {
 	return &Annotator{db: db, nets: map[netKey]AS{}, lists: map[uint64]*asList{}}
 }
 
+// Cached returns how many networks and lists of networks a holds in its
+// caches, for a caller that pools Annotators to bound what it keeps.
+func (a *Annotator) Cached() int { return len(a.nets) + len(a.lists) }
+
 // Annotate sets r.AS, the AS of r.Addr, and r.NetworkAS, the AS of each of
 // the usual networks of r.Explanation (that of its first address), reusing
 // the NetworkAS slice when it has room.

@@ -432,6 +432,9 @@ func (inv *invocation) trim() {
 	if cap(inv.extra) > maxPooledBytes {
 		inv.extra = nil
 	}
+	if inv.ann != nil && inv.ann.Cached() > maxPooledRecords {
+		inv.ann = nil // its caches would keep tens of MB in every pooled state
+	}
 	inv.rec.Explanation = nil
 	inv.dec.Reset(inference.CSV, nil)
 }

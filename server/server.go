@@ -686,18 +686,19 @@ func (s *Server) release(st *reqState) {
 // QueueTimeout for them. It returns errBusy when they did not come free
 // in time and the context's error when the client gave up first.
 func (s *Server) reserve(ctx context.Context, st *reqState, n int64) error {
-	if s.buffers != nil && !s.buffers.TryAcquire(n) {
-		if s.opts.QueueTimeout < 0 {
+	if s.tryReserve(st, n) {
+		return nil
+	}
+	if s.opts.QueueTimeout < 0 {
+		return errBusy
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueueTimeout)
+	defer cancel()
+	if err := s.buffers.Acquire(ctx, n); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
 			return errBusy
 		}
-		ctx, cancel := context.WithTimeout(ctx, s.opts.QueueTimeout)
-		defer cancel()
-		if err := s.buffers.Acquire(ctx, n); err != nil {
-			if ctx.Err() == context.DeadlineExceeded {
-				return errBusy
-			}
-			return err
-		}
+		return err
 	}
 	st.held += n
 	s.metrics.buffered.Add(n)
