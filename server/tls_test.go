@@ -80,7 +80,7 @@ func TestTLS(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, "HTTP/1.1", resp.Proto, "no HTTP/2")
-	assert.GreaterOrEqual(t, resp.TLS.Version, uint16(tls.VersionTLS12))
+	assert.Equal(t, uint16(tls.VersionTLS13), resp.TLS.Version, "a modern client gets TLS 1.3: the server caps no version")
 
 	_, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: first.Pool(), MaxVersion: tls.VersionTLS11})
 	assert.Error(t, err, "TLS 1.1 is refused")
